@@ -1,0 +1,27 @@
+// Shared inline helpers for the kernels. No globals, no static data, no allocation: a module built from
+// these sources is instantiated by several workers over one shared memory (see DEVELOPERS.md).
+
+/** acc + a * b: one fused multiply-add in the relaxed-SIMD build, a multiply then an add otherwise. */
+// @ts-ignore: decorator
+@inline export function madd(a: v128, b: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
+  return f32x4.add(acc, f32x4.mul(a, b));
+}
+
+// @ts-ignore: decorator
+@inline export function imin(a: i32, b: i32): i32 {
+  return a < b ? a : b;
+}
+
+// @ts-ignore: decorator
+@inline export function imax(a: i32, b: i32): i32 {
+  return a > b ? a : b;
+}
+
+// Transcendentals come from the host (Math.exp / Math.pow): AssemblyScript's own versions carry lookup
+// tables as data segments and a mutable global, which a module shared by workers must not have.
+// They are used only off the hot path (softmax rows, LRN with beta != 0.75, the references).
+// @ts-ignore: decorator
+@external("env", "exp") export declare function hostExp(x: f64): f64;
+// @ts-ignore: decorator
+@external("env", "pow") export declare function hostPow(x: f64, y: f64): f64;

@@ -1,0 +1,27 @@
+/**
+ * Reading packaged files (wasm, weights, labels) by URL: `file:` URLs through node:fs (loaded lazily so
+ * browsers and edge runtimes never see it), anything else through fetch.
+ */
+import { InputError } from './errors.js';
+
+export async function readAsset(url: URL): Promise<Uint8Array> {
+  if (url.protocol === 'file:') {
+    const { readFile } = await import('node:fs/promises');
+    return new Uint8Array(await readFile(url));
+  }
+  const res = await fetch(url);
+  if (!res.ok) throw new InputError(`could not fetch ${url.href}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** A path (Node) or URL string to bytes. */
+export async function readPathOrUrl(p: string | URL): Promise<Uint8Array> {
+  if (p instanceof URL) return readAsset(p);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p)) return readAsset(new URL(p));
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return new Uint8Array(await readFile(p));
+  } catch (e) {
+    throw new InputError(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+}

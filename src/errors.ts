@@ -1,0 +1,40 @@
+/**
+ * Typed errors. Every failure a caller can cause is one of these classes, so callers can
+ * `catch (e) { if (e instanceof InputError) … }`. `code` is a stable string for logs and JSON.
+ */
+export class GoogLeNetError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A tensor, option or argument the caller passed is not acceptable. */
+export class InputError extends GoogLeNetError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_INPUT', message, options);
+  }
+}
+
+/** A weights file (safetensors) is malformed or does not fit the model. */
+export class WeightsError extends GoogLeNetError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_WEIGHTS', message, options);
+  }
+}
+
+/** Encoded image bytes could not be decoded (or exceed the configured limits). */
+export class ImageDecodeError extends GoogLeNetError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_IMAGE_DECODE', message, options);
+  }
+}
+
+/** The model was disposed, a worker died, or the Wasm memory could not grow. */
+export class RuntimeError extends GoogLeNetError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_RUNTIME', message, options);
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * loadModel and the Model: weights into one Wasm memory, a plan per input shape, the executor.
+ *
+ * Memory layout (bytes): [0, CONTROL_BYTES) control block for the thread pool; packed weights;
+ * `threads` scratch areas; the activation arena, grown on demand up to `maxMemoryBytes`.
+ */
+import { InputError, RuntimeError, WeightsError } from './errors.js';
+import { parseSafetensors, type Tensor } from './safetensors.js';
+import { accounting, buildNetwork, DEFAULT_NUM_CLASSES, type ModelName, type Network, type NetworkOptions } from './topology.js';
+import { checkWeights, convWeights, packedLength, packWeights, weightSpec } from './weights.js';
+import { compileKernels, instantiateKernels, type KernelFlavor, type Kernels, type WasmSource } from './wasm.js';
+import { makePlan, type Plan, ALIGN, scratchBytesFor, tensorBytes } from './plan.js';
+import { readAsset, readPathOrUrl } from './assets.js';
+
+export const CONTROL_BYTES = 4096;
+const PAGE = 65536;
+export const DEFAULT_MAX_MEMORY_BYTES = 2 ** 31;
+
+export interface LoadOptions extends NetworkOptions {
+  model?: ModelName;
+  /** safetensors bytes, a path or URL to them, or tensors by name. Default: the bundled BVLC weights (googlenet). */
+  weights?: string | URL | Uint8Array | Map<string, Tensor>;
+  threads?: number;
+  /** Kernel build: 'auto' (default) takes relaxed SIMD where the engine validates it. */
+  kernels?: KernelFlavor | 'auto';
+  /** Kernel module bytes, URL or compiled module, when the default location does not work (bundlers, edge). */
+  wasm?: WasmSource;
+  /** Upper bound of the Wasm memory (weights + activations). Default 2 GiB. */
+  maxMemoryBytes?: number;
+}
+
+export interface TensorData {
+  data: Float32Array;
+  shape: number[];
+}
+
+export interface RunOptions {
+  /** End points to return (default: the network's output). 'all' returns every end point. */
+  endpoints?: string[] | 'all';
+}
+
+export interface ModelInfo {
+  model: ModelName;
+  threads: number;
+  kernels: KernelFlavor;
+  parameters: number;
+  /** Multiply-adds per image at the default 224x224 input. */
+  macs: number;
+  inputShape: [number, number, number];
+  output: string;
+  numClasses: number;
+  endpoints: Array<{ name: string; shape: number[] }>;
+  /** Peak bytes of activations for one 224x224 image (the arena, dead buffers reused). */
+  peakActivationBytes: number;
+  /** Bytes of packed weights in the Wasm memory. */
+  weightBytes: number;
+}
+
+export const bundledWeightsUrl = (): URL => new URL('../models/googlenet.safetensors', import.meta.url);
+
+async function resolveWeights(model: ModelName, w: LoadOptions['weights']): Promise<Map<string, Tensor>> {
+  if (w instanceof Map) return w;
+  let bytes: Uint8Array;
+  if (w === undefined) {
+    if (model !== 'googlenet') {
+      throw new InputError(`${model} has no bundled weights: pass weights (a safetensors file with TF-slim variable names)`);
+    }
+    bytes = await readAsset(bundledWeightsUrl());
+  } else if (w instanceof Uint8Array) {
+    bytes = w;
+  } else if (typeof w === 'string' || w instanceof URL) {
+    bytes = await readPathOrUrl(w);
+  } else {
+    throw new InputError('weights must be safetensors bytes, a path or URL, or a Map of tensors');
+  }
+  return parseSafetensors(bytes).tensors;
+}
+
+function checkThreads(t: unknown): number {
+  if (t === undefined) return 1;
+  if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > 64) {
+    throw new InputError(`threads must be a whole number from 1 to 64, got ${String(t)}`);
+  }
+  return t;
+}
+
+/** Runs plans on one thread, inline. The worker pool (threads > 1) implements the same interface. */
+export interface Executor {
+  readonly threads: number;
+  execute(plan: Plan, after: (step: number) => void): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+class InlineExecutor implements Executor {
+  readonly threads = 1;
+  constructor(private readonly k: Kernels) {}
+  async execute(plan: Plan, after: (step: number) => void): Promise<void> {
+    const k = this.k as unknown as Record<string, (...a: number[]) => void>;
+    plan.steps.forEach((s, i) => {
+      k[s.fn](...s.args);
+      after(i);
+    });
+  }
+  async dispose(): Promise<void> {}
+}
+
+export class Model {
+  private disposed = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly plans = new Map<string, Plan>();
+
+  constructor(
+    readonly info: ModelInfo,
+    private readonly options: NetworkOptions & { model: ModelName },
+    private readonly memory: WebAssembly.Memory,
+    private readonly packed: Map<string, number>,
+    private readonly arenaBase: number,
+    private readonly scratchBase: number,
+    private readonly maxBytes: number,
+    private readonly executor: Executor,
+  ) {}
+
+  private plan(n: number, h: number, w: number): Plan {
+    const key = `${n}x${h}x${w}`;
+    let p = this.plans.get(key);
+    if (!p) {
+      const net = buildNetwork(this.options.model, h, w, this.options);
+      p = makePlan(net, n, { arenaBase: this.arenaBase, scratchBase: this.scratchBase, packed: this.packed });
+      if (this.plans.size > 16) this.plans.delete(this.plans.keys().next().value!);
+      this.plans.set(key, p);
+    }
+    return p;
+  }
+
+  private ensureMemory(bytes: number): void {
+    if (bytes > this.maxBytes) {
+      throw new RuntimeError(`out of memory: this input needs ${(bytes / 2 ** 20).toFixed(1)} MiB of Wasm memory, above the limit of ${(this.maxBytes / 2 ** 20).toFixed(0)} MiB (maxMemoryBytes); use a smaller batch or input`);
+    }
+    const have = this.memory.buffer.byteLength;
+    if (bytes <= have) return;
+    try {
+      this.memory.grow(Math.ceil((bytes - have) / PAGE));
+    } catch (e) {
+      throw new RuntimeError(`out of memory: could not grow the Wasm memory to ${(bytes / 2 ** 20).toFixed(1)} MiB`, { cause: e });
+    }
+  }
+
+  /** Validate the input tensor; returns N, H, W. */
+  private checkInput(input: TensorData): [number, number, number] {
+    if (!input || typeof input !== 'object') throw new InputError('input must be { data: Float32Array, shape: [N, H, W, C] }');
+    const { data, shape } = input;
+    if (!(data instanceof Float32Array)) throw new InputError('input.data must be a Float32Array');
+    if (!Array.isArray(shape) || (shape.length !== 4 && shape.length !== 3)) {
+      throw new InputError(`input.shape must be [N, H, W, C] (or [H, W, C]), got ${JSON.stringify(shape)}`);
+    }
+    const s = shape.length === 3 ? [1, ...shape] : shape;
+    if (!s.every((d) => Number.isInteger(d) && d >= 0)) throw new InputError(`input.shape must hold whole numbers, got ${JSON.stringify(shape)}`);
+    const [n, h, w, c] = s;
+    if (n === 0) throw new InputError('input batch size is 0');
+    const expectC = this.options.includeRootBlock === false ? 192 : 3;
+    if (c !== expectC) throw new InputError(`input has ${c} channels, ${this.options.model} expects ${expectC}`);
+    if (h === 0 || w === 0) throw new InputError(`input size ${h}x${w} is empty`);
+    if (data.length !== n * h * w * c) {
+      throw new InputError(`input.data has ${data.length} values, shape [${s}] needs ${n * h * w * c}`);
+    }
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) throw new InputError(`input holds a non-finite value (${data[i]}) at index ${i}`);
+    }
+    return [n, h, w];
+  }
+
+  /** Run the network; returns the requested end points (NHWC with the batch axis). */
+  run(input: TensorData, opts: RunOptions = {}): Promise<Record<string, TensorData>> {
+    const job = this.queue.then(() => this.runNow(input, opts));
+    this.queue = job.catch(() => undefined);
+    return job;
+  }
+
+  private async runNow(input: TensorData, opts: RunOptions): Promise<Record<string, TensorData>> {
+    if (this.disposed) throw new RuntimeError('model is disposed');
+    const [n, h, w] = this.checkInput(input);
+    const plan = this.plan(n, h, w);
+    const net = plan.net;
+    const wanted = opts.endpoints === 'all' ? [...net.endpoints.keys()] : opts.endpoints ?? [net.output];
+    if (!Array.isArray(wanted)) throw new InputError("endpoints must be an array of names or 'all'");
+    for (const e of wanted) {
+      if (!net.endpoints.has(e)) {
+        throw new InputError(`unknown end point ${JSON.stringify(e)}; this model computes: ${[...net.endpoints.keys()].join(', ')}`);
+      }
+    }
+    this.ensureMemory(this.arenaBase + plan.arenaBytes);
+    new Float32Array(this.memory.buffer, plan.offsets.get(net.input.name)!, input.data.length).set(input.data);
+    const result: Record<string, TensorData> = {};
+    const want = new Set(wanted);
+    const byStep = new Map<number, string[]>();
+    for (const c of plan.captures) if (want.has(c.endpoint)) byStep.set(c.afterStep, [...(byStep.get(c.afterStep) ?? []), c.endpoint]);
+    await this.executor.execute(plan, (i) => {
+      for (const e of byStep.get(i) ?? []) {
+        const t = net.tensors.get(net.endpoints.get(e)!)!;
+        const data = new Float32Array(this.memory.buffer, plan.offsets.get(t.name)!, tensorBytes(t, n) / 4).slice();
+        result[e] = { data, shape: net.squeezed.has(e) ? [n, t.c] : [n, t.h, t.w, t.c] };
+      }
+    });
+    if (this.disposed) throw new RuntimeError('model was disposed during the run');
+    return result;
+  }
+
+  /** End every worker and release the memory. Calls after this are an error. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.executor.dispose();
+  }
+}
+
+export async function loadModel(options: LoadOptions = {}): Promise<Model> {
+  if (options === null || typeof options !== 'object') throw new InputError('loadModel options must be an object');
+  const model = options.model ?? 'googlenet';
+  if (model !== 'googlenet' && model !== 'inception_v1') {
+    throw new InputError(`unknown model ${JSON.stringify(model)}; expected 'googlenet' or 'inception_v1'`);
+  }
+  const threads = checkThreads(options.threads);
+  const netOpts: NetworkOptions & { model: ModelName } = {
+    model,
+    finalEndpoint: options.finalEndpoint,
+    includeRootBlock: options.includeRootBlock,
+    numClasses: options.numClasses,
+    globalPool: options.globalPool,
+    spatialSqueeze: options.spatialSqueeze,
+  };
+  // The network at the default size decides which weights are needed and gives the info.
+  const net = buildNetwork(model, 224, 224, netOpts);
+  const tensors = await resolveWeights(model, options.weights);
+  const numClasses = options.numClasses ?? DEFAULT_NUM_CLASSES[model];
+  const full = buildNetwork(model, 224, 224, { includeRootBlock: options.includeRootBlock, globalPool: options.globalPool, numClasses: numClasses || DEFAULT_NUM_CLASSES[model] });
+  checkWeights(tensors, weightSpec(net), new Set(weightSpec(full).map((s) => s.name)));
+
+  // Layout: control block, packed weights, scratch per thread, arena.
+  const convs = net.layers.filter((l) => l.kind === 'conv');
+  const packed = new Map<string, number>();
+  let off = CONTROL_BYTES;
+  for (const l of convs) {
+    packed.set(l.scope, off);
+    off += Math.ceil((packedLength(l.kh * l.kw * l.cin, l.cout) * 4) / ALIGN) * ALIGN;
+  }
+  const weightBytes = off - CONTROL_BYTES;
+  const scratchBase = off;
+  const scratchBytes = scratchBytesFor(net);
+  const arenaBase = scratchBase + threads * scratchBytes;
+  const plan224 = makePlan(net, 1, { arenaBase, scratchBase, packed });
+  const maxBytes = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
+  if (!(maxBytes > 0) || maxBytes > 2 ** 32) throw new InputError(`maxMemoryBytes must be between 1 and 2^32, got ${maxBytes}`);
+  const initialBytes = arenaBase + plan224.arenaBytes;
+  if (initialBytes > maxBytes) throw new RuntimeError(`out of memory: the model needs ${initialBytes} bytes, above maxMemoryBytes ${maxBytes}`);
+  const shared = threads > 1;
+  const memory = new WebAssembly.Memory({
+    initial: Math.ceil(initialBytes / PAGE),
+    maximum: Math.floor(maxBytes / PAGE),
+    shared,
+  } as WebAssembly.MemoryDescriptor);
+  const heap = new Float32Array(memory.buffer);
+  for (const l of convs) {
+    const { w, bias } = convWeights(net, l, tensors);
+    const K = l.kh * l.kw * l.cin;
+    packWeights(w, bias, K, l.cout, heap.subarray(packed.get(l.scope)! / 4, packed.get(l.scope)! / 4 + packedLength(K, l.cout)));
+  }
+  const km = await compileKernels({ shared, flavor: options.kernels, source: options.wasm });
+  let executor: Executor;
+  if (threads === 1) {
+    executor = new InlineExecutor(instantiateKernels(km.module, memory));
+  } else {
+    const { WorkerPool } = await import('./pool.js');
+    executor = await WorkerPool.create({ module: km.module, memory, threads, scratchBase, scratchBytes, controlBase: 0 });
+  }
+  const { parameters, macs } = accounting(net);
+  const info: ModelInfo = {
+    model,
+    threads,
+    kernels: km.flavor,
+    parameters,
+    macs,
+    inputShape: [224, 224, netOpts.includeRootBlock === false ? 192 : 3],
+    output: net.output,
+    numClasses,
+    endpoints: [...net.endpoints].map(([name, t]) => {
+      const x = net.tensors.get(t)!;
+      return { name, shape: net.squeezed.has(name) ? [1, x.c] : [1, x.h, x.w, x.c] };
+    }),
+    peakActivationBytes: plan224.arenaBytes,
+    weightBytes,
+  };
+  if (weightBytes === 0 && convs.length > 0) throw new WeightsError('no weights were packed');
+  return new Model(info, netOpts, memory, packed, arenaBase, scratchBase, maxBytes, executor);
+}

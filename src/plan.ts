@@ -1,0 +1,171 @@
+/**
+ * Memory planning and the step program. For one input shape (N, H, W), every layer becomes one kernel
+ * call ("step") with its arguments resolved to absolute addresses in the Wasm memory. Activations live
+ * in one arena; a tensor occupies its slot from its first writer to its last reader, and dead slots are
+ * reused (first fit). Each step names the argument pair that bounds its work range, so a thread pool can
+ * split it without knowing what the kernel does.
+ */
+import type { Network, TensorInfo } from './topology.js';
+import type { Kernels } from './wasm.js';
+
+export const ALIGN = 64;
+/** Floats of im2col block per thread: blocks of `mc` rows with mc * K <= this. */
+export const IM2COL_FLOATS = 64 * 1024;
+
+export interface Step {
+  fn: keyof Kernels;
+  args: number[];
+  /** Indices in args of the work range [lo, hi) and its full extent. */
+  lo: number;
+  hi: number;
+  total: number;
+  /** Granularity of the range (the GEMM micro-kernel's rows): splits fall on multiples of it. */
+  align: number;
+  /** Index in args of the per-thread scratch pointer, if the kernel uses one. */
+  scratch: number;
+  /** Second split dimension (output channel panels of a convolution): indices of [j0, j1) and its count. */
+  lo2?: number;
+  hi2?: number;
+  total2?: number;
+  /** Layer index in the network. */
+  layer: number;
+}
+
+export interface Capture {
+  endpoint: string;
+  tensor: string;
+  /** Capture once this step has run. */
+  afterStep: number;
+}
+
+export interface Plan {
+  n: number;
+  net: Network;
+  steps: Step[];
+  /** Absolute byte offset of each tensor. */
+  offsets: Map<string, number>;
+  captures: Capture[];
+  /** Bytes of the arena (activations only). */
+  arenaBytes: number;
+  /** Bytes of im2col / LRN scratch each thread needs. */
+  scratchBytes: number;
+}
+
+const align = (x: number, a = ALIGN) => Math.ceil(x / a) * a;
+
+export function tensorBytes(t: TensorInfo, n: number): number {
+  return n * t.h * t.w * t.c * 4;
+}
+
+/** Rows per im2col block for a reduction length K. */
+export function blockRows(K: number): number {
+  return Math.max(4, Math.floor(IM2COL_FLOATS / K / 4) * 4);
+}
+
+/** Scratch bytes a thread needs for this network. */
+export function scratchBytesFor(net: Network): number {
+  let bytes = 4096;
+  for (const l of net.layers) {
+    if (l.kind === 'conv') bytes = Math.max(bytes, blockRows(l.kh * l.kw * l.cin) * l.kh * l.kw * l.cin * 4);
+    if (l.kind === 'lrn') bytes = Math.max(bytes, (net.tensors.get(l.input)!.c + l.size + 8) * 4);
+  }
+  return align(bytes);
+}
+
+export interface Layout {
+  /** Where the arena starts. */
+  arenaBase: number;
+  /** Thread 0's scratch (others follow at scratchBytes strides). */
+  scratchBase: number;
+  /** Packed weights of each convolution, by scope. */
+  packed: Map<string, number>;
+}
+
+export function makePlan(net: Network, n: number, layout: Layout): Plan {
+  const { arenaBase, scratchBase } = layout;
+  // Lifetimes over layer indices: the input is written before layer 0; the output lives to the end.
+  const first = new Map<string, number>([[net.input.name, -1]]);
+  const last = new Map<string, number>([[net.input.name, -1]]);
+  net.layers.forEach((l, i) => {
+    if (!first.has(l.output)) first.set(l.output, i);
+    last.set(l.output, Math.max(last.get(l.output) ?? i, i));
+    last.set(l.input, Math.max(last.get(l.input) ?? i, i));
+  });
+  const outTensor = net.endpoints.get(net.output)!;
+  last.set(outTensor, Infinity);
+
+  // First fit in order of first write; a slot is free once its tensor's last reader has run.
+  const live: Array<{ name: string; off: number; size: number }> = [];
+  const rel = new Map<string, number>();
+  let peak = 0;
+  const byFirst = [...first.entries()].sort((a, b) => a[1] - b[1]);
+  for (const [name, start] of byFirst) {
+    for (let i = live.length - 1; i >= 0; i--) if (last.get(live[i].name)! < start) live.splice(i, 1);
+    const size = align(tensorBytes(net.tensors.get(name)!, n));
+    live.sort((a, b) => a.off - b.off);
+    let off = 0;
+    for (const s of live) {
+      if (off + size <= s.off) break;
+      off = Math.max(off, s.off + s.size);
+    }
+    live.push({ name, off, size });
+    rel.set(name, off);
+    peak = Math.max(peak, off + size);
+  }
+  const offsets = new Map([...rel].map(([k, v]) => [k, arenaBase + v]));
+
+  const steps: Step[] = [];
+  net.layers.forEach((l, li) => {
+    const x = net.tensors.get(l.input)!;
+    const y = net.tensors.get(l.output)!;
+    const inp = offsets.get(l.input)!;
+    const out = offsets.get(l.output)!;
+    switch (l.kind) {
+      case 'conv': {
+        const K = l.kh * l.kw * l.cin;
+        const M = n * y.h * y.w;
+        const panels = Math.ceil(l.cout / 8);
+        const wptr = layout.packed.get(l.scope)!;
+        // conv2d(inp, H, W, C, out, OH, OW, outStride, outOff, packed, Cout, KH, KW, SH, SW, padT, padL, relu,
+        //        scratch, mc, m0, m1, j0, j1)
+        steps.push({
+          fn: 'conv2d',
+          args: [inp, x.h, x.w, x.c, out, y.h, y.w, y.c, l.outOffset, wptr, l.cout, l.kh, l.kw, l.stride, l.stride,
+            l.padT, l.padL, l.relu ? 1 : 0, scratchBase, blockRows(K), 0, M, 0, panels],
+          lo: 20, hi: 21, total: M, align: 4, scratch: 18, lo2: 22, hi2: 23, total2: panels, layer: li,
+        });
+        break;
+      }
+      case 'maxpool':
+      case 'avgpool':
+        // pool(inp, H, W, C, out, OH, OW, outStride, outOff, KH, KW, SH, SW, padT, padL, r0, r1)
+        steps.push({
+          fn: l.kind,
+          args: [inp, x.h, x.w, x.c, out, y.h, y.w, y.c, l.outOffset, l.kh, l.kw, l.stride, l.stride, l.padT, l.padL, 0, n * y.h],
+          lo: 15, hi: 16, total: n * y.h, align: 1, scratch: -1, layer: li,
+        });
+        break;
+      case 'lrn':
+        // lrn(inp, out, C, size, alpha, beta, k, p0, p1, scratch)
+        steps.push({
+          fn: 'lrn',
+          args: [inp, out, x.c, l.size, l.alpha, l.beta, l.k, 0, n * x.h * x.w, scratchBase],
+          lo: 7, hi: 8, total: n * x.h * x.w, align: 1, scratch: 9, layer: li,
+        });
+        break;
+      case 'softmax':
+        // softmax(inp, out, L, r0, r1)
+        steps.push({
+          fn: 'softmax', args: [inp, out, x.c, 0, n * x.h * x.w],
+          lo: 3, hi: 4, total: n * x.h * x.w, align: 1, scratch: -1, layer: li,
+        });
+        break;
+    }
+  });
+
+  // An end point is complete after the last layer that writes its tensor.
+  const lastWriter = new Map<string, number>();
+  net.layers.forEach((l, i) => lastWriter.set(l.output, i));
+  const captures: Capture[] = [...net.endpoints].map(([endpoint, tensor]) => ({ endpoint, tensor, afterStep: lastWriter.get(tensor)! }));
+  return { n, net, steps, offsets, captures, arenaBytes: align(peak), scratchBytes: scratchBytesFor(net) };
+}

@@ -1,0 +1,79 @@
+/**
+ * Loading the kernel module: the one place that touches @assemblyscript/loader (deprecated upstream, so
+ * kept to this file). Picks the relaxed-SIMD build only where `WebAssembly.validate` accepts it, and the
+ * shared-memory build when threads share one memory.
+ */
+import { instantiateSync } from '@assemblyscript/loader';
+import { readAsset } from './assets.js';
+
+export type KernelFlavor = 'simd' | 'relaxed';
+
+/** Kernel exports, as raw functions over pointers into the shared memory. */
+export interface Kernels {
+  conv2d(...args: number[]): void;
+  gemm(...args: number[]): void;
+  im2col(...args: number[]): void;
+  conv2d_ref(...args: number[]): void;
+  maxpool(...args: number[]): void;
+  avgpool(...args: number[]): void;
+  pool_ref(...args: number[]): void;
+  lrn(...args: number[]): void;
+  lrn_ref(...args: number[]): void;
+  softmax(...args: number[]): void;
+  softmax_ref(...args: number[]): void;
+}
+
+export interface KernelModule {
+  module: WebAssembly.Module;
+  flavor: KernelFlavor;
+  shared: boolean;
+}
+
+export type WasmSource = Uint8Array | ArrayBuffer | WebAssembly.Module | URL | string;
+
+const fileFor = (flavor: KernelFlavor, shared: boolean) =>
+  `kernels${flavor === 'relaxed' ? '.relaxed' : ''}${shared ? '.shared' : ''}.wasm`;
+
+export function assetUrl(file: string): URL {
+  return new URL(`../build/${file}`, import.meta.url);
+}
+
+/**
+ * Compile the kernel module. `flavor` 'auto' takes the relaxed-SIMD build when this engine validates it.
+ * `source` overrides where the bytes come from (a compiled module is taken as is).
+ */
+export async function compileKernels(opts: { shared: boolean; flavor?: KernelFlavor | 'auto'; source?: WasmSource }): Promise<KernelModule> {
+  const shared = opts.shared;
+  if (opts.source instanceof WebAssembly.Module) {
+    const imports = WebAssembly.Module.imports(opts.source);
+    const mem = imports.find((i) => i.kind === 'memory');
+    if (!mem) throw new Error('kernel module does not import its memory');
+    return { module: opts.source, flavor: opts.flavor === 'relaxed' ? 'relaxed' : 'simd', shared };
+  }
+  let flavor: KernelFlavor = opts.flavor === 'relaxed' ? 'relaxed' : 'simd';
+  let bytes: Uint8Array | undefined;
+  if (opts.source !== undefined) {
+    bytes = opts.source instanceof Uint8Array ? opts.source
+      : opts.source instanceof ArrayBuffer ? new Uint8Array(opts.source)
+      : await readAsset(opts.source instanceof URL ? opts.source : new URL(opts.source, import.meta.url));
+  } else {
+    if (opts.flavor === undefined || opts.flavor === 'auto') {
+      const relaxed = await readAsset(assetUrl(fileFor('relaxed', shared)));
+      if (WebAssembly.validate(relaxed as Uint8Array<ArrayBuffer>)) {
+        flavor = 'relaxed';
+        bytes = relaxed;
+      }
+    }
+    bytes ??= await readAsset(assetUrl(fileFor(flavor, shared)));
+  }
+  return { module: await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>), flavor, shared };
+}
+
+/** Instantiate on a given memory. The module holds no data and no mutable globals, so any number of
+ * instances (one per worker) can share the memory. */
+export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): Kernels {
+  const { exports } = instantiateSync<Record<string, unknown>>(module, {
+    env: { memory, exp: Math.exp, pow: Math.pow },
+  });
+  return exports as unknown as Kernels;
+}

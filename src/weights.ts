@@ -1,0 +1,112 @@
+/**
+ * Weights: which tensors each network needs, their validation, batch-norm folding and packing into the
+ * GEMM micro-kernel's panel layout (see assembly/gemm.ts).
+ *
+ * inception_v1 takes TF-slim variable names: `<scope>/weights` HWIO [kh, kw, cin, cout] and
+ * `<scope>/BatchNorm/{beta,moving_mean,moving_variance}` (no scale, epsilon 0.001), or `<scope>/biases`
+ * for the logits. googlenet takes Caffe layer names: `<layer>/weight` OHWI [cout, kh, kw, cin] (the
+ * classifier also [cout, cin]) and `<layer>/bias`.
+ */
+import { WeightsError } from './errors.js';
+import type { Tensor } from './safetensors.js';
+import type { ConvLayer, Network } from './topology.js';
+
+export const BN_EPSILON = 0.001;
+/** Output channels per packed panel (the micro-kernel's NR). */
+export const NR = 8;
+
+export interface WeightSpec {
+  name: string;
+  shape: number[];
+}
+
+/** The tensors a layer reads, with their expected shapes. */
+export function layerWeightSpec(net: Network, l: ConvLayer): WeightSpec[] {
+  if (net.model === 'inception_v1') {
+    const w = { name: `${l.scope}/weights`, shape: [l.kh, l.kw, l.cin, l.cout] };
+    if (!l.batchNorm) return [w, { name: `${l.scope}/biases`, shape: [l.cout] }];
+    return [w, ...['beta', 'moving_mean', 'moving_variance'].map((v) => ({ name: `${l.scope}/BatchNorm/${v}`, shape: [l.cout] }))];
+  }
+  return [{ name: `${l.scope}/weight`, shape: [l.cout, l.kh, l.kw, l.cin] }, { name: `${l.scope}/bias`, shape: [l.cout] }];
+}
+
+/** Every tensor the network needs, in layer order. */
+export function weightSpec(net: Network): WeightSpec[] {
+  return net.layers.flatMap((l) => (l.kind === 'conv' ? layerWeightSpec(net, l) : []));
+}
+
+const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+function take(tensors: Map<string, Tensor>, spec: WeightSpec, fcAlias: boolean): Float32Array {
+  const t = tensors.get(spec.name);
+  if (!t) throw new WeightsError(`weights: missing tensor "${spec.name}" (expected shape [${spec.shape}])`);
+  if (!sameShape(t.shape, spec.shape)) {
+    // A fully connected layer stored as [cout, cin] is the same data as [cout, 1, 1, cin].
+    const fc = fcAlias && spec.shape.length === 4 && spec.shape[1] === 1 && spec.shape[2] === 1 && sameShape(t.shape, [spec.shape[0], spec.shape[3]]);
+    if (!fc) throw new WeightsError(`weights: tensor "${spec.name}" has shape [${t.shape}], expected [${spec.shape}]`);
+  }
+  return t.data;
+}
+
+/**
+ * Check that `tensors` holds exactly what the network needs: a missing or mis-shaped tensor is an error,
+ * and so is one the model does not know (`allowed` lists the names of the full network, so weights for
+ * layers past a finalEndpoint, or for the logits when numClasses is 0, are not "extra").
+ */
+export function checkWeights(tensors: Map<string, Tensor>, required: WeightSpec[], allowed: Set<string>): void {
+  for (const s of required) take(tensors, s, true);
+  for (const name of tensors.keys()) {
+    if (!allowed.has(name)) throw new WeightsError(`weights: unexpected tensor "${name}": the model has no such variable`);
+  }
+}
+
+/** HWIO weights [K][cout] and a bias for one conv layer, batch norm folded in (computed in double). */
+export function convWeights(net: Network, l: ConvLayer, tensors: Map<string, Tensor>): { w: Float32Array; bias: Float32Array } {
+  const spec = layerWeightSpec(net, l);
+  const K = l.kh * l.kw * l.cin;
+  const raw = take(tensors, spec[0], true);
+  let w: Float32Array;
+  if (net.model === 'inception_v1') {
+    w = new Float32Array(raw);
+  } else {
+    // OHWI → HWIO.
+    w = new Float32Array(K * l.cout);
+    for (let o = 0; o < l.cout; o++) for (let k = 0; k < K; k++) w[k * l.cout + o] = raw[o * K + k];
+  }
+  let bias: Float32Array;
+  if (l.batchNorm) {
+    const [beta, mean, variance] = spec.slice(1).map((s) => take(tensors, s, false));
+    bias = new Float32Array(l.cout);
+    const scale = new Float64Array(l.cout);
+    for (let o = 0; o < l.cout; o++) {
+      if (!(variance[o] + BN_EPSILON > 0)) throw new WeightsError(`weights: "${spec[3].name}"[${o}] = ${variance[o]} makes the batch norm undefined`);
+      scale[o] = 1 / Math.sqrt(variance[o] + BN_EPSILON);
+      bias[o] = beta[o] - mean[o] * scale[o];
+    }
+    for (let k = 0; k < K; k++) for (let o = 0; o < l.cout; o++) w[k * l.cout + o] = w[k * l.cout + o] * scale[o];
+  } else {
+    bias = new Float32Array(take(tensors, spec[1], false));
+  }
+  return { w, bias };
+}
+
+/** Floats in the packed form of a K x cout weight matrix: per panel of NR channels, NR biases then K rows. */
+export function packedLength(K: number, cout: number): number {
+  return Math.ceil(cout / NR) * (K + 1) * NR;
+}
+
+/** Pack HWIO weights [K][cout] and bias into panels of NR output channels, bias first, zero padded. */
+export function packWeights(w: Float32Array, bias: Float32Array, K: number, cout: number, out = new Float32Array(packedLength(K, cout))): Float32Array {
+  const panels = Math.ceil(cout / NR);
+  out.fill(0);
+  for (let j = 0; j < panels; j++) {
+    const base = j * (K + 1) * NR;
+    const n = Math.min(NR, cout - j * NR);
+    for (let c = 0; c < n; c++) out[base + c] = bias[j * NR + c];
+    for (let k = 0; k < K; k++) {
+      const row = base + (k + 1) * NR;
+      for (let c = 0; c < n; c++) out[row + c] = w[k * cout + j * NR + c];
+    }
+  }
+  return out;
+}

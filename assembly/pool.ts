@@ -11,7 +11,10 @@ export function maxpool(
   out: usize, OH: i32, OW: i32, outStride: i32, outOff: i32,
   KH: i32, KW: i32, SH: i32, SW: i32, padT: i32, padL: i32, r0: i32, r1: i32,
 ): void {
+  // Per output pixel: copy the first window pixel, then fold in the others a channel vector at a time
+  // (contiguous in NHWC). Caffe's and TF's windows always hold at least one input pixel.
   const C4 = C & ~3;
+  const pix = <usize>C << 2;
   for (let r = r0; r < r1; r++) {
     const n = r / OH;
     const oy = r - n * OH;
@@ -21,26 +24,24 @@ export function maxpool(
       const x0 = imax(ox * SW - padL, 0);
       const x1 = imin(ox * SW - padL + KW, W);
       const o = out + (<usize>((r * OW + ox) * outStride + outOff) << 2);
-      let c = 0;
-      for (; c < C4; c += 4) {
-        let acc = f32x4.splat(-Infinity);
-        for (let y = y0; y < y1; y++) {
-          let p = inp + (<usize>(((n * H + y) * W + x0) * C + c) << 2);
-          for (let x = x0; x < x1; x++) {
-            acc = f32x4.max(acc, v128.load(p));
-            p += <usize>C << 2;
+      const first = inp + (<usize>((n * H + y0) * W + x0) * pix);
+      memory.copy(o, first, pix);
+      for (let y = y0; y < y1; y++) {
+        let p = inp + (<usize>((n * H + y) * W + x0) * pix);
+        for (let x = x0; x < x1; x++) {
+          if (p != first) {
+            let c = 0;
+            for (; c < C4; c += 4) {
+              const q = <usize>c << 2;
+              v128.store(o + q, f32x4.max(v128.load(o + q), v128.load(p + q)));
+            }
+            for (; c < C; c++) {
+              const q = <usize>c << 2;
+              store<f32>(o + q, max(load<f32>(o + q), load<f32>(p + q)));
+            }
           }
+          p += pix;
         }
-        v128.store(o + (<usize>c << 2), acc);
-      }
-      for (; c < C; c++) {
-        let acc: f32 = -Infinity;
-        for (let y = y0; y < y1; y++) {
-          for (let x = x0; x < x1; x++) {
-            acc = max(acc, load<f32>(inp + (<usize>(((n * H + y) * W + x) * C + c) << 2)));
-          }
-        }
-        store<f32>(o + (<usize>c << 2), acc);
       }
     }
   }

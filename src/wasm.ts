@@ -34,6 +34,25 @@ export type WasmSource = Uint8Array | ArrayBuffer | WebAssembly.Module | URL | s
 const fileFor = (flavor: KernelFlavor, shared: boolean) =>
   `kernels${flavor === 'relaxed' ? '.relaxed' : ''}${shared ? '.shared' : ''}.wasm`;
 
+/**
+ * Does this engine run relaxed SIMD? Newer V8 (Chrome 114+, Node 22+) validates it by default. Node 20's
+ * V8 11.3 implements it behind --experimental-wasm-relaxed-simd: on Node we set that flag and keep it only
+ * if the module then validates (process-wide, before any worker starts, so workers inherit it).
+ */
+async function relaxedSimdAvailable(bytes: Uint8Array): Promise<boolean> {
+  const ok = () => WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>);
+  if (ok()) return true;
+  const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  if (!proc?.versions?.node) return false;
+  try {
+    const v8 = await import('node:v8');
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    return false;
+  }
+  return ok();
+}
+
 export function assetUrl(file: string): URL {
   return new URL(`../build/${file}`, import.meta.url);
 }
@@ -59,7 +78,7 @@ export async function compileKernels(opts: { shared: boolean; flavor?: KernelFla
   } else {
     if (opts.flavor === undefined || opts.flavor === 'auto') {
       const relaxed = await readAsset(assetUrl(fileFor('relaxed', shared)));
-      if (WebAssembly.validate(relaxed as Uint8Array<ArrayBuffer>)) {
+      if (await relaxedSimdAvailable(relaxed)) {
         flavor = 'relaxed';
         bytes = relaxed;
       }
@@ -72,8 +91,7 @@ export async function compileKernels(opts: { shared: boolean; flavor?: KernelFla
 /** Instantiate on a given memory. The module holds no data and no mutable globals, so any number of
  * instances (one per worker) can share the memory. */
 export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): Kernels {
-  const { exports } = instantiateSync<Record<string, unknown>>(module, {
-    env: { memory, exp: Math.exp, pow: Math.pow },
-  });
+  const env = { memory, exp: Math.exp, pow: Math.pow };
+  const { exports } = instantiateSync<Record<string, unknown>>(module, { env } as Parameters<typeof instantiateSync>[1]);
   return exports as unknown as Kernels;
 }

@@ -1,0 +1,255 @@
+// Each kernel family against its plain scalar reference (assembly/*_ref), on random shapes: odd sizes,
+// channel counts that are not multiples of 4 or 8, every kernel size / stride / padding both networks
+// use, batch > 1, outputs written at a channel offset inside a wider tensor, and work ranges split at
+// random points (as threads split them).
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { compileKernels, instantiateKernels, type Kernels } from '../dist/wasm.js';
+import { packWeights, packedLength } from '../dist/weights.js';
+import { blockRows } from '../dist/plan.js';
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+class Heap {
+  top = 1024;
+  constructor(readonly mem: WebAssembly.Memory) {}
+  reset() { this.top = 1024; }
+  alloc(floats: number): number {
+    const p = this.top;
+    this.top += Math.ceil((floats * 4 + 64) / 64) * 64;
+    if (this.top > this.mem.buffer.byteLength) this.mem.grow(Math.ceil((this.top - this.mem.buffer.byteLength) / 65536));
+    return p;
+  }
+  f32(p: number, n: number) { return new Float32Array(this.mem.buffer, p, n); }
+  put(data: Float32Array): number {
+    const p = this.alloc(data.length);
+    this.f32(p, data.length).set(data);
+    return p;
+  }
+}
+
+const random = (r: () => number, n: number, scale = 1) => Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale);
+
+/** Random partition of [0, total) into ranges whose inner bounds are multiples of `align`. */
+function splits(r: () => number, total: number, align: number): Array<[number, number]> {
+  const cuts = new Set<number>([0, total]);
+  const k = Math.floor(r() * 3);
+  for (let i = 0; i < k; i++) cuts.add(Math.min(total, Math.floor((r() * total) / align) * align));
+  const c = [...cuts].sort((a, b) => a - b);
+  return c.slice(1).map((e, i) => [c[i], e] as [number, number]).filter(([a, b]) => b > a);
+}
+
+function maxRelDiff(a: Float32Array, b: Float32Array): number {
+  let d = 0, m = 1e-30;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  return d / m;
+}
+
+const samePad = (n: number, k: number, s: number) => {
+  const out = Math.ceil(n / s);
+  return { out, pad: Math.floor(Math.max((out - 1) * s + k - n, 0) / 2) };
+};
+const caffePool = (n: number, k: number, s: number, p: number) => {
+  let out = Math.ceil((n + 2 * p - k) / s) + 1;
+  if (p > 0 && (out - 1) * s >= n + p) out--;
+  return out;
+};
+
+interface Flavor { name: string; k: Kernels; heap: Heap; exact: boolean }
+const flavors: Flavor[] = [];
+for (const flavor of ['simd', 'relaxed'] as const) {
+  const km = await compileKernels({ shared: false, flavor: flavor === 'relaxed' ? 'auto' : 'simd' });
+  if (km.flavor !== flavor) continue; // relaxed SIMD not available on this engine
+  const mem = new WebAssembly.Memory({ initial: 64 });
+  // The plain build sums in the reference's order with separate multiply and add: bit-identical.
+  // The relaxed build fuses multiply-add (one rounding less): close, not identical.
+  flavors.push({ name: flavor, k: instantiateKernels(km.module, mem), heap: new Heap(mem), exact: flavor === 'simd' });
+}
+
+describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
+  const close = (got: Float32Array, want: Float32Array, tol: number) => {
+    if (exact) expect(Array.from(got)).toEqual(Array.from(want));
+    else expect(maxRelDiff(got, want)).toBeLessThan(tol);
+  };
+
+  it('conv2d (im2col + packed GEMM) equals the direct convolution on random shapes', () => {
+    const r = rng(1);
+    const shapes: Array<[number, number, number]> = [
+      [7, 7, 2], [3, 3, 1], [3, 3, 2], [1, 1, 1], [5, 5, 1], [1, 1, 2], [3, 3, 1], [7, 7, 1], [5, 5, 2],
+    ];
+    for (let t = 0; t < 60; t++) {
+      heap.reset();
+      const [kh, kw, s] = shapes[t % shapes.length];
+      const n = 1 + Math.floor(r() * 2);
+      const h = 1 + 2 * Math.floor(r() * 7) + (t % 2);
+      const w = 1 + 2 * Math.floor(r() * 7);
+      const c = [1, 3, 5, 8, 13, 16, 19][Math.floor(r() * 7)];
+      const cout = [1, 5, 8, 12, 17, 24, 33][Math.floor(r() * 7)];
+      const caffe = r() < 0.5;
+      let oh: number, ow: number, pt: number, pl: number;
+      if (caffe) {
+        const p = Math.floor(kh / 2) * Math.floor(r() * 2);
+        pt = pl = p;
+        oh = Math.floor((h + 2 * p - kh) / s) + 1;
+        ow = Math.floor((w + 2 * p - kw) / s) + 1;
+        if (oh < 1 || ow < 1) continue;
+      } else {
+        ({ out: oh, pad: pt } = samePad(h, kh, s));
+        ({ out: ow, pad: pl } = samePad(w, kw, s));
+      }
+      const extra = Math.floor(r() * 3) * 4; // concat slice: wider output tensor, channel offset
+      const stride = cout + extra + (extra ? 3 : 0);
+      const off = extra ? 3 : 0;
+      const K = kh * kw * c;
+      const x = random(r, n * h * w * c);
+      const wt = random(r, K * cout, 0.5);
+      const b = random(r, cout);
+      const relu = r() < 0.5 ? 1 : 0;
+      const inp = heap.put(x);
+      const wp = heap.put(wt);
+      const bp = heap.put(b);
+      const pk = heap.put(packWeights(wt, b, K, cout));
+      const outSize = n * oh * ow * stride;
+      const outRef = heap.put(new Float32Array(outSize).fill(7));
+      const out = heap.put(new Float32Array(outSize).fill(7));
+      const mc = Math.max(4, Math.min(blockRows(K), 4 * (1 + Math.floor(r() * 4))));
+      const scratch = heap.alloc(mc * K);
+      k.conv2d_ref(inp, h, w, c, outRef, oh, ow, stride, off, wp, bp, cout, kh, kw, s, s, pt, pl, relu, n);
+      const M = n * oh * ow;
+      const panels = Math.ceil(cout / 8);
+      for (const [m0, m1] of splits(r, M, 4)) {
+        for (const [j0, j1] of splits(r, panels, 1)) {
+          k.conv2d(inp, h, w, c, out, oh, ow, stride, off, pk, cout, kh, kw, s, s, pt, pl, relu, scratch, mc, m0, m1, j0, j1);
+        }
+      }
+      const got = heap.f32(out, outSize).slice();
+      const want = heap.f32(outRef, outSize).slice();
+      // Channels outside [off, off + cout) keep the sentinel: the slice write touches nothing else.
+      for (let p = 0; p < M; p++) for (let q = 0; q < stride; q++) if (q < off || q >= off + cout) expect(got[p * stride + q]).toBe(7);
+      close(got, want, 1e-5);
+    }
+  });
+
+  it('packWeights lays out panels of 8 channels, bias first, zero padded', () => {
+    const K = 3, cout = 10;
+    const w = Float32Array.from({ length: K * cout }, (_, i) => i + 1);
+    const b = Float32Array.from({ length: cout }, (_, i) => -(i + 1));
+    const p = packWeights(w, b, K, cout);
+    expect(p.length).toBe(packedLength(K, cout));
+    expect(Array.from(p.subarray(0, 8))).toEqual([-1, -2, -3, -4, -5, -6, -7, -8]);
+    expect(Array.from(p.subarray(8, 16))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]); // k = 0, channels 0..7
+    const second = (K + 1) * 8;
+    expect(Array.from(p.subarray(second, second + 8))).toEqual([-9, -10, 0, 0, 0, 0, 0, 0]);
+    expect(Array.from(p.subarray(second + 8, second + 16))).toEqual([9, 10, 0, 0, 0, 0, 0, 0]);
+  });
+
+  it('maxpool and avgpool equal the reference for TF SAME, Caffe ceil mode and VALID windows', () => {
+    const r = rng(2);
+    const cases: Array<[number, number, string]> = [[3, 2, 'same'], [3, 1, 'same'], [2, 2, 'same'], [3, 2, 'caffe0'], [3, 1, 'caffe1'], [7, 1, 'valid'], [3, 2, 'valid'], [2, 1, 'caffe1']];
+    for (let t = 0; t < 64; t++) {
+      heap.reset();
+      const [kk, s, mode] = cases[t % cases.length];
+      const n = 1 + Math.floor(r() * 3);
+      const h = kk + Math.floor(r() * 12), w = kk + Math.floor(r() * 12);
+      const c = [1, 3, 4, 5, 7, 9, 16, 33][Math.floor(r() * 8)];
+      let oh: number, ow: number, pt = 0, pl = 0;
+      if (mode === 'same') {
+        ({ out: oh, pad: pt } = samePad(h, kk, s));
+        ({ out: ow, pad: pl } = samePad(w, kk, s));
+      } else if (mode === 'valid') {
+        oh = Math.floor((h - kk) / s) + 1;
+        ow = Math.floor((w - kk) / s) + 1;
+      } else {
+        const p = Number(mode.slice(5));
+        pt = pl = p;
+        oh = caffePool(h, kk, s, p);
+        ow = caffePool(w, kk, s, p);
+      }
+      const isMax = mode !== 'valid' || t % 2 === 0 ? 1 : 0;
+      const x = random(r, n * h * w * c);
+      const inp = heap.put(x);
+      const size = n * oh * ow * c;
+      const outRef = heap.alloc(size), out = heap.alloc(size);
+      k.pool_ref(inp, n, h, w, c, outRef, oh, ow, c, 0, kk, kk, s, s, pt, pl, isMax);
+      for (const [r0, r1] of splits(r, n * oh, 1)) {
+        (isMax ? k.maxpool : k.avgpool)(inp, h, w, c, out, oh, ow, c, 0, kk, kk, s, s, pt, pl, r0, r1);
+      }
+      const got = heap.f32(out, size), want = heap.f32(outRef, size);
+      if (isMax) expect(Array.from(got)).toEqual(Array.from(want));
+      else expect(maxRelDiff(got, want)).toBeLessThan(1e-6);
+    }
+  });
+
+  it('global average pooling (window = whole image) equals the reference', () => {
+    const r = rng(3);
+    heap.reset();
+    const [n, h, w, c] = [2, 5, 9, 1030];
+    const inp = heap.put(random(r, n * h * w * c));
+    const a = heap.alloc(n * c), b = heap.alloc(n * c);
+    k.pool_ref(inp, n, h, w, c, a, 1, 1, c, 0, h, w, 1, 1, 0, 0, 0);
+    k.avgpool(inp, h, w, c, b, 1, 1, c, 0, h, w, 1, 1, 0, 0, 0, n);
+    expect(maxRelDiff(heap.f32(b, n * c), heap.f32(a, n * c))).toBeLessThan(1e-6);
+  });
+
+  it('LRN across channels equals the formula (Caffe: alpha / size, beta 0.75 and another beta)', () => {
+    const r = rng(4);
+    for (const c of [1, 2, 3, 4, 5, 7, 8, 13, 64, 67, 192]) {
+      for (const [beta, scale] of [[0.75, 30], [0.5, 3], [0.75, 0.1]]) {
+        heap.reset();
+        const P = 2 * 3 * 5;
+        const inp = heap.put(random(r, P * c, scale));
+        const a = heap.alloc(P * c), b = heap.alloc(P * c);
+        const scratch = heap.alloc(c + 16);
+        k.lrn_ref(inp, a, c, 5, 1e-4, beta, 1, P);
+        for (const [p0, p1] of splits(r, P, 1)) k.lrn(inp, b, c, 5, 1e-4, beta, 1, p0, p1, scratch);
+        expect(maxRelDiff(heap.f32(b, P * c), heap.f32(a, P * c))).toBeLessThan(2e-6);
+      }
+    }
+  });
+
+  it('softmax equals the double-precision reference, also for large logits', () => {
+    const r = rng(5);
+    for (const [L, R, scale] of [[1000, 3, 10], [1001, 2, 100], [1, 4, 5], [7, 5, 1000]]) {
+      heap.reset();
+      const inp = heap.put(random(r, L * R, scale));
+      const a = heap.alloc(L * R), b = heap.alloc(L * R);
+      k.softmax_ref(inp, a, L, R);
+      k.softmax(inp, b, L, 0, R);
+      const got = heap.f32(b, L * R);
+      expect(maxRelDiff(got, heap.f32(a, L * R))).toBeLessThan(1e-5);
+      for (let i = 0; i < R; i++) expect(got.subarray(i * L, (i + 1) * L).reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
+    }
+  });
+});
+
+describe('kernel modules', () => {
+  it('hold no data segments and no globals, so workers can share one memory', () => {
+    for (const f of ['kernels', 'kernels.shared', 'kernels.relaxed', 'kernels.relaxed.shared']) {
+      const bytes = readFileSync(new URL(`../build/${f}.wasm`, import.meta.url));
+      const sections: number[] = [];
+      let p = 8;
+      while (p < bytes.length) {
+        const id = bytes[p++];
+        let size = 0, shift = 0, b: number;
+        do { b = bytes[p++]; size |= (b & 0x7f) << shift; shift += 7; } while (b & 0x80);
+        sections.push(id);
+        p += size;
+      }
+      expect(sections).not.toContain(11); // data
+      expect(sections).not.toContain(6); // global
+      expect(sections).not.toContain(5); // own memory: it is imported
+    }
+  });
+});

@@ -3,3 +3,4 @@ export { gemm, im2col, conv2d, conv2d_ref } from './gemm';
 export { maxpool, avgpool, pool_ref } from './pool';
 export { lrn, lrn_ref } from './lrn';
 export { softmax, softmax_ref } from './softmax';
+export { winograd3x3 } from './winograd';

@@ -7,9 +7,9 @@
 import { InputError, RuntimeError, WeightsError } from './errors.js';
 import { parseSafetensors, type Tensor } from './safetensors.js';
 import { accounting, buildNetwork, DEFAULT_NUM_CLASSES, type ModelName, type Network, type NetworkOptions } from './topology.js';
-import { checkWeights, convWeights, packedLength, packWeights, weightSpec } from './weights.js';
+import { checkWeights, convWeights, packedLength, packWeights, packWinograd, usesWinograd, weightSpec, winogradBytes } from './weights.js';
 import { compileKernels, instantiateKernels, type KernelFlavor, type Kernels, type WasmSource } from './wasm.js';
-import { makePlan, type Plan, ALIGN, scratchBytesFor, tensorBytes } from './plan.js';
+import { makePlan, type Layout, type Plan, ALIGN, scratchBytesFor, tensorBytes } from './plan.js';
 import { readAsset, readPathOrUrl } from './assets.js';
 
 export const CONTROL_BYTES = 4096;
@@ -27,6 +27,8 @@ export interface LoadOptions extends NetworkOptions {
   wasm?: WasmSource;
   /** Upper bound of the Wasm memory (weights + activations). Default 2 GiB. */
   maxMemoryBytes?: number;
+  /** Run stride-1 3x3 convolutions as Winograd F(2x2, 3x3) (default true); false uses im2col + GEMM. */
+  winograd?: boolean;
 }
 
 export interface TensorData {
@@ -113,9 +115,7 @@ export class Model {
     readonly info: ModelInfo,
     private readonly options: NetworkOptions & { model: ModelName },
     private readonly memory: WebAssembly.Memory,
-    private readonly packed: Map<string, number>,
-    private readonly arenaBase: number,
-    private readonly scratchBase: number,
+    private readonly layout: Layout,
     private readonly maxBytes: number,
     private readonly executor: Executor,
   ) {}
@@ -125,7 +125,7 @@ export class Model {
     let p = this.plans.get(key);
     if (!p) {
       const net = buildNetwork(this.options.model, h, w, this.options);
-      p = makePlan(net, n, { arenaBase: this.arenaBase, scratchBase: this.scratchBase, packed: this.packed });
+      p = makePlan(net, n, this.layout);
       if (this.plans.size > 16) this.plans.delete(this.plans.keys().next().value!);
       this.plans.set(key, p);
     }
@@ -188,7 +188,7 @@ export class Model {
         throw new InputError(`unknown end point ${JSON.stringify(e)}; this model computes: ${[...net.endpoints.keys()].join(', ')}`);
       }
     }
-    this.ensureMemory(this.arenaBase + plan.arenaBytes);
+    this.ensureMemory(this.layout.arenaBase + plan.arenaBytes);
     new Float32Array(this.memory.buffer, plan.offsets.get(net.input.name)!, input.data.length).set(input.data);
     const result: Record<string, TensorData> = {};
     const want = new Set(wanted);
@@ -239,15 +239,17 @@ export async function loadModel(options: LoadOptions = {}): Promise<Model> {
   const convs = net.layers.filter((l) => l.kind === 'conv');
   const packed = new Map<string, number>();
   let off = CONTROL_BYTES;
+  const winograd = options.winograd ?? true;
   for (const l of convs) {
     packed.set(l.scope, off);
-    off += Math.ceil((packedLength(l.kh * l.kw * l.cin, l.cout) * 4) / ALIGN) * ALIGN;
+    off += usesWinograd(l, winograd) ? winogradBytes(l.cin, l.cout) : Math.ceil((packedLength(l.kh * l.kw * l.cin, l.cout) * 4) / ALIGN) * ALIGN;
   }
   const weightBytes = off - CONTROL_BYTES;
   const scratchBase = off;
   const scratchBytes = scratchBytesFor(net);
   const arenaBase = scratchBase + threads * scratchBytes;
-  const plan224 = makePlan(net, 1, { arenaBase, scratchBase, packed });
+  const layout = { arenaBase, scratchBase, packed, winograd };
+  const plan224 = makePlan(net, 1, layout);
   const maxBytes = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
   if (!(maxBytes > 0) || maxBytes > 2 ** 32) throw new InputError(`maxMemoryBytes must be between 1 and 2^32, got ${maxBytes}`);
   const initialBytes = arenaBase + plan224.arenaBytes;
@@ -262,7 +264,9 @@ export async function loadModel(options: LoadOptions = {}): Promise<Model> {
   for (const l of convs) {
     const { w, bias } = convWeights(net, l, tensors);
     const K = l.kh * l.kw * l.cin;
-    packWeights(w, bias, K, l.cout, heap.subarray(packed.get(l.scope)! / 4, packed.get(l.scope)! / 4 + packedLength(K, l.cout)));
+    const at = packed.get(l.scope)! / 4;
+    if (usesWinograd(l, winograd)) packWinograd(w, bias, l.cin, l.cout, heap.subarray(at, at + winogradBytes(l.cin, l.cout) / 4));
+    else packWeights(w, bias, K, l.cout, heap.subarray(at, at + packedLength(K, l.cout)));
   }
   const km = await compileKernels({ shared, flavor: options.kernels, source: options.wasm });
   let executor: Executor;
@@ -290,5 +294,5 @@ export async function loadModel(options: LoadOptions = {}): Promise<Model> {
     weightBytes,
   };
   if (weightBytes === 0 && convs.length > 0) throw new WeightsError('no weights were packed');
-  return new Model(info, netOpts, memory, packed, arenaBase, scratchBase, maxBytes, executor);
+  return new Model(info, netOpts, memory, layout, maxBytes, executor);
 }

@@ -7,6 +7,7 @@
  */
 import type { Network, TensorInfo } from './topology.js';
 import type { Kernels } from './wasm.js';
+import { usesWinograd, winogradMatrixBytes } from './weights.js';
 
 export const ALIGN = 64;
 /** Floats of im2col block per thread: blocks of `mc` rows with mc * K <= this. */
@@ -57,6 +58,14 @@ export function tensorBytes(t: TensorInfo, n: number): number {
   return n * t.h * t.w * t.c * 4;
 }
 
+/** Floats of Winograd V + M blocks per thread. */
+export const WINOGRAD_FLOATS = 128 * 1024;
+
+/** Tiles per Winograd block for cin input and cout output channels. */
+export function winogradTiles(cin: number, cout: number): number {
+  return Math.max(1, Math.floor(WINOGRAD_FLOATS / (16 * (cin + cout))));
+}
+
 /** Rows per im2col block for a reduction length K. */
 export function blockRows(K: number): number {
   return Math.max(4, Math.floor(IM2COL_FLOATS / K / 4) * 4);
@@ -67,6 +76,7 @@ export function scratchBytesFor(net: Network): number {
   let bytes = 4096;
   for (const l of net.layers) {
     if (l.kind === 'conv') bytes = Math.max(bytes, blockRows(l.kh * l.kw * l.cin) * l.kh * l.kw * l.cin * 4);
+    if (l.kind === 'conv' && usesWinograd(l)) bytes = Math.max(bytes, 16 * winogradTiles(l.cin, l.cout) * (l.cin + l.cout) * 4);
     if (l.kind === 'lrn') bytes = Math.max(bytes, (net.tensors.get(l.input)!.c + l.size + 8) * 4);
   }
   return align(bytes);
@@ -79,6 +89,8 @@ export interface Layout {
   scratchBase: number;
   /** Packed weights of each convolution, by scope. */
   packed: Map<string, number>;
+  /** Stride-1 3x3 convolutions as Winograd F(2x2, 3x3) (default true). */
+  winograd?: boolean;
 }
 
 export function makePlan(net: Network, n: number, layout: Layout): Plan {
@@ -126,6 +138,19 @@ export function makePlan(net: Network, n: number, layout: Layout): Plan {
         const M = n * y.h * y.w;
         const panels = Math.ceil(l.cout / 8);
         const wptr = layout.packed.get(l.scope)!;
+        if (usesWinograd(l, layout.winograd ?? true)) {
+          const tiles = n * Math.ceil(y.h / 2) * Math.ceil(y.w / 2);
+          const mat = winogradMatrixBytes(l.cin, l.cout);
+          // winograd3x3(inp, H, W, C, out, OH, OW, outStride, outOff, packed, packedBytes, bias, Cout, padT, padL,
+          //             relu, scratch, tb, t0, t1)
+          steps.push({
+            fn: 'winograd3x3',
+            args: [inp, x.h, x.w, x.c, out, y.h, y.w, y.c, l.outOffset, wptr, mat, wptr + 16 * mat, l.cout, l.padT, l.padL,
+              l.relu ? 1 : 0, scratchBase, winogradTiles(l.cin, l.cout), 0, tiles],
+            lo: 18, hi: 19, total: tiles, align: 1, scratch: 16, layer: li,
+          });
+          break;
+        }
         // conv2d(inp, H, W, C, out, OH, OW, outStride, outOff, packed, Cout, KH, KW, SH, SW, padT, padL, relu,
         //        scratch, mc, m0, m1, j0, j1)
         steps.push({

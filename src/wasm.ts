@@ -21,6 +21,7 @@ export interface Kernels {
   lrn_ref(...args: number[]): void;
   softmax(...args: number[]): void;
   softmax_ref(...args: number[]): void;
+  winograd3x3(...args: number[]): void;
 }
 
 export interface KernelModule {

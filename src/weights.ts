@@ -96,7 +96,7 @@ export function packedLength(K: number, cout: number): number {
 }
 
 /** Pack HWIO weights [K][cout] and bias into panels of NR output channels, bias first, zero padded. */
-export function packWeights(w: Float32Array, bias: Float32Array, K: number, cout: number, out = new Float32Array(packedLength(K, cout))): Float32Array {
+export function packWeights(w: Float32Array, bias: Float32Array, K: number, cout: number, out: Float32Array = new Float32Array(packedLength(K, cout))): Float32Array {
   const panels = Math.ceil(cout / NR);
   out.fill(0);
   for (let j = 0; j < panels; j++) {
@@ -109,4 +109,48 @@ export function packWeights(w: Float32Array, bias: Float32Array, K: number, cout
     }
   }
   return out;
+}
+
+/** Stride-1 3x3 convolutions run as Winograd F(2x2, 3x3) (see assembly/winograd.ts). */
+export function usesWinograd(l: { kh: number; kw: number; stride: number }, enabled = true): boolean {
+  return enabled && l.kh === 3 && l.kw === 3 && l.stride === 1;
+}
+
+/** Bytes of one of the 16 packed Winograd matrices (K = cin), 64-byte aligned. */
+export function winogradMatrixBytes(cin: number, cout: number): number {
+  return Math.ceil((packedLength(cin, cout) * 4) / 64) * 64;
+}
+
+/** Bytes of a Winograd layer's weights: 16 packed matrices, then the bias. */
+export function winogradBytes(cin: number, cout: number): number {
+  return 16 * winogradMatrixBytes(cin, cout) + Math.ceil((cout * 4) / 64) * 64;
+}
+
+/**
+ * U = G g G^T for every (cin, cout) of HWIO 3x3 weights, packed as 16 GEMM matrices [cin][cout] with zero
+ * bias, followed by the bias, into `out` (a Float32Array view of winogradBytes(cin, cout) bytes).
+ * G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; computed in double.
+ */
+export function packWinograd(w: Float32Array, bias: Float32Array, cin: number, cout: number, out: Float32Array): void {
+  const G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
+  const U = Array.from({ length: 16 }, () => new Float32Array(cin * cout));
+  const g = new Float64Array(9);
+  const tmp = new Float64Array(12);
+  for (let ci = 0; ci < cin; ci++) {
+    for (let co = 0; co < cout; co++) {
+      for (let k = 0; k < 9; k++) g[k] = w[(k * cin + ci) * cout + co];
+      // tmp = G g (4x3)
+      for (let i = 0; i < 4; i++) for (let j = 0; j < 3; j++) tmp[i * 3 + j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
+      // U = tmp G^T (4x4)
+      for (let i = 0; i < 4; i++) {
+        for (let j = 0; j < 4; j++) {
+          U[i * 4 + j][ci * cout + co] = tmp[i * 3] * G[j][0] + tmp[i * 3 + 1] * G[j][1] + tmp[i * 3 + 2] * G[j][2];
+        }
+      }
+    }
+  }
+  const mat = winogradMatrixBytes(cin, cout) / 4;
+  const zero = new Float32Array(cout);
+  for (let xi = 0; xi < 16; xi++) packWeights(U[xi], zero, cin, cout, out.subarray(xi * mat, xi * mat + packedLength(cin, cout)));
+  out.set(bias, 16 * mat);
 }

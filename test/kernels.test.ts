@@ -5,8 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { compileKernels, instantiateKernels, type Kernels } from '../dist/wasm.js';
-import { packWeights, packedLength } from '../dist/weights.js';
-import { blockRows } from '../dist/plan.js';
+import { packWeights, packedLength, packWinograd, winogradBytes, winogradMatrixBytes } from '../dist/weights.js';
+import { blockRows, winogradTiles } from '../dist/plan.js';
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -139,6 +139,43 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
       // Channels outside [off, off + cout) keep the sentinel: the slice write touches nothing else.
       for (let p = 0; p < M; p++) for (let q = 0; q < stride; q++) if (q < off || q >= off + cout) expect(got[p * stride + q]).toBe(7);
       close(got, want, 1e-5);
+    }
+  });
+
+  it('winograd3x3 F(2x2, 3x3) equals the direct 3x3 stride-1 convolution (odd sizes, SAME and Caffe padding)', () => {
+    const r = rng(11);
+    for (let t = 0; t < 40; t++) {
+      heap.reset();
+      const n = 1 + Math.floor(r() * 2);
+      const h = 1 + Math.floor(r() * 12), w = 1 + Math.floor(r() * 12);
+      const c = [1, 3, 4, 5, 8, 13, 16][Math.floor(r() * 7)];
+      const cout = [1, 4, 5, 8, 12, 17, 32][Math.floor(r() * 7)];
+      const p = t % 3 === 0 ? 0 : 1; // Caffe pad 0 or TF SAME / Caffe pad 1 (the same for 3x3 stride 1)
+      const oh = h + 2 * p - 2, ow = w + 2 * p - 2;
+      if (oh < 1 || ow < 1) continue;
+      const extra = (t % 2) * 5;
+      const stride = cout + extra, off = extra ? 2 : 0;
+      const x = random(r, n * h * w * c);
+      const wt = random(r, 9 * c * cout, 0.5);
+      const b = random(r, cout);
+      const relu = t % 4 < 2 ? 1 : 0;
+      const inp = heap.put(x), wp = heap.put(wt), bp = heap.put(b);
+      const pk = heap.alloc(winogradBytes(c, cout) / 4);
+      packWinograd(wt, b, c, cout, heap.f32(pk, winogradBytes(c, cout) / 4));
+      const size = n * oh * ow * stride;
+      const outRef = heap.put(new Float32Array(size).fill(7));
+      const out = heap.put(new Float32Array(size).fill(7));
+      const tb = Math.max(1, Math.min(winogradTiles(c, cout), 1 + Math.floor(r() * 5)));
+      const scratch = heap.alloc(16 * tb * (c + cout));
+      k.conv2d_ref(inp, h, w, c, outRef, oh, ow, stride, off, wp, bp, cout, 3, 3, 1, 1, p, p, relu, n);
+      const tiles = n * Math.ceil(oh / 2) * Math.ceil(ow / 2);
+      const mat = winogradMatrixBytes(c, cout);
+      for (const [t0, t1] of splits(r, tiles, 1)) {
+        k.winograd3x3(inp, h, w, c, out, oh, ow, stride, off, pk, mat, pk + 16 * mat, cout, p, p, relu, scratch, tb, t0, t1);
+      }
+      const got = heap.f32(out, size).slice(), want = heap.f32(outRef, size).slice();
+      for (let q = 0; q < n * oh * ow; q++) for (let j = 0; j < stride; j++) if (j < off || j >= off + cout) expect(got[q * stride + j]).toBe(7);
+      expect(maxRelDiff(got, want)).toBeLessThan(1e-5);
     }
   });
 

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// Regenerate the derived test fixtures from ../shared (which a fresh clone does not have).
+//
+// 1. Reference tensors: for chelsea and coffee, only `input`, `loss3/classifier` and `prob` of the BVLC
+//    GoogLeNet reference run (../shared/reference/bvlc/<name>.io.safetensors) → test/fixtures/<name>.ref.safetensors.
+//    Needs a build (dist/): npx tsc -p tsconfig.json && node scripts/make-fixtures.mjs
+// 2. JPEG decoder yardsticks (only when libjpeg-turbo's djpeg/cjpeg/jpegtran are on PATH, e.g. Debian
+//    libjpeg-turbo-progs): a 61×45 crop of rocket.jpg (as decoded by djpeg) re-encoded with several chroma
+//    subsamplings, progressive, RGB and greyscale, each with djpeg's decoded pixels
+//    → test/fixtures/jpeg/*.jpg + *.ppm / *.pgm.
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseSafetensors, encodeSafetensors } from '../dist/safetensors.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const shared = process.env.SHARED_DIR ?? join(root, '..', 'shared');
+const fixtures = join(root, 'test', 'fixtures');
+const KEEP = ['input', 'loss3/classifier', 'prob'];
+
+for (const name of ['chelsea', 'coffee']) {
+  const src = join(shared, 'reference', 'bvlc', `${name}.io.safetensors`);
+  const { tensors, metadata } = parseSafetensors(new Uint8Array(readFileSync(src)));
+  const kept = new Map();
+  for (const k of KEEP) {
+    const t = tensors.get(k);
+    if (!t) throw new Error(`${src}: no tensor "${k}"`);
+    kept.set(k, t);
+  }
+  const meta = {
+    ...metadata,
+    extracted_from: `shared/reference/bvlc/${name}.io.safetensors`,
+    extracted_tensors: KEEP.join(', '),
+    extracted_by: 'scripts/make-fixtures.mjs',
+  };
+  const out = join(fixtures, `${name}.ref.safetensors`);
+  const bytes = encodeSafetensors(kept, meta);
+  writeFileSync(out, bytes);
+  console.log(`${out}: ${KEEP.map((k) => `${k} [${kept.get(k).shape}]`).join(', ')} (${bytes.length} bytes)`);
+}
+
+// ---- JPEG yardsticks -------------------------------------------------------------------------------
+function have(tool) {
+  try {
+    execFileSync(tool, ['-version'], { stdio: 'ignore', input: '' });
+    return true;
+  } catch (e) {
+    return e.code !== 'ENOENT';
+  }
+}
+if (!['djpeg', 'cjpeg', 'jpegtran'].every(have)) {
+  console.log('djpeg/cjpeg/jpegtran not found: JPEG fixtures left as they are');
+  process.exit(0);
+}
+const run = (tool, args, input) => execFileSync(tool, args, { input, maxBuffer: 1 << 28 });
+const version = spawnSync('djpeg', ['-version'], { encoding: 'utf8' }).stderr.trim() || 'unknown';
+
+function parsePnm(buf) {
+  // P6/P5 with a single-space/newline header as djpeg writes it
+  let p = 0, fields = [];
+  while (fields.length < 4) {
+    while (/\s/.test(String.fromCharCode(buf[p]))) p++;
+    let s = p;
+    while (!/\s/.test(String.fromCharCode(buf[p]))) p++;
+    fields.push(buf.subarray(s, p).toString());
+  }
+  p++;
+  return { magic: fields[0], width: +fields[1], height: +fields[2], data: buf.subarray(p) };
+}
+
+const full = parsePnm(run('djpeg', ['-ppm', join(shared, 'fixtures', 'rocket.jpg')]));
+const [X0, Y0, W, H] = [300, 355, 61, 45]; // a region with strong chroma edges (launch tower / plume)
+const crop = Buffer.alloc(W * H * 3);
+for (let y = 0; y < H; y++) full.data.copy(crop, y * W * 3, ((Y0 + y) * full.width + X0) * 3, ((Y0 + y) * full.width + X0 + W) * 3);
+const cropPpm = Buffer.concat([Buffer.from(`P6\n${W} ${H}\n255\n`), crop]);
+
+const dir = join(fixtures, 'jpeg');
+mkdirSync(dir, { recursive: true });
+const variants = {
+  'rocket-crop-420': ['-quality', '85', '-sample', '2x2'],
+  'rocket-crop-422': ['-quality', '85', '-sample', '2x1'],
+  'rocket-crop-440': ['-quality', '85', '-sample', '1x2'],
+  'rocket-crop-444': ['-quality', '85', '-sample', '1x1'],
+  'rocket-crop-420-progressive': ['-quality', '85', '-sample', '2x2', '-progressive'],
+  'rocket-crop-rgb': ['-quality', '85', '-rgb'],
+};
+for (const [name, args] of Object.entries(variants)) {
+  const jpg = run('cjpeg', args, cropPpm);
+  writeFileSync(join(dir, `${name}.jpg`), jpg);
+  writeFileSync(join(dir, `${name}.ppm`), run('djpeg', ['-ppm'], jpg));
+  console.log(`${name}.jpg: cjpeg ${args.join(' ')} (${jpg.length} bytes) + djpeg -ppm`);
+}
+const grey = run('jpegtran', ['-grayscale'], readFileSync(join(dir, 'rocket-crop-420.jpg')));
+writeFileSync(join(dir, 'rocket-crop-grey.jpg'), grey);
+writeFileSync(join(dir, 'rocket-crop-grey.pgm'), run('djpeg', ['-pnm'], grey));
+console.log(`rocket-crop-grey.jpg: jpegtran -grayscale rocket-crop-420.jpg (${grey.length} bytes) + djpeg -pnm`);
+console.log(`djpeg: ${version}`);

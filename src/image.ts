@@ -1,0 +1,845 @@
+/**
+ * Image layer: decode PNG / JPEG bytes to 8-bit RGB, accept canvas-style pixels, and turn an RGB image
+ * into the float32 HWC input tensor each model expects.
+ *
+ * Runs unchanged in Node, browsers and Cloudflare workerd: no Node APIs, only Uint8Array / typed arrays
+ * and two pure-JS decoders (jpeg-js, fast-png).
+ *
+ * Untrusted input: the declared width × height is read from the header (PNG IHDR, JPEG SOFn) and checked
+ * against `maxPixels` BEFORE any decoder runs or any pixel buffer is allocated. Every failure, including
+ * exceptions thrown inside the decoders, is an ImageDecodeError naming the reason.
+ *
+ * Decisions (kept in one place so they can be cited):
+ * - Alpha (PNG alpha channels, tRNS colour keys, palette alpha) is composited over white:
+ *   out = round(255 · (c·a + max·(max − a)) / max²) in the image's own bit depth.
+ * - 16-bit samples become the nearest 8-bit value, round(v / 257) (libpng's png_set_scale_16; PIL and
+ *   libpng's png_set_strip_16 take the high byte v >> 8 instead, at most one level lower).
+ * - 1/2/4-bit greyscale is scaled exactly (v · 255 / (2^depth − 1)).
+ * - JPEG EXIF orientation is NOT applied (neither Caffe, PIL's plain open nor djpeg apply it).
+ * - PNG: like libpng, a CRC error in a critical chunk (IHDR, PLTE, IDAT, IEND) is fatal and a damaged
+ *   ancillary chunk is ignored; ancillary chunks (text, ICC, APNG frames…) are never parsed. Known
+ *   limit: fast-png inflates IDAT without an output cap; the compressed size is bounded by what the
+ *   declared size can need (≤ 2× raw + 64 KiB), so a bomb yields at most ~1032× that.
+ * - JPEG: jpeg-js does the entropy decoding and IDCT; 3-component images are then upsampled and
+ *   colour-converted exactly as libjpeg-turbo does by default (fancy upsampling, rounded fixed-point
+ *   YCbCr→RGB), so results track djpeg / browsers / PIL to within the IDCT's ±1 rounding.
+ */
+import jpeg from 'jpeg-js';
+import { decode as decodePngPixels } from 'fast-png';
+import { ImageDecodeError, InputError } from './errors.js';
+
+/** Default refusal threshold for declared image sizes (width × height). */
+export const DEFAULT_MAX_PIXELS = 50_000_000;
+
+/** 8-bit RGB, 3 bytes per pixel, row-major, no padding. */
+export interface RGBImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export interface DecodeOptions {
+  /** Refuse images whose declared width × height exceeds this (default DEFAULT_MAX_PIXELS). */
+  maxPixels?: number;
+}
+
+export type PreprocessModel = 'googlenet' | 'inception_v1';
+
+// ---------------------------------------------------------------------------------------------------
+// decodeImage
+// ---------------------------------------------------------------------------------------------------
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+function hex(bytes: Uint8Array, n: number): string {
+  return Array.from(bytes.subarray(0, n), (b) => b.toString(16).padStart(2, '0')).join(' ');
+}
+
+function ascii(bytes: Uint8Array, from: number, to: number): string {
+  let s = '';
+  for (let i = from; i < to && i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+  return s;
+}
+
+/** A short guess at what the bytes are, for the "not a PNG or JPEG" message. */
+function sniffOther(b: Uint8Array): string {
+  if (ascii(b, 0, 4) === 'GIF8') return '; looks like GIF';
+  if (ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 12) === 'WEBP') return '; looks like WebP';
+  if (ascii(b, 0, 2) === 'BM') return '; looks like BMP';
+  if (ascii(b, 0, 4) === 'II*\0' || ascii(b, 0, 4) === 'MM\0*') return '; looks like TIFF';
+  if (ascii(b, 4, 8) === 'ftyp') return `; looks like an ISO media file (${ascii(b, 8, 12)}: HEIC/AVIF?)`;
+  if (b.length >= 2 && b[0] === 0xff && b[1] === 0xd8) return '; a JPEG start marker with nothing usable after it';
+  let printable = 0;
+  const n = Math.min(b.length, 64);
+  for (let i = 0; i < n; i++) if ((b[i] >= 0x20 && b[i] < 0x7f) || b[i] === 9 || b[i] === 10 || b[i] === 13) printable++;
+  if (n > 0 && printable === n) return '; looks like text';
+  return '';
+}
+
+function checkMaxPixels(opts: DecodeOptions | undefined): number {
+  const maxPixels = opts?.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (typeof maxPixels !== 'number' || !(maxPixels >= 1) || !Number.isFinite(maxPixels)) {
+    throw new InputError(`decodeImage: maxPixels must be a finite number >= 1, got ${String(maxPixels)}`);
+  }
+  return Math.floor(maxPixels);
+}
+
+function checkDeclaredSize(kind: string, width: number, height: number, maxPixels: number): void {
+  if (width === 0 || height === 0) {
+    throw new ImageDecodeError(`${kind}: image has a zero size (${width}×${height})`);
+  }
+  const pixels = width * height;
+  if (pixels > maxPixels) {
+    throw new ImageDecodeError(
+      `${kind}: image is ${width}×${height} = ${pixels} pixels, more than the limit of ${maxPixels} (maxPixels)`,
+    );
+  }
+}
+
+function reason(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  return String(e);
+}
+
+/**
+ * Decode PNG or JPEG bytes to 8-bit RGB. The format is sniffed from the magic bytes, never from a name
+ * or MIME type. Throws ImageDecodeError for anything that is not a decodable PNG/JPEG within the limits.
+ */
+export function decodeImage(bytes: Uint8Array, opts?: DecodeOptions): RGBImage {
+  if (bytes instanceof ArrayBuffer) bytes = new Uint8Array(bytes);
+  if (!(bytes instanceof Uint8Array)) {
+    throw new InputError('decodeImage: expected the encoded image as a Uint8Array');
+  }
+  const maxPixels = checkMaxPixels(opts);
+  if (bytes.length === 0) throw new ImageDecodeError('image is empty (0 bytes)');
+
+  let isPng = bytes.length >= 8;
+  for (let i = 0; i < 8 && i < bytes.length; i++) if (bytes[i] !== PNG_SIGNATURE[i]) isPng = false;
+  if (!isPng && bytes.length < 8 && bytes.length >= 4 && PNG_SIGNATURE.every((v, i) => i >= bytes.length || bytes[i] === v)) {
+    throw new ImageDecodeError(`PNG: truncated (only ${bytes.length} bytes, not even the 8-byte signature)`);
+  }
+  const isJpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+
+  if (isPng) return decodePng(bytes, maxPixels);
+  if (isJpeg) return decodeJpeg(bytes, maxPixels);
+  throw new ImageDecodeError(`not a PNG or JPEG image (starts with ${hex(bytes, 8)}${sniffOther(bytes)})`);
+}
+
+// ----------------------------------------------- PNG -----------------------------------------------
+
+const CRC_TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c;
+  }
+  return t;
+})();
+
+/** CRC-32 as used by PNG chunks (ISO 3309 / ITU-T V.42). */
+function crc32(data: Uint8Array, start = 0, end = data.length): number {
+  let c = -1;
+  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
+function u32(b: Uint8Array, p: number): number {
+  return ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
+}
+
+/** Valid bit depths per PNG colour type (PNG spec table 11.1). */
+const PNG_DEPTHS: Record<number, { channels: number; depths: number[]; name: string }> = {
+  0: { channels: 1, depths: [1, 2, 4, 8, 16], name: 'greyscale' },
+  2: { channels: 3, depths: [8, 16], name: 'truecolour' },
+  3: { channels: 1, depths: [1, 2, 4, 8], name: 'indexed' },
+  4: { channels: 2, depths: [8, 16], name: 'greyscale+alpha' },
+  6: { channels: 4, depths: [8, 16], name: 'truecolour+alpha' },
+};
+
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+];
+
+function decodePng(b: Uint8Array, maxPixels: number): RGBImage {
+  const n = b.length;
+  // ---- walk the chunks: IHDR first, critical chunks CRC-checked, everything but IHDR/IDAT/IEND is
+  // consumed here (PLTE, tRNS) or dropped (text, ICC, APNG…), so fast-png only inflates and unfilters.
+  if (n < 8 + 8 + 13 + 4) throw new ImageDecodeError(`PNG: truncated (${n} bytes, shorter than signature + IHDR)`);
+  if (u32(b, 8) !== 13 || ascii(b, 12, 16) !== 'IHDR') {
+    throw new ImageDecodeError('PNG: the first chunk is not a 13-byte IHDR');
+  }
+  if (crc32(b, 12, 12 + 4 + 13) !== u32(b, 12 + 4 + 13)) {
+    throw new ImageDecodeError('PNG: IHDR CRC mismatch (corrupt header)');
+  }
+  const width = u32(b, 16);
+  const height = u32(b, 20);
+  const depth = b[24];
+  const colorType = b[25];
+  if (width > 0x7fffffff || height > 0x7fffffff) {
+    throw new ImageDecodeError(`PNG: IHDR size ${width}×${height} exceeds the PNG maximum of 2^31-1`);
+  }
+  // Size check first: it is what a caller relies on, and it needs nothing but IHDR.
+  checkDeclaredSize('PNG', width, height, maxPixels);
+  const ct = PNG_DEPTHS[colorType];
+  if (!ct) throw new ImageDecodeError(`PNG: invalid colour type ${colorType}`);
+  if (!ct.depths.includes(depth)) {
+    throw new ImageDecodeError(`PNG: bit depth ${depth} is not valid for ${ct.name} (colour type ${colorType})`);
+  }
+  if (b[26] !== 0) throw new ImageDecodeError(`PNG: unknown compression method ${b[26]}`);
+  if (b[27] !== 0) throw new ImageDecodeError(`PNG: unknown filter method ${b[27]}`);
+  const interlace = b[28];
+  if (interlace !== 0 && interlace !== 1) throw new ImageDecodeError(`PNG: unknown interlace method ${interlace}`);
+  if (interlace === 1 && depth < 8) {
+    // fast-png 8.0.0 mis-computes Adam7 pass strides below 8 bits per sample (silently wrong pixels).
+    throw new ImageDecodeError(`PNG: Adam7-interlaced images with ${depth}-bit samples are not supported`);
+  }
+  const channels = ct.channels;
+
+  let palette: Uint8Array | null = null; // RGBA entries
+  let paletteLen = 0;
+  let trns: Uint8Array | null = null;
+  const idat: Array<[number, number]> = [];
+  let idatBytes = 0;
+  let sawIend = false;
+  let p = 8 + 12 + 13;
+  while (p < n) {
+    if (p + 8 > n) throw new ImageDecodeError(`PNG: truncated (chunk header at offset ${p} runs past the end)`);
+    const len = u32(b, p);
+    const type = ascii(b, p + 4, p + 8);
+    if (!/^[A-Za-z]{4}$/.test(type)) throw new ImageDecodeError(`PNG: corrupt chunk type at offset ${p} (${hex(b.subarray(p + 4), 4)})`);
+    if (len > 0x7fffffff || p + 12 + len > n) {
+      throw new ImageDecodeError(`PNG: truncated (${type} chunk at offset ${p} declares ${len} bytes, the file ends first)`);
+    }
+    const dataStart = p + 8;
+    const critical = (b[p + 4] & 0x20) === 0;
+    const crcOk = crc32(b, p + 4, dataStart + len) === u32(b, dataStart + len);
+    if (critical && !crcOk) throw new ImageDecodeError(`PNG: CRC mismatch in ${type} chunk at offset ${p} (corrupt data)`);
+    if (type === 'IHDR') {
+      throw new ImageDecodeError('PNG: more than one IHDR chunk');
+    } else if (type === 'PLTE') {
+      if (len % 3 !== 0 || len === 0 || len > 768) throw new ImageDecodeError(`PNG: PLTE length ${len} is not 3..768 and a multiple of 3`);
+      if (idat.length) throw new ImageDecodeError('PNG: PLTE after IDAT');
+      paletteLen = len / 3;
+      palette = new Uint8Array(paletteLen * 4).fill(255);
+      for (let i = 0; i < paletteLen; i++) {
+        palette[4 * i] = b[dataStart + 3 * i];
+        palette[4 * i + 1] = b[dataStart + 3 * i + 1];
+        palette[4 * i + 2] = b[dataStart + 3 * i + 2];
+      }
+    } else if (type === 'tRNS') {
+      // Ancillary: like libpng, a damaged or misplaced tRNS is ignored rather than fatal.
+      if (crcOk && idat.length === 0) trns = b.slice(dataStart, dataStart + len);
+    } else if (type === 'IDAT') {
+      idat.push([dataStart, len]);
+      idatBytes += len;
+    } else if (type === 'IEND') {
+      sawIend = true;
+      break;
+    } else if (critical) {
+      throw new ImageDecodeError(`PNG: unknown critical chunk ${type}`);
+    }
+    p = dataStart + len + 4;
+  }
+  if (!idat.length) throw new ImageDecodeError('PNG: no image data (IDAT chunk)');
+  if (!sawIend) throw new ImageDecodeError('PNG: truncated (no IEND chunk)');
+  if (colorType === 3 && !palette) throw new ImageDecodeError('PNG: indexed-colour image without a PLTE chunk');
+
+  // Bound the compressed data by what this size can legitimately need (zlib expands by at most 1032×,
+  // so this caps a decompression bomb hiding behind a small declared size).
+  const rowBytes = (w: number) => Math.ceil((w * channels * depth) / 8);
+  let rawBytes = 0;
+  let rows = 0;
+  if (interlace === 0) {
+    rawBytes = height * (1 + rowBytes(width));
+    rows = height;
+  } else {
+    for (const [x0, y0, dx, dy] of ADAM7) {
+      const pw = Math.ceil((width - x0) / dx);
+      const ph = Math.ceil((height - y0) / dy);
+      if (pw > 0 && ph > 0) {
+        rawBytes += ph * (1 + rowBytes(pw));
+        rows += ph;
+      }
+    }
+  }
+  const idatLimit = 2 * rawBytes + 16 * rows + 65536;
+  if (idatBytes > idatLimit) {
+    throw new ImageDecodeError(`PNG: ${idatBytes} bytes of compressed image data is far more than a ${width}×${height} image needs (limit ${idatLimit})`);
+  }
+
+  // ---- minimal PNG for fast-png: signature, IHDR, one IDAT, IEND (CRCs already verified above).
+  const mini = new Uint8Array(8 + 25 + 12 + idatBytes + 12);
+  mini.set(b.subarray(0, 8 + 25), 0);
+  let q = 33;
+  mini[q] = idatBytes >>> 24;
+  mini[q + 1] = (idatBytes >>> 16) & 255;
+  mini[q + 2] = (idatBytes >>> 8) & 255;
+  mini[q + 3] = idatBytes & 255;
+  mini.set([0x49, 0x44, 0x41, 0x54], q + 4); // 'IDAT'
+  q += 8;
+  for (const [s, l] of idat) {
+    mini.set(b.subarray(s, s + l), q);
+    q += l;
+  }
+  q += 4; // CRC not checked by fast-png (checkCrc: false)
+  mini.set([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44], q); // IEND
+
+  let decoded: { data: Uint8Array | Uint8ClampedArray | Uint16Array; width: number; height: number; channels: number; depth: number };
+  try {
+    decoded = decodePngPixels(mini, { checkCrc: false });
+  } catch (e) {
+    throw new ImageDecodeError(`PNG: ${reason(e)}`, { cause: e });
+  }
+  if (decoded.width !== width || decoded.height !== height || decoded.channels !== channels || decoded.depth !== depth) {
+    throw new ImageDecodeError('PNG: decoder returned a different geometry than IHDR declares');
+  }
+  const expected = depth < 8 ? height * rowBytes(width) : width * height * channels;
+  if (decoded.data.length !== expected) {
+    throw new ImageDecodeError(`PNG: decoder returned ${decoded.data.length} samples, expected ${expected}`);
+  }
+  return pngToRgb(decoded.data, width, height, colorType, depth, palette, paletteLen, trns);
+}
+
+function pngToRgb(
+  src: Uint8Array | Uint8ClampedArray | Uint16Array,
+  width: number,
+  height: number,
+  colorType: number,
+  depth: number,
+  palette: Uint8Array | null,
+  paletteLen: number,
+  trns: Uint8Array | null,
+): RGBImage {
+  const px = width * height;
+  const out = new Uint8Array(px * 3);
+  const maxv = depth === 16 ? 65535 : (1 << depth) - 1;
+  const maxv2 = maxv * maxv;
+  // Nearest 8-bit value of a sample: exact for 8 bits, round(v/257) for 16, v·255/max for 1/2/4.
+  const to8 = depth === 8 ? (v: number) => v : depth === 16 ? (v: number) => ((v + 128) / 257) | 0 : (v: number) => (v * 255) / maxv;
+  // Composite over white: round(255·(c·a + max·(max−a)) / max²).
+  const over = (c: number, a: number) => Math.round((255 * (c * a + maxv * (maxv - a))) / maxv2);
+
+  if (depth < 8) {
+    // Packed greyscale or palette indices, rows padded to whole bytes.
+    const stride = Math.ceil((width * depth) / 8);
+    const mask = maxv;
+    const key = colorType === 0 && trns && trns.length >= 2 ? ((trns[0] << 8) | trns[1]) & mask : -1;
+    for (let y = 0; y < height; y++) {
+      const row = y * stride;
+      for (let x = 0; x < width; x++) {
+        const bit = x * depth;
+        const v = (src[row + (bit >> 3)] >> (8 - depth - (bit & 7))) & mask;
+        const o = 3 * (y * width + x);
+        if (colorType === 3) {
+          writePalette(out, o, v, palette!, paletteLen, trns);
+        } else {
+          const g = v === key ? 255 : to8(v);
+          out[o] = out[o + 1] = out[o + 2] = g;
+        }
+      }
+    }
+    return { data: out, width, height };
+  }
+
+  switch (colorType) {
+    case 0: {
+      const key = trns && trns.length >= 2 ? (trns[0] << 8) | trns[1] : -1;
+      for (let i = 0; i < px; i++) {
+        const v = src[i];
+        const g = v === key ? 255 : to8(v);
+        out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = g;
+      }
+      break;
+    }
+    case 2: {
+      const has = trns && trns.length >= 6;
+      const kr = has ? (trns![0] << 8) | trns![1] : -1;
+      const kg = has ? (trns![2] << 8) | trns![3] : -1;
+      const kb = has ? (trns![4] << 8) | trns![5] : -1;
+      for (let i = 0; i < px; i++) {
+        const r = src[3 * i], g = src[3 * i + 1], bl = src[3 * i + 2];
+        if (r === kr && g === kg && bl === kb) {
+          out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = 255;
+        } else {
+          out[3 * i] = to8(r);
+          out[3 * i + 1] = to8(g);
+          out[3 * i + 2] = to8(bl);
+        }
+      }
+      break;
+    }
+    case 3:
+      for (let i = 0; i < px; i++) writePalette(out, 3 * i, src[i], palette!, paletteLen, trns);
+      break;
+    case 4:
+      for (let i = 0; i < px; i++) {
+        const g = over(src[2 * i], src[2 * i + 1]);
+        out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = g;
+      }
+      break;
+    case 6:
+      for (let i = 0; i < px; i++) {
+        const a = src[4 * i + 3];
+        if (a === maxv) {
+          out[3 * i] = to8(src[4 * i]);
+          out[3 * i + 1] = to8(src[4 * i + 1]);
+          out[3 * i + 2] = to8(src[4 * i + 2]);
+        } else {
+          out[3 * i] = over(src[4 * i], a);
+          out[3 * i + 1] = over(src[4 * i + 1], a);
+          out[3 * i + 2] = over(src[4 * i + 2], a);
+        }
+      }
+      break;
+  }
+  return { data: out, width, height };
+}
+
+function writePalette(out: Uint8Array, o: number, idx: number, palette: Uint8Array, paletteLen: number, trns: Uint8Array | null): void {
+  if (idx >= paletteLen) throw new ImageDecodeError(`PNG: palette index ${idx} is out of range (PLTE has ${paletteLen} entries)`);
+  const a = trns && idx < trns.length ? trns[idx] : 255;
+  const r = palette[4 * idx], g = palette[4 * idx + 1], bl = palette[4 * idx + 2];
+  if (a === 255) {
+    out[o] = r;
+    out[o + 1] = g;
+    out[o + 2] = bl;
+  } else {
+    out[o] = Math.round((r * a + 255 * (255 - a)) / 255);
+    out[o + 1] = Math.round((g * a + 255 * (255 - a)) / 255);
+    out[o + 2] = Math.round((bl * a + 255 * (255 - a)) / 255);
+  }
+}
+
+// ----------------------------------------------- JPEG ----------------------------------------------
+
+interface JpegHeader {
+  width: number;
+  height: number;
+  components: number;
+  /** component ids and sampling factors, in frame order */
+  ids: number[];
+  h: number[];
+  v: number[];
+  jfif: boolean;
+  /** offset of the Adobe APP14 transform byte, or -1 without an Adobe marker */
+  adobeTransformAt: number;
+}
+
+const SOF_NAMES: Record<number, string> = {
+  0xc3: 'lossless (SOF3)',
+  0xc5: 'differential sequential (SOF5)',
+  0xc6: 'differential progressive (SOF6)',
+  0xc7: 'differential lossless (SOF7)',
+  0xc9: 'arithmetic-coded sequential (SOF9)',
+  0xca: 'arithmetic-coded progressive (SOF10)',
+  0xcb: 'arithmetic-coded lossless (SOF11)',
+  0xcd: 'arithmetic-coded differential sequential (SOF13)',
+  0xce: 'arithmetic-coded differential progressive (SOF14)',
+  0xcf: 'arithmetic-coded differential lossless (SOF15)',
+};
+
+/**
+ * Walk the JPEG marker segments up to the first SOS: find the frame header (SOF0/1/2), JFIF and Adobe
+ * APP segments, without decoding anything. Like libjpeg, stray bytes between segments are skipped.
+ */
+function scanJpeg(b: Uint8Array, maxPixels: number): JpegHeader {
+  const n = b.length;
+  let p = 2;
+  let header: JpegHeader | null = null;
+  let jfif = false;
+  let adobeTransformAt = -1;
+  for (;;) {
+    while (p < n && b[p] !== 0xff) p++; // extraneous bytes before a marker (libjpeg warns and skips)
+    while (p < n && b[p] === 0xff) p++; // fill bytes
+    if (p >= n) throw new ImageDecodeError('JPEG: truncated (the file ends before the image data)');
+    const m = b[p++];
+    if (m === 0x00 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) continue; // no length
+    if (m === 0xd8) throw new ImageDecodeError(`JPEG: unexpected second start-of-image marker at offset ${p - 2}`);
+    if (m === 0xd9) throw new ImageDecodeError('JPEG: end-of-image marker before any image data');
+    if (p + 2 > n) throw new ImageDecodeError('JPEG: truncated (inside a marker segment header)');
+    const len = (b[p] << 8) | b[p + 1];
+    if (len < 2) throw new ImageDecodeError(`JPEG: marker ff${m.toString(16)} at offset ${p - 2} has an invalid length ${len}`);
+    if (p + len > n) throw new ImageDecodeError(`JPEG: truncated (marker ff${m.toString(16)} segment runs past the end)`);
+    const s = p + 2;
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+      if (header) throw new ImageDecodeError('JPEG: more than one frame header (only single-frame JPEGs are supported)');
+      if (m !== 0xc0 && m !== 0xc1 && m !== 0xc2) throw new ImageDecodeError(`JPEG: unsupported coding process: ${SOF_NAMES[m]}`);
+      if (len < 8) throw new ImageDecodeError('JPEG: frame header too short');
+      const precision = b[s];
+      const height = (b[s + 1] << 8) | b[s + 2];
+      const width = (b[s + 3] << 8) | b[s + 4];
+      const components = b[s + 5];
+      checkDeclaredSize('JPEG', width, height, maxPixels);
+      if (precision !== 8) throw new ImageDecodeError(`JPEG: ${precision}-bit samples are not supported (8-bit only)`);
+      if (components !== 1 && components !== 3 && components !== 4) {
+        throw new ImageDecodeError(`JPEG: ${components} colour components are not supported (1, 3 or 4)`);
+      }
+      if (len < 8 + 3 * components) throw new ImageDecodeError('JPEG: frame header too short for its components');
+      const ids: number[] = [], hs: number[] = [], vs: number[] = [];
+      for (let i = 0; i < components; i++) {
+        const hv = b[s + 6 + 3 * i + 1];
+        const h = hv >> 4, v = hv & 15;
+        if (h < 1 || h > 4 || v < 1 || v > 4) throw new ImageDecodeError(`JPEG: invalid sampling factors ${h}×${v}`);
+        ids.push(b[s + 6 + 3 * i]);
+        hs.push(h);
+        vs.push(v);
+      }
+      header = { width, height, components, ids, h: hs, v: vs, jfif: false, adobeTransformAt: -1 };
+    } else if (m === 0xe0 && len >= 7 && ascii(b, s, s + 5) === 'JFIF\0') {
+      jfif = true;
+    } else if (m === 0xee && len >= 14 && ascii(b, s, s + 5) === 'Adobe') {
+      adobeTransformAt = s + 11;
+    } else if (m === 0xda) {
+      if (!header) throw new ImageDecodeError('JPEG: image data (SOS) before the frame header (SOF)');
+      header.jfif = jfif;
+      header.adobeTransformAt = adobeTransformAt;
+      return header;
+    }
+    p += len;
+  }
+}
+
+/**
+ * Decode a JPEG with jpeg-js, but finish it the way libjpeg-turbo (djpeg, browsers, PIL) does: for
+ * 3-component images jpeg-js returns the raw components (colorTransform: false), then this code applies
+ * libjpeg's "fancy" triangle upsampling to 2:1-subsampled components (jdsample.c) and libjpeg's
+ * fixed-point YCbCr→RGB (jdcolor.c, rounded; jpeg-js truncates). Greyscale needs neither; CMYK/YCCK
+ * (4 components, Adobe) is left to jpeg-js.
+ */
+function decodeJpeg(b: Uint8Array, maxPixels: number): RGBImage {
+  const h = scanJpeg(b, maxPixels);
+  const { width, height, components } = h;
+  if (components === 4 && h.adobeTransformAt < 0) {
+    throw new ImageDecodeError('JPEG: 4-component (CMYK/YCCK) image without an Adobe APP14 marker is not supported');
+  }
+  // Colour space of a 3-component image, decided as libjpeg's default_decompress_parms does.
+  let ycc = true;
+  let input = b;
+  if (components === 3) {
+    if (h.jfif) ycc = true;
+    else if (h.adobeTransformAt >= 0) ycc = b[h.adobeTransformAt] !== 0;
+    else if (h.ids[0] === 0x52 && h.ids[1] === 0x47 && h.ids[2] === 0x42) ycc = false; // 'R','G','B'
+    if (h.adobeTransformAt >= 0 && b[h.adobeTransformAt] !== 0) {
+      // jpeg-js always converts when the Adobe transform flag is set; clear it (in a copy) to get the
+      // raw components, converted below.
+      input = b.slice();
+      input[h.adobeTransformAt] = 0;
+    }
+  }
+  // jpeg-js's own memory guard, sized from the validated header: coefficient blocks (Int32, 4 B/sample)
+  // and sample lines (1 B/sample) per component, padded to whole MCUs, plus its component and RGB
+  // output buffers and a little for tables.
+  const paddedSamples = (Math.ceil(width / 8) + 4) * 8 * (Math.ceil(height / 8) + 4) * 8;
+  const estimate = components * paddedSamples * 5 + width * height * (components + 3) + 8 * 1024 * 1024;
+  let img: { width: number; height: number; data: Uint8Array };
+  try {
+    img = jpeg.decode(input, {
+      useTArray: true,
+      formatAsRGBA: false,
+      colorTransform: components === 3 ? false : undefined,
+      tolerantDecoding: true,
+      maxResolutionInMP: maxPixels / 1e6,
+      maxMemoryUsageInMB: Math.ceil(estimate / (1024 * 1024)),
+    });
+  } catch (e) {
+    throw new ImageDecodeError(`JPEG: ${reason(e)}`, { cause: e });
+  }
+  if (img.width !== width || img.height !== height || img.data.length !== width * height * 3) {
+    throw new ImageDecodeError('JPEG: decoder returned a different geometry than the frame header declares');
+  }
+  const data = img.data;
+  if (components === 3) {
+    const maxH = Math.max(...h.h), maxV = Math.max(...h.v);
+    for (let c = 0; c < 3; c++) fancyUpsample(data, width, height, c, maxH / h.h[c], maxV / h.v[c]);
+    if (ycc) yccToRgb(data);
+  }
+  return { data, width, height };
+}
+
+/**
+ * libjpeg-turbo's fancy upsampling (jdsample.c h2v1 / h1v2 / h2v2_fancy_upsample) of channel `c` of
+ * interleaved 3-channel data in which jpeg-js has replicated each subsampled sample (nearest
+ * neighbour). Other factors (1:1, 4:1, 3:1…) are left as replicated, which is what libjpeg's box
+ * upsampling does too; like libjpeg, 2:1 horizontal fancy upsampling needs more than 2 samples a row.
+ */
+function fancyUpsample(data: Uint8Array, W: number, H: number, c: number, rh: number, rv: number): void {
+  const fancyH = rh === 2 && (rv === 1 || rv === 2);
+  const fancyV = rh === 1 && rv === 2;
+  if (!fancyH && !fancyV) return;
+  const cw = Math.ceil(W / rh), ch = Math.ceil(H / rv);
+  if (fancyH && cw <= 2) return; // libjpeg falls back to plain replication
+  // the downsampled plane, recovered from the replicated samples
+  const plane = new Uint8Array(cw * ch);
+  for (let i = 0; i < ch; i++) for (let k = 0; k < cw; k++) plane[i * cw + k] = data[3 * (i * rv * W + k * rh) + c];
+  const set = (y: number, x: number, v: number) => {
+    if (y < H && x < W) data[3 * (y * W + x) + c] = v;
+  };
+  if (fancyV) {
+    // h1v2: (3·nearer + further + 1) >> 2, edge rows duplicated
+    for (let i = 0; i < ch; i++) {
+      for (let v = 0; v < 2; v++) {
+        const j = v === 0 ? Math.max(i - 1, 0) : Math.min(i + 1, ch - 1);
+        const y = 2 * i + v;
+        for (let k = 0; k < cw; k++) set(y, k, (plane[i * cw + k] * 3 + plane[j * cw + k] + 1) >> 2);
+      }
+    }
+    return;
+  }
+  if (rv === 1) {
+    // h2v1
+    for (let i = 0; i < ch; i++) {
+      const r = i * cw;
+      let x = 0;
+      let inv = plane[r];
+      set(i, x++, inv);
+      set(i, x++, (inv * 3 + plane[r + 1] + 2) >> 2);
+      for (let k = 1; k < cw - 1; k++) {
+        inv = plane[r + k] * 3;
+        set(i, x++, (inv + plane[r + k - 1] + 1) >> 2);
+        set(i, x++, (inv + plane[r + k + 1] + 2) >> 2);
+      }
+      inv = plane[r + cw - 1];
+      set(i, x++, (inv * 3 + plane[r + cw - 2] + 1) >> 2);
+      set(i, x, inv);
+    }
+    return;
+  }
+  // h2v2
+  for (let i = 0; i < ch; i++) {
+    for (let v = 0; v < 2; v++) {
+      const r0 = i * cw;
+      const r1 = (v === 0 ? Math.max(i - 1, 0) : Math.min(i + 1, ch - 1)) * cw;
+      const y = 2 * i + v;
+      let x = 0;
+      let thiscol = plane[r0] * 3 + plane[r1];
+      let nextcol = plane[r0 + 1] * 3 + plane[r1 + 1];
+      set(y, x++, (thiscol * 4 + 8) >> 4);
+      set(y, x++, (thiscol * 3 + nextcol + 7) >> 4);
+      let lastcol = thiscol;
+      thiscol = nextcol;
+      for (let k = 2; k < cw; k++) {
+        nextcol = plane[r0 + k] * 3 + plane[r1 + k];
+        set(y, x++, (thiscol * 3 + lastcol + 8) >> 4);
+        set(y, x++, (thiscol * 3 + nextcol + 7) >> 4);
+        lastcol = thiscol;
+        thiscol = nextcol;
+      }
+      set(y, x++, (thiscol * 3 + lastcol + 8) >> 4);
+      set(y, x, (thiscol * 4 + 7) >> 4);
+    }
+  }
+}
+
+// libjpeg jdcolor.c: 16-bit fixed point, tables rounded, results clamped.
+const FIX = (x: number) => Math.round(x * 65536);
+const CR_R = new Int32Array(256), CB_B = new Int32Array(256), CR_G = new Int32Array(256), CB_G = new Int32Array(256);
+for (let i = 0; i < 256; i++) {
+  const x = i - 128;
+  CR_R[i] = (FIX(1.402) * x + 32768) >> 16;
+  CB_B[i] = (FIX(1.772) * x + 32768) >> 16;
+  CR_G[i] = -FIX(0.71414) * x;
+  CB_G[i] = -FIX(0.34414) * x + 32768;
+}
+
+function yccToRgb(d: Uint8Array): void {
+  for (let i = 0; i < d.length; i += 3) {
+    const y = d[i], cb = d[i + 1], cr = d[i + 2];
+    const r = y + CR_R[cr], g = y + ((CB_G[cb] + CR_G[cr]) >> 16), bl = y + CB_B[cb];
+    d[i] = r < 0 ? 0 : r > 255 ? 255 : r;
+    d[i + 1] = g < 0 ? 0 : g > 255 ? 255 : g;
+    d[i + 2] = bl < 0 ? 0 : bl > 255 ? 255 : bl;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// fromPixels
+// ---------------------------------------------------------------------------------------------------
+
+function checkDims(fn: string, width: unknown, height: unknown): void {
+  if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || (width as number) < 1 || (height as number) < 1) {
+    throw new InputError(`${fn}: width and height must be positive integers, got ${String(width)}×${String(height)}`);
+  }
+}
+
+/**
+ * Accept canvas-style pixels (ImageData, or anything with { data, width, height }): RGBA when
+ * data.length == width·height·4 (alpha composited over white, like decodeImage), RGB when
+ * data.length == width·height·3. Always returns a fresh RGBImage (never aliases the input).
+ */
+export function fromPixels(img: { data: Uint8Array | Uint8ClampedArray; width: number; height: number }): RGBImage {
+  if (!img || typeof img !== 'object') throw new InputError('fromPixels: expected { data, width, height }');
+  const { data, width, height } = img;
+  checkDims('fromPixels', width, height);
+  if (!(data instanceof Uint8Array) && !(data instanceof Uint8ClampedArray)) {
+    throw new InputError('fromPixels: data must be a Uint8Array or Uint8ClampedArray');
+  }
+  const px = width * height;
+  const out = new Uint8Array(px * 3);
+  if (data.length === px * 4) {
+    for (let i = 0; i < px; i++) {
+      const a = data[4 * i + 3];
+      if (a === 255) {
+        out[3 * i] = data[4 * i];
+        out[3 * i + 1] = data[4 * i + 1];
+        out[3 * i + 2] = data[4 * i + 2];
+      } else {
+        const w = 255 * (255 - a);
+        out[3 * i] = Math.round((data[4 * i] * a + w) / 255);
+        out[3 * i + 1] = Math.round((data[4 * i + 1] * a + w) / 255);
+        out[3 * i + 2] = Math.round((data[4 * i + 2] * a + w) / 255);
+      }
+    }
+  } else if (data.length === px * 3) {
+    out.set(data);
+  } else {
+    throw new InputError(
+      `fromPixels: data has ${data.length} bytes; a ${width}×${height} image needs ${px * 4} (RGBA) or ${px * 3} (RGB)`,
+    );
+  }
+  return { data: out, width, height };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// preprocess
+// ---------------------------------------------------------------------------------------------------
+
+/** BVLC GoogLeNet mean, in the network's BGR order. */
+export const BVLC_MEAN_BGR = [104, 117, 123] as const;
+/** TF-slim eval preprocessing: fraction of the image kept by the central crop. */
+export const INCEPTION_CENTRAL_FRACTION = 0.875;
+
+interface Taps {
+  i0: Int32Array;
+  i1: Int32Array;
+  w: Float64Array; // weight of i1
+}
+
+/**
+ * Bilinear taps for `count` output samples starting at output index `first`, from an axis of length
+ * `inSize` resampled to `outSize`.
+ * - 'half_pixel': src = (d + 0.5)·in/out − 0.5, clamped to the edges (OpenCV INTER_LINEAR, PIL without
+ *   antialias, TF half_pixel_centers=True).
+ * - 'legacy': src = d·in/out (TF1 resize_bilinear, align_corners=False, half_pixel_centers=False).
+ */
+function taps(inSize: number, outSize: number, first: number, count: number, mode: 'half_pixel' | 'legacy'): Taps {
+  const scale = inSize / outSize;
+  const i0 = new Int32Array(count), i1 = new Int32Array(count), w = new Float64Array(count);
+  for (let k = 0; k < count; k++) {
+    const d = first + k;
+    let src = mode === 'half_pixel' ? (d + 0.5) * scale - 0.5 : d * scale;
+    if (src < 0) src = 0;
+    let lo = Math.floor(src);
+    if (lo > inSize - 1) lo = inSize - 1;
+    const hi = Math.min(lo + 1, inSize - 1);
+    i0[k] = lo;
+    i1[k] = hi;
+    w[k] = hi === lo ? 0 : src - lo;
+  }
+  return { i0, i1, w };
+}
+
+/**
+ * Sample a size×size window of the (virtually) resized image; `emit(o, r, g, b)` receives the output
+ * pixel index and the interpolated 0..255 RGB values (float).
+ */
+function resample(
+  img: RGBImage,
+  ys: Taps,
+  xs: Taps,
+  outW: number,
+  outH: number,
+  emit: (o: number, r: number, g: number, b: number) => void,
+): void {
+  const { data, width } = img;
+  const stride = width * 3;
+  for (let y = 0; y < outH; y++) {
+    const r0 = ys.i0[y] * stride, r1 = ys.i1[y] * stride, wy = ys.w[y];
+    for (let x = 0; x < outW; x++) {
+      const c0 = xs.i0[x] * 3, c1 = xs.i1[x] * 3, wx = xs.w[x];
+      const a = r0 + c0, b = r0 + c1, c = r1 + c0, d = r1 + c1;
+      const rt = data[a] + (data[b] - data[a]) * wx, rb = data[c] + (data[d] - data[c]) * wx;
+      const gt = data[a + 1] + (data[b + 1] - data[a + 1]) * wx, gb = data[c + 1] + (data[d + 1] - data[c + 1]) * wx;
+      const bt = data[a + 2] + (data[b + 2] - data[a + 2]) * wx, bb = data[c + 2] + (data[d + 2] - data[c + 2]) * wx;
+      emit(y * outW + x, rt + (rb - rt) * wy, gt + (gb - gt) * wy, bt + (bb - bt) * wy);
+    }
+  }
+}
+
+function checkRGBImage(fn: string, img: RGBImage): void {
+  if (!img || typeof img !== 'object') throw new InputError(`${fn}: expected an RGBImage { data, width, height }`);
+  checkDims(fn, img.width, img.height);
+  if (!(img.data instanceof Uint8Array) && !((img.data as unknown) instanceof Uint8ClampedArray)) {
+    throw new InputError(`${fn}: image data must be a Uint8Array`);
+  }
+  if (img.data.length !== img.width * img.height * 3) {
+    throw new InputError(`${fn}: image data has ${img.data.length} bytes, a ${img.width}×${img.height} RGB image needs ${img.width * img.height * 3}`);
+  }
+}
+
+/**
+ * The model's input tensor, float32 HWC size×size×3.
+ *
+ * - 'googlenet' (BVLC Caffe): resize so the shorter side is round(size·256/224) (256 for 224), the other
+ *   side Math.round(long·S/short); bilinear, half-pixel centres, edge clamp, no antialiasing; centre
+ *   crop size×size at floor((W−size)/2), floor((H−size)/2); BGR order; minus the mean B 104, G 117,
+ *   R 123; no scaling. Only the cropped window is computed, never the whole resized image.
+ * - 'inception_v1' (TF-slim eval): tf.image.central_crop(0.875) (start = trunc((H − 0.875·H)/2), size =
+ *   H − 2·start, same for W), then TF1 resize_bilinear to size×size with align_corners=False and
+ *   half_pixel_centers=False (what slim's inception_preprocessing.preprocess_for_eval calls), RGB order,
+ *   scaled to [−1, 1] as (x/255 − 0.5)·2.
+ */
+export function preprocess(img: RGBImage, model: PreprocessModel, size = 224): Float32Array {
+  checkRGBImage('preprocess', img);
+  if (!Number.isSafeInteger(size) || size < 1 || size > 4096) {
+    throw new InputError(`preprocess: size must be an integer in 1..4096, got ${String(size)}`);
+  }
+  const { width: W, height: H } = img;
+  const out = new Float32Array(size * size * 3);
+  if (model === 'googlenet') {
+    const S = Math.round((size * 256) / 224);
+    let rw: number, rh: number;
+    if (W <= H) {
+      rw = S;
+      rh = Math.round((H * S) / W);
+    } else {
+      rh = S;
+      rw = Math.round((W * S) / H);
+    }
+    const ox = Math.floor((rw - size) / 2), oy = Math.floor((rh - size) / 2);
+    const xs = taps(W, rw, ox, size, 'half_pixel');
+    const ys = taps(H, rh, oy, size, 'half_pixel');
+    const [mb, mg, mr] = BVLC_MEAN_BGR;
+    resample(img, ys, xs, size, size, (o, r, g, b) => {
+      out[3 * o] = b - mb;
+      out[3 * o + 1] = g - mg;
+      out[3 * o + 2] = r - mr;
+    });
+  } else if (model === 'inception_v1') {
+    const f = INCEPTION_CENTRAL_FRACTION;
+    const sy = Math.trunc((H - H * f) / 2), sx = Math.trunc((W - W * f) / 2);
+    const ch = H - 2 * sy, cw = W - 2 * sx;
+    const xs = taps(cw, size, 0, size, 'legacy');
+    const ys = taps(ch, size, 0, size, 'legacy');
+    for (let k = 0; k < size; k++) {
+      xs.i0[k] += sx;
+      xs.i1[k] += sx;
+      ys.i0[k] += sy;
+      ys.i1[k] += sy;
+    }
+    resample(img, ys, xs, size, size, (o, r, g, b) => {
+      out[3 * o] = (r / 255 - 0.5) * 2;
+      out[3 * o + 1] = (g / 255 - 0.5) * 2;
+      out[3 * o + 2] = (b / 255 - 0.5) * 2;
+    });
+  } else {
+    throw new InputError(`preprocess: unknown model ${JSON.stringify(model)} (expected 'googlenet' or 'inception_v1')`);
+  }
+  return out;
+}

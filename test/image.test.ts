@@ -1,0 +1,691 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encode as encodePng } from 'fast-png';
+import jpeg from 'jpeg-js';
+import { decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage } from '../dist/image.js';
+import { parseSafetensors } from '../dist/safetensors.js';
+import { ImageDecodeError, InputError } from '../dist/errors.js';
+
+const FIX = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
+const fixture = (name: string) => new Uint8Array(readFileSync(join(FIX, name)));
+
+// ---------------------------------------------------------------------------------------------------
+// helpers written independently of src/ (CRC, PNG chunk building, a tiny JPEG encoder, a PRNG)
+// ---------------------------------------------------------------------------------------------------
+
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const byte of bytes) {
+    c ^= byte;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function be32(v: number): number[] {
+  return [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+}
+
+function pngChunk(type: string, data: number[] | Uint8Array): number[] {
+  const body = new Uint8Array([...type].map((c) => c.charCodeAt(0)).concat(Array.from(data)));
+  return [...be32(data.length), ...body, ...be32(crc32(body))];
+}
+
+const PNG_SIG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+function ihdr(width: number, height: number, depth = 8, colorType = 2, interlace = 0): number[] {
+  return pngChunk('IHDR', [...be32(width), ...be32(height), depth, colorType, 0, 0, interlace]);
+}
+
+/** Deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A minimal baseline JPEG whose blocks carry only a DC coefficient (flat 8×8 blocks), written from the
+ * standard (ITU T.81): DQT all 8 (so a DC level c decodes to 128 + c), DC Huffman table with categories
+ * 0..11 as 4-bit codes, AC table with only EOB = '0'. `levels[comp][block]` in raster block order; all
+ * components use 1×1 sampling, interleaved when there are several.
+ */
+function dcOnlyJpeg(width: number, height: number, levels: number[][], app14Transform?: number): Uint8Array {
+  const nc = levels.length;
+  const out: number[] = [0xff, 0xd8];
+  const seg = (marker: number, body: number[]) => out.push(0xff, marker, ((body.length + 2) >> 8) & 255, (body.length + 2) & 255, ...body);
+  if (app14Transform !== undefined) {
+    // 'Adobe', version (2 bytes), flags0, flags1, transform
+    seg(0xee, [0x41, 0x64, 0x6f, 0x62, 0x65, 0, 100, 0, 0, 0, 0, app14Transform]);
+  }
+  seg(0xdb, [0x00, ...new Array(64).fill(8)]);
+  const comps: number[] = [];
+  for (let c = 0; c < nc; c++) comps.push(c + 1, 0x11, 0);
+  seg(0xc0, [8, height >> 8, height & 255, width >> 8, width & 255, nc, ...comps]);
+  const dcCounts = new Array(16).fill(0);
+  dcCounts[3] = 12;
+  seg(0xc4, [0x00, ...dcCounts, ...Array.from({ length: 12 }, (_, i) => i)]);
+  const acCounts = new Array(16).fill(0);
+  acCounts[0] = 1;
+  seg(0xc4, [0x10, ...acCounts, 0x00]);
+  const sel: number[] = [];
+  for (let c = 0; c < nc; c++) sel.push(c + 1, 0x00);
+  seg(0xda, [nc, ...sel, 0, 63, 0]);
+  // entropy-coded data
+  let acc = 0, nbits = 0;
+  const put = (value: number, n: number) => {
+    for (let i = n - 1; i >= 0; i--) {
+      acc = (acc << 1) | ((value >> i) & 1);
+      if (++nbits === 8) {
+        out.push(acc);
+        if (acc === 0xff) out.push(0x00);
+        acc = 0;
+        nbits = 0;
+      }
+    }
+  };
+  const pred = new Array(nc).fill(0);
+  const blocks = levels[0].length;
+  for (let b = 0; b < blocks; b++) {
+    for (let c = 0; c < nc; c++) {
+      const diff = levels[c][b] - pred[c];
+      pred[c] = levels[c][b];
+      const mag = Math.abs(diff);
+      const cat = mag === 0 ? 0 : 32 - Math.clz32(mag);
+      put(cat, 4);
+      if (cat) put(diff > 0 ? diff : diff + (1 << cat) - 1, cat);
+      put(0, 1); // EOB
+    }
+  }
+  if (nbits) put(0x7f, 8 - nbits); // pad with 1-bits
+  out.push(0xff, 0xd9);
+  return new Uint8Array(out);
+}
+
+/** Binary PPM (P6) / PGM (P5) as djpeg writes them. */
+function readPnm(b: Uint8Array): { width: number; height: number; channels: number; data: Uint8Array } {
+  const fields: string[] = [];
+  let p = 0;
+  while (fields.length < 4) {
+    while (b[p] === 0x20 || b[p] === 0x0a || b[p] === 0x0d || b[p] === 0x09) p++;
+    const s = p;
+    while (!(b[p] === 0x20 || b[p] === 0x0a || b[p] === 0x0d || b[p] === 0x09)) p++;
+    fields.push(String.fromCharCode(...b.subarray(s, p)));
+  }
+  const channels = fields[0] === 'P6' ? 3 : 1;
+  const width = +fields[1], height = +fields[2];
+  const data = b.subarray(p + 1, p + 1 + width * height * channels);
+  expect(data.length).toBe(width * height * channels);
+  return { width, height, channels, data };
+}
+
+function expectDecodeError(fn: () => unknown, re?: RegExp): ImageDecodeError {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err, 'expected an ImageDecodeError').toBeInstanceOf(ImageDecodeError);
+  if (re) expect((err as Error).message).toMatch(re);
+  return err as ImageDecodeError;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function expectValidImage(img: RGBImage) {
+  expect(img.width).toBeGreaterThan(0);
+  expect(img.height).toBeGreaterThan(0);
+  expect(img.data).toBeInstanceOf(Uint8Array);
+  expect(img.data.length).toBe(img.width * img.height * 3);
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('googlenet preprocessing matches the BVLC reference input', () => {
+  for (const name of ['chelsea', 'coffee']) {
+    it(`${name}.png`, () => {
+      const img = decodeImage(fixture(`${name}.png`));
+      const x = preprocess(img, 'googlenet');
+      expect(x).toBeInstanceOf(Float32Array);
+      expect(x.length).toBe(224 * 224 * 3);
+      const ref = parseSafetensors(fixture(`${name}.ref.safetensors`)).tensors.get('input')!;
+      expect(ref.shape).toEqual([224, 224, 3]);
+      expect(maxAbsDiff(x, ref.data)).toBeLessThan(1e-3);
+    });
+  }
+
+  it('chelsea is 451×300 (shorter side 256 → 385×256, crop at x=80)', () => {
+    const img = decodeImage(fixture('chelsea.png'));
+    expect([img.width, img.height]).toEqual([451, 300]);
+  });
+});
+
+describe('decodeImage: PNG variants (encoded with fast-png in the test)', () => {
+  it('1×1 RGB', () => {
+    const img = decodeImage(encodePng({ width: 1, height: 1, data: new Uint8Array([10, 20, 30]), channels: 3, depth: 8 }));
+    expect(img).toEqual({ width: 1, height: 1, data: new Uint8Array([10, 20, 30]) });
+  });
+
+  it('8-bit greyscale', () => {
+    const g = new Uint8Array([0, 50, 100, 150, 200, 255]);
+    const img = decodeImage(encodePng({ width: 3, height: 2, data: g, channels: 1, depth: 8 }));
+    expect(img.width).toBe(3);
+    expect(Array.from(img.data)).toEqual(Array.from(g).flatMap((v) => [v, v, v]));
+  });
+
+  it('16-bit greyscale and RGB: nearest 8-bit value, round(v/257)', () => {
+    const g16 = new Uint16Array([0, 128, 129, 257, 32896, 65535]);
+    const expected8 = [0, 0, 1, 1, 128, 255];
+    const img = decodeImage(encodePng({ width: 6, height: 1, data: g16, channels: 1, depth: 16 }));
+    expect(Array.from(img.data)).toEqual(expected8.flatMap((v) => [v, v, v]));
+    const rgb16 = new Uint16Array([65535, 0, 257 * 100, 1000, 2000, 3000]);
+    const img2 = decodeImage(encodePng({ width: 2, height: 1, data: rgb16, channels: 3, depth: 16 }));
+    expect(Array.from(img2.data)).toEqual(Array.from(rgb16, (v) => Math.round(v / 257)));
+  });
+
+  it('1-, 2- and 4-bit greyscale', () => {
+    for (const depth of [1, 2, 4] as const) {
+      const max = (1 << depth) - 1;
+      const width = 11; // not a multiple of 8/depth: exercises row padding
+      const height = 3;
+      const vals: number[] = [];
+      for (let i = 0; i < width * height; i++) vals.push((i * 7) % (max + 1));
+      const stride = Math.ceil((width * depth) / 8);
+      const packed = new Uint8Array(stride * height);
+      for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++) packed[y * stride + ((x * depth) >> 3)] |= vals[y * width + x] << (8 - depth - ((x * depth) & 7));
+      const img = decodeImage(encodePng({ width, height, data: packed, channels: 1, depth }));
+      expect(Array.from(img.data)).toEqual(vals.flatMap((v) => Array(3).fill(Math.round((v * 255) / max))));
+    }
+  });
+
+  it('palette, with and without palette alpha (tRNS)', () => {
+    const palette = [
+      [255, 0, 0],
+      [0, 255, 0],
+      [0, 0, 255],
+    ];
+    const idx = new Uint8Array([0, 1, 2, 2, 1, 0]);
+    const img = decodeImage(encodePng({ width: 3, height: 2, data: idx, channels: 1, depth: 8, palette }));
+    expect(Array.from(img.data)).toEqual(Array.from(idx).flatMap((i) => palette[i]));
+
+    // fast-png 8.0.0's encoder writes tRNS with only the non-opaque entries (not index-aligned), so
+    // the translucent entries come first here.
+    const paletteA = [
+      [0, 0, 0, 0],
+      [0, 0, 200, 128],
+      [255, 0, 0, 255],
+    ];
+    const img2 = decodeImage(encodePng({ width: 3, height: 2, data: idx, channels: 1, depth: 8, palette: paletteA }));
+    const over = (c: number, a: number) => Math.round((c * a + 255 * (255 - a)) / 255);
+    expect(Array.from(img2.data)).toEqual(Array.from(idx).flatMap((i) => paletteA[i].slice(0, 3).map((c) => over(c, paletteA[i][3]))));
+  });
+
+  it('4-bit palette', () => {
+    const palette = Array.from({ length: 16 }, (_, i) => [i * 16, 255 - i * 16, i]);
+    const width = 5, height = 2;
+    const idx = [0, 3, 15, 7, 9, 1, 2, 4, 8, 14];
+    const stride = Math.ceil(width / 2);
+    const packed = new Uint8Array(stride * height);
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) packed[y * stride + (x >> 1)] |= idx[y * width + x] << (x & 1 ? 0 : 4);
+    const img = decodeImage(encodePng({ width, height, data: packed, channels: 1, depth: 4, palette }));
+    expect(Array.from(img.data)).toEqual(idx.flatMap((i) => palette[i]));
+  });
+
+  it('RGBA and grey+alpha are composited over white (8 and 16 bit)', () => {
+    const rgba = new Uint8Array([255, 0, 0, 255, 0, 0, 0, 0, 0, 0, 0, 128, 100, 200, 50, 64]);
+    const img = decodeImage(encodePng({ width: 2, height: 2, data: rgba, channels: 4, depth: 8 }));
+    const over8 = (c: number, a: number) => Math.round((c * a + 255 * (255 - a)) / 255);
+    const exp: number[] = [];
+    for (let i = 0; i < 4; i++) for (let c = 0; c < 3; c++) exp.push(over8(rgba[4 * i + c], rgba[4 * i + 3]));
+    expect(Array.from(img.data)).toEqual(exp);
+    expect(Array.from(img.data.subarray(3, 6))).toEqual([255, 255, 255]); // fully transparent → white
+    expect(Array.from(img.data.subarray(6, 9))).toEqual([127, 127, 127]); // black at alpha 128
+
+    const ga = new Uint8Array([0, 255, 0, 0, 200, 51]);
+    const img2 = decodeImage(encodePng({ width: 3, height: 1, data: ga, channels: 2, depth: 8 }));
+    expect(Array.from(img2.data)).toEqual([0, 0, 0, 255, 255, 255].concat(Array(3).fill(over8(200, 51))));
+
+    const rgba16 = new Uint16Array([65535, 0, 0, 65535, 0, 0, 0, 32768]);
+    const img3 = decodeImage(encodePng({ width: 2, height: 1, data: rgba16, channels: 4, depth: 16 }));
+    const over16 = (c: number, a: number) => Math.round((255 * (c * a + 65535 * (65535 - a))) / 65535 ** 2);
+    expect(Array.from(img3.data)).toEqual([255, 0, 0, over16(0, 32768), over16(0, 32768), over16(0, 32768)]);
+
+    const ga16 = new Uint16Array([65535, 0, 0, 65535]);
+    const img4 = decodeImage(encodePng({ width: 2, height: 1, data: ga16, channels: 2, depth: 16 }));
+    expect(Array.from(img4.data)).toEqual([255, 255, 255, 0, 0, 0]);
+  });
+
+  it('greyscale and truecolour tRNS colour keys become white', () => {
+    // Build by hand: fast-png's encoder does not write tRNS for non-palette images.
+    const raw = [0, 10, 20, 30]; // filter 0, three 8-bit grey samples
+    const zlib = deflateStored(new Uint8Array(raw));
+    const grey = new Uint8Array([...PNG_SIG, ...ihdr(3, 1, 8, 0), ...pngChunk('tRNS', [0, 20]), ...pngChunk('IDAT', zlib), ...pngChunk('IEND', [])]);
+    expect(Array.from(decodeImage(grey).data)).toEqual([10, 10, 10, 255, 255, 255, 30, 30, 30]);
+    const rawRgb = [0, 1, 2, 3, 4, 5, 6];
+    const rgb = new Uint8Array([...PNG_SIG, ...ihdr(2, 1, 8, 2), ...pngChunk('tRNS', [0, 4, 0, 5, 0, 6]), ...pngChunk('IDAT', deflateStored(new Uint8Array(rawRgb))), ...pngChunk('IEND', [])]);
+    expect(Array.from(decodeImage(rgb).data)).toEqual([1, 2, 3, 255, 255, 255]);
+  });
+
+  it('Adam7-interlaced 8- and 16-bit images decode like non-interlaced ones', () => {
+    const r = rng(7);
+    const w = 13, h = 9;
+    const rgb = new Uint8Array(w * h * 3).map(() => Math.floor(r() * 256));
+    const a = decodeImage(encodePng({ width: w, height: h, data: rgb, channels: 3, depth: 8 }));
+    const b = decodeImage(encodePng({ width: w, height: h, data: rgb, channels: 3, depth: 8 }, { interlace: 'Adam7' }));
+    expect(b).toEqual(a);
+    expect(Array.from(a.data)).toEqual(Array.from(rgb));
+    const g16 = new Uint16Array(w * h).map(() => Math.floor(r() * 65536));
+    const c = decodeImage(encodePng({ width: w, height: h, data: g16, channels: 1, depth: 16 }, { interlace: 'Adam7' }));
+    expect(Array.from(c.data)).toEqual(Array.from(g16).flatMap((v) => Array(3).fill(Math.round(v / 257))));
+  });
+
+  it('refuses Adam7 with sub-byte samples (the decoder mis-handles it) instead of returning garbage', () => {
+    const png = new Uint8Array([...PNG_SIG, ...ihdr(8, 8, 1, 0, 1), ...pngChunk('IDAT', deflateStored(new Uint8Array(16))), ...pngChunk('IEND', [])]);
+    expectDecodeError(() => decodeImage(png), /interlaced.*1-bit.*not supported/);
+  });
+
+  it('ancillary chunks (text, unknown) are ignored; unknown critical chunks are refused', () => {
+    const idat = pngChunk('IDAT', deflateStored(new Uint8Array([0, 1, 2, 3])));
+    const text = pngChunk('tEXt', [...new TextEncoder().encode('Comment'), 0, 104, 105]);
+    const ok = new Uint8Array([...PNG_SIG, ...ihdr(1, 1), ...text, ...pngChunk('zzZz', [1, 2]), ...idat, ...pngChunk('IEND', [])]);
+    expect(Array.from(decodeImage(ok).data)).toEqual([1, 2, 3]);
+    const bad = new Uint8Array([...PNG_SIG, ...ihdr(1, 1), ...pngChunk('ZZZZ', [1]), ...idat, ...pngChunk('IEND', [])]);
+    expectDecodeError(() => decodeImage(bad), /unknown critical chunk ZZZZ/);
+  });
+});
+
+/** zlib stream with one stored (uncompressed) deflate block; adler32 computed here. */
+function deflateStored(raw: Uint8Array): number[] {
+  let a = 1, b = 0;
+  for (const v of raw) {
+    a = (a + v) % 65521;
+    b = (b + a) % 65521;
+  }
+  const len = raw.length;
+  return [0x78, 0x01, 0x01, len & 255, len >> 8, ~len & 255, (~len >> 8) & 255, ...raw, ...be32(((b << 16) | a) >>> 0)];
+}
+
+describe('decodeImage: JPEG', () => {
+  it('baseline colour JPEG (rocket.jpg)', () => {
+    const img = decodeImage(fixture('rocket.jpg'));
+    expectValidImage(img);
+    expect([img.width, img.height]).toEqual([640, 427]);
+  });
+
+  // Yardsticks made with libjpeg-turbo 2.1.5 (see test/fixtures/README.md): jpeg-js's IDCT differs from
+  // libjpeg's by ±1, everything after it (upsampling, colour conversion) is meant to be identical.
+  const YARDSTICKS = ['420', '422', '440', '444', '420-progressive', 'rgb', 'grey'];
+  for (const v of YARDSTICKS) {
+    it(`matches djpeg on rocket-crop-${v}.jpg`, () => {
+      const img = decodeImage(fixture(`jpeg/rocket-crop-${v}.jpg`));
+      const ref = readPnm(fixture(`jpeg/rocket-crop-${v}.${v === 'grey' ? 'pgm' : 'ppm'}`));
+      expect([img.width, img.height]).toEqual([ref.width, ref.height]);
+      const rgb = ref.channels === 3 ? ref.data : Uint8Array.from({ length: ref.data.length * 3 }, (_, i) => ref.data[(i / 3) | 0]);
+      let max = 0, sum = 0;
+      for (let i = 0; i < rgb.length; i++) {
+        const d = Math.abs(img.data[i] - rgb[i]);
+        max = Math.max(max, d);
+        sum += d;
+      }
+      expect(max).toBeLessThanOrEqual(3);
+      expect(sum / rgb.length).toBeLessThan(0.3);
+    });
+  }
+
+  it('Adobe APP14 with transform 1 (YCbCr, no JFIF) decodes like the JFIF original', () => {
+    const jfif = fixture('jpeg/rocket-crop-420.jpg');
+    expect(String.fromCharCode(...jfif.subarray(6, 10))).toBe('JFIF');
+    const app0Len = (jfif[4] << 8) | jfif[5];
+    const adobe = [0xff, 0xee, 0x00, 0x0e, 0x41, 0x64, 0x6f, 0x62, 0x65, 0x00, 0x64, 0x00, 0x00, 0x00, 0x00, 0x01];
+    const patched = new Uint8Array([0xff, 0xd8, ...adobe, ...jfif.subarray(4 + app0Len)]);
+    expect(decodeImage(patched)).toEqual(decodeImage(jfif));
+  });
+
+  it("3 components with ids 'R','G','B' and no JFIF/Adobe marker are RGB (libjpeg's rule)", () => {
+    const rgbJpeg = fixture('jpeg/rocket-crop-rgb.jpg');
+    expect(String.fromCharCode(...rgbJpeg.subarray(6, 11))).toBe('Adobe');
+    const adobeLen = (rgbJpeg[4] << 8) | rgbJpeg[5];
+    const b = new Uint8Array([0xff, 0xd8, ...rgbJpeg.subarray(4 + adobeLen)]);
+    // rename component ids 1,2,3 → 'R','G','B' in SOF0 and SOS
+    const ids = [0x52, 0x47, 0x42];
+    for (let p = 2; p < b.length; ) {
+      const m = b[p + 1];
+      const len = (b[p + 2] << 8) | b[p + 3];
+      if (m === 0xc0) for (let c = 0; c < 3; c++) b[p + 10 + 3 * c] = ids[c];
+      if (m === 0xda) {
+        for (let c = 0; c < 3; c++) b[p + 5 + 2 * c] = ids[c];
+        break;
+      }
+      p += 2 + len;
+    }
+    expect(decodeImage(b)).toEqual(decodeImage(rgbJpeg));
+  });
+
+  it('jpeg-js round trip of a smooth RGB image', () => {
+    const w = 32, h = 24;
+    const rgba = new Uint8Array(w * h * 4);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) rgba.set([x * 8, y * 10, 128, 255], 4 * (y * w + x));
+    const enc = jpeg.encode({ width: w, height: h, data: rgba }, 95).data;
+    const img = decodeImage(new Uint8Array(enc));
+    expect([img.width, img.height]).toEqual([w, h]);
+    let max = 0;
+    for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) max = Math.max(max, Math.abs(img.data[3 * i + c] - rgba[4 * i + c]));
+    expect(max).toBeLessThan(24);
+  });
+
+  it('greyscale (1-component) JPEG built from the standard', () => {
+    const levels = [-100, -37, 0, 50, 110, 127];
+    const bytes = dcOnlyJpeg(24, 16, [levels]); // 3×2 blocks
+    const img = decodeImage(bytes);
+    expect([img.width, img.height]).toEqual([24, 16]);
+    for (let y = 0; y < 16; y++)
+      for (let x = 0; x < 24; x++) {
+        const v = 128 + levels[(y >> 3) * 3 + (x >> 3)];
+        const o = 3 * (y * 24 + x);
+        expect(Math.abs(img.data[o] - v)).toBeLessThanOrEqual(1);
+        expect(img.data[o + 1]).toBe(img.data[o]);
+        expect(img.data[o + 2]).toBe(img.data[o]);
+      }
+  });
+
+  it('Adobe CMYK (4-component, transform 0) JPEG: stored inverted, R = C·K/255', () => {
+    // one 8×8 block per component, stored (Adobe-inverted) levels C=228, M=128, Y=28, K=200
+    const stored = [228, 128, 28, 200];
+    const bytes = dcOnlyJpeg(8, 8, stored.map((s) => [s - 128]), 0);
+    const img = decodeImage(bytes);
+    const exp = [0, 1, 2].map((c) => (stored[c] * stored[3]) / 255);
+    for (let c = 0; c < 3; c++) expect(Math.abs(img.data[c] - exp[c])).toBeLessThanOrEqual(2);
+    const noAdobe = dcOnlyJpeg(8, 8, stored.map((s) => [s - 128]));
+    expectDecodeError(() => decodeImage(noAdobe), /4-component.*Adobe/);
+  });
+});
+
+describe('decodeImage: bad input is an ImageDecodeError', () => {
+  it('empty input', () => {
+    expectDecodeError(() => decodeImage(new Uint8Array(0)), /empty/);
+  });
+
+  it('a text file', () => {
+    const e = expectDecodeError(() => decodeImage(new TextEncoder().encode('<!DOCTYPE html><html>hello</html>\n')), /not a PNG or JPEG image \(starts with 3c 21 44 4f/);
+    expect(e.message).toMatch(/text/);
+    expect(e.code).toBe('ERR_IMAGE_DECODE');
+  });
+
+  it('other formats are named', () => {
+    expectDecodeError(() => decodeImage(new TextEncoder().encode('GIF89a\x01\x00\x01\x00')), /not a PNG or JPEG.*GIF/);
+    expectDecodeError(() => decodeImage(new Uint8Array([0xff, 0xd8])), /not a PNG or JPEG/);
+  });
+
+  it('the truncated JPEG fixture', () => {
+    expectDecodeError(() => decodeImage(fixture('truncated.jpg')), /JPEG/);
+  });
+
+  it('non-bytes argument and bad maxPixels are InputErrors', () => {
+    expect(() => decodeImage('abc' as unknown as Uint8Array)).toThrow(InputError);
+    expect(() => decodeImage(fixture('truncated.jpg'), { maxPixels: 0 })).toThrow(InputError);
+    expect(() => decodeImage(fixture('truncated.jpg'), { maxPixels: NaN })).toThrow(InputError);
+  });
+
+  it('a PNG whose IHDR claims 100000×100000 is refused from the header alone', () => {
+    // Valid signature and IHDR (correct CRC) followed by garbage and no IEND: the size error (rather
+    // than a decode error about the garbage) shows the check runs before any decoding or allocation.
+    const png = new Uint8Array([...PNG_SIG, ...ihdr(100000, 100000), 0xde, 0xad, 0xbe, 0xef]);
+    const t0 = performance.now();
+    const e = expectDecodeError(() => decodeImage(png), /100000×100000/);
+    expect(performance.now() - t0).toBeLessThan(100);
+    expect(e.message).toContain(String(DEFAULT_MAX_PIXELS));
+    // and with a caller-chosen limit
+    const small = new Uint8Array([...PNG_SIG, ...ihdr(100, 100), 0xde]);
+    expectDecodeError(() => decodeImage(small, { maxPixels: 9999 }), /100×100 = 10000 pixels.*9999/);
+  });
+
+  it('a JPEG whose SOF claims a huge size is refused before decoding', () => {
+    const b = fixture('rocket.jpg');
+    let p = -1;
+    for (let i = 2; i < b.length - 9; i++) if (b[i] === 0xff && (b[i + 1] === 0xc0 || b[i + 1] === 0xc2)) { p = i; break; }
+    expect(p).toBeGreaterThan(0);
+    const huge = b.slice();
+    huge.set([0xff, 0xff, 0xff, 0xff], p + 5); // height, width = 65535
+    const t0 = performance.now();
+    const e = expectDecodeError(() => decodeImage(huge), /65535×65535/);
+    expect(e.message).toContain(String(DEFAULT_MAX_PIXELS));
+    expect(performance.now() - t0).toBeLessThan(100);
+    // the real size against a small limit
+    expectDecodeError(() => decodeImage(b, { maxPixels: 640 * 427 - 1 }), /640×427/);
+    expect(decodeImage(b, { maxPixels: 640 * 427 }).width).toBe(640);
+  });
+
+  it('0×0 and N×0 sizes', () => {
+    for (const [w, h] of [[0, 0], [5, 0], [0, 5]]) {
+      const png = new Uint8Array([...PNG_SIG, ...ihdr(w, h), ...pngChunk('IEND', [])]);
+      expectDecodeError(() => decodeImage(png), /zero size/);
+    }
+    const j = dcOnlyJpeg(8, 8, [[0]]);
+    const p = j.indexOf(0xc0) - 1;
+    const zero = j.slice();
+    zero.set([0, 0, 0, 0], p + 5);
+    expectDecodeError(() => decodeImage(zero), /zero size \(0×0\)/);
+  });
+
+  it('PNG CRC damage, missing IEND, missing IDAT', () => {
+    const good = encodePng({ width: 4, height: 4, data: new Uint8Array(48).fill(7), channels: 3, depth: 8 });
+    expect(decodeImage(good).width).toBe(4);
+    const badIhdr = good.slice();
+    badIhdr[20] ^= 1;
+    expectDecodeError(() => decodeImage(badIhdr), /CRC/);
+    expectDecodeError(() => decodeImage(good.subarray(0, good.length - 12)), /truncated|IEND/);
+    const noIdat = new Uint8Array([...PNG_SIG, ...ihdr(4, 4), ...pngChunk('IEND', [])]);
+    expectDecodeError(() => decodeImage(noIdat), /IDAT/);
+  });
+
+  it('a decompression bomb behind a small declared size is refused', () => {
+    const idat = new Uint8Array(300_000); // a 1×1 image needs a few bytes
+    const png = new Uint8Array([...PNG_SIG, ...ihdr(1, 1), ...pngChunk('IDAT', idat), ...pngChunk('IEND', [])]);
+    expectDecodeError(() => decodeImage(png), /far more than a 1×1 image needs/);
+  });
+});
+
+describe('decodeImage: fuzzing never throws anything but ImageDecodeError, never hangs', () => {
+  function tryDecode(bytes: Uint8Array): 'ok' | 'error' {
+    try {
+      expectValidImage(decodeImage(bytes));
+      return 'ok';
+    } catch (e) {
+      if (!(e instanceof ImageDecodeError)) throw new Error(`non-ImageDecodeError: ${String(e)}`, { cause: e });
+      return 'error';
+    }
+  }
+
+  function mutate(src: Uint8Array, r: () => number, headerBias: number): Uint8Array {
+    const b = src.slice();
+    const flips = 1 + Math.floor(r() * 4);
+    for (let k = 0; k < flips; k++) {
+      const pos = r() < 0.5 ? Math.floor(r() * Math.min(headerBias, b.length)) : Math.floor(r() * b.length);
+      b[pos] = r() < 0.5 ? b[pos] ^ (1 << Math.floor(r() * 8)) : Math.floor(r() * 256);
+    }
+    return b;
+  }
+
+  for (const [name, n] of [['chelsea.png', 60], ['rocket.jpg', 40], ['jpeg/rocket-crop-420-progressive.jpg', 100]] as const) {
+    it(`${name}: ${n} random byte flips and ${n} truncations`, () => {
+      const src = fixture(name);
+      const r = rng(name.length * 7919);
+      const tally = { ok: 0, error: 0 };
+      for (let i = 0; i < n; i++) tally[tryDecode(mutate(src, r, 1024))]++;
+      for (let i = 0; i < n; i++) {
+        // small cuts near the start (headers) and anywhere in the data
+        const cut = i < n / 4 ? Math.floor(r() * 700) : Math.floor(r() * src.length);
+        tally[tryDecode(src.subarray(0, cut))]++;
+      }
+      expect(tally.ok + tally.error).toBe(2 * n);
+    }, 120_000);
+  }
+
+  it('chelsea.png with corrupted IDAT data but repaired CRCs (reaches the inflater / unfilter)', () => {
+    const src = fixture('chelsea.png');
+    // locate IDAT chunks
+    const chunks: Array<[number, number]> = [];
+    for (let p = 8; p + 8 <= src.length; ) {
+      const len = ((src[p] << 24) | (src[p + 1] << 16) | (src[p + 2] << 8) | src[p + 3]) >>> 0;
+      const type = String.fromCharCode(...src.subarray(p + 4, p + 8));
+      if (type === 'IDAT') chunks.push([p, len]);
+      p += 12 + len;
+      if (type === 'IEND') break;
+    }
+    expect(chunks.length).toBeGreaterThan(0);
+    const r = rng(12345);
+    for (let i = 0; i < 40; i++) {
+      const b = src.slice();
+      const [p, len] = chunks[Math.floor(r() * chunks.length)];
+      const flips = 1 + Math.floor(r() * 3);
+      for (let k = 0; k < flips; k++) {
+        const pos = p + 8 + (i < 10 ? Math.floor(r() * Math.min(len, 64)) : Math.floor(r() * len));
+        b[pos] ^= 1 << Math.floor(r() * 8);
+      }
+      b.set(be32(crc32(b.subarray(p + 4, p + 8 + len))), p + 8 + len);
+      tryDecode(b);
+    }
+  }, 120_000);
+
+  it('random garbage after valid magic bytes', () => {
+    const r = rng(99);
+    for (let i = 0; i < 200; i++) {
+      const len = Math.floor(r() * 200);
+      const body = new Uint8Array(len).map(() => Math.floor(r() * 256));
+      tryDecode(new Uint8Array([...PNG_SIG, ...body]));
+      tryDecode(new Uint8Array([0xff, 0xd8, 0xff, ...body]));
+      tryDecode(new Uint8Array([...PNG_SIG, ...ihdr(1 + (i % 5), 1 + (i % 3), [1, 2, 4, 8, 16][i % 5], [0, 2, 3, 4, 6][i % 5]), ...body]));
+    }
+  });
+});
+
+describe('fromPixels', () => {
+  it('RGBA (ImageData-like, Uint8ClampedArray) → RGB, alpha over white', () => {
+    const data = new Uint8ClampedArray([10, 20, 30, 255, 0, 0, 0, 0, 200, 100, 0, 128]);
+    const img = fromPixels({ data, width: 3, height: 1 });
+    expect(img.data).toBeInstanceOf(Uint8Array);
+    const over = (c: number, a: number) => Math.round((c * a + 255 * (255 - a)) / 255);
+    expect(Array.from(img.data)).toEqual([10, 20, 30, 255, 255, 255, over(200, 128), over(100, 128), over(0, 128)]);
+  });
+
+  it('RGB is copied (not aliased)', () => {
+    const data = new Uint8Array([1, 2, 3, 4, 5, 6]);
+    const img = fromPixels({ data, width: 2, height: 1 });
+    expect(Array.from(img.data)).toEqual([1, 2, 3, 4, 5, 6]);
+    data[0] = 99;
+    expect(img.data[0]).toBe(1);
+  });
+
+  it('inconsistent sizes are InputErrors', () => {
+    expect(() => fromPixels({ data: new Uint8Array(10), width: 2, height: 2 })).toThrow(InputError);
+    expect(() => fromPixels({ data: new Uint8Array(0), width: 0, height: 0 })).toThrow(InputError);
+    expect(() => fromPixels({ data: new Uint8Array(12), width: 1.5, height: 2 })).toThrow(InputError);
+    expect(() => fromPixels({ data: [1, 2, 3] as unknown as Uint8Array, width: 1, height: 1 })).toThrow(InputError);
+    expect(() => fromPixels(null as unknown as RGBImage)).toThrow(InputError);
+  });
+});
+
+describe('preprocess', () => {
+  /** TF-slim eval preprocessing written out plainly: central_crop(0.875), TF1 legacy bilinear, [-1, 1]. */
+  function inceptionReference(img: RGBImage, size: number): Float64Array {
+    const { width: W, height: H, data } = img;
+    const top = Math.floor(H * 0.0625), left = Math.floor(W * 0.0625); // (H − 0.875·H)/2
+    const ch = H - 2 * top, cw = W - 2 * left;
+    const out = new Float64Array(size * size * 3);
+    const px = (y: number, x: number, c: number) => data[((top + y) * W + (left + x)) * 3 + c] / 255;
+    for (let oy = 0; oy < size; oy++) {
+      const sy = (oy * ch) / size;
+      const y0 = Math.floor(sy), y1 = Math.min(Math.ceil(sy), ch - 1), fy = sy - y0;
+      for (let ox = 0; ox < size; ox++) {
+        const sx = (ox * cw) / size;
+        const x0 = Math.floor(sx), x1 = Math.min(Math.ceil(sx), cw - 1), fx = sx - x0;
+        for (let c = 0; c < 3; c++) {
+          const top_ = px(y0, x0, c) + (px(y0, x1, c) - px(y0, x0, c)) * fx;
+          const bot = px(y1, x0, c) + (px(y1, x1, c) - px(y1, x0, c)) * fx;
+          out[(oy * size + ox) * 3 + c] = (top_ + (bot - top_) * fy - 0.5) * 2;
+        }
+      }
+    }
+    return out;
+  }
+
+  function synthetic(w: number, h: number, seed: number): RGBImage {
+    const r = rng(seed);
+    const data = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const o = 3 * (y * w + x);
+        data[o] = (x * 255) / Math.max(1, w - 1);
+        data[o + 1] = (y * 255) / Math.max(1, h - 1);
+        data[o + 2] = Math.floor(r() * 256);
+      }
+    return { data, width: w, height: h };
+  }
+
+  it('inception_v1 matches a plain TF-slim eval computation on synthetic images', () => {
+    for (const [w, h, size] of [[53, 37, 224], [300, 200, 224], [224, 224, 224], [1000, 17, 64], [9, 400, 299]]) {
+      const img = synthetic(w, h, w * h);
+      const x = preprocess(img, 'inception_v1', size);
+      expect(x.length).toBe(size * size * 3);
+      expect(maxAbsDiff(x, inceptionReference(img, size))).toBeLessThan(1e-5);
+      let lo = Infinity, hi = -Infinity;
+      for (const v of x) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+      expect(lo).toBeGreaterThanOrEqual(-1);
+      expect(hi).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('inception_v1 uses TF1 legacy (non-half-pixel) resize: hand-worked 2×1 → 4×4', () => {
+    // central_crop keeps both pixels (trunc(0.125) = 0); src = d·2/4 → 0, 0.5, 1, 1.5 (clamped to 1)
+    const img = { data: new Uint8Array([0, 0, 0, 255, 255, 255]), width: 2, height: 1 };
+    const x = preprocess(img, 'inception_v1', 4);
+    const row = [0, 1, 2, 3].map((i) => x[i * 3]);
+    expect(row).toEqual([-1, 0, 1, 1]);
+    for (let y = 1; y < 4; y++) for (let i = 0; i < 12; i++) expect(x[y * 12 + i]).toBe(x[i]);
+  });
+
+  it('inception_v1 central crop: 16×16 keeps rows/cols 1..14', () => {
+    // a single bright pixel at (0,0) must be cropped away; (1,1) must survive at output (0,0)
+    const data = new Uint8Array(16 * 16 * 3);
+    data.set([255, 255, 255], 0);
+    data.set([255, 0, 0], 3 * (1 * 16 + 1));
+    const x = preprocess({ data, width: 16, height: 16 }, 'inception_v1', 14);
+    expect(Array.from(x.subarray(0, 3))).toEqual([1, -1, -1]);
+    expect(Math.max(...x.subarray(3))).toBe(-1);
+  });
+
+  it('googlenet: BGR minus mean on a flat image, any aspect ratio', () => {
+    for (const [w, h] of [[1, 1], [3, 700], [700, 3], [256, 256]]) {
+      const data = new Uint8Array(w * h * 3);
+      for (let i = 0; i < w * h; i++) data.set([200, 100, 50], 3 * i);
+      const x = preprocess({ data, width: w, height: h }, 'googlenet');
+      const expected = new Float32Array(224 * 224 * 3);
+      for (let i = 0; i < 224 * 224; i++) expected.set([50 - 104, 100 - 117, 200 - 123], 3 * i);
+      expect(maxAbsDiff(x, expected)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('bad arguments are InputErrors', () => {
+    const img = { data: new Uint8Array(12), width: 2, height: 2 };
+    expect(() => preprocess(img, 'resnet' as 'googlenet')).toThrow(InputError);
+    expect(() => preprocess(img, 'googlenet', 0)).toThrow(InputError);
+    expect(() => preprocess(img, 'googlenet', 2.5)).toThrow(InputError);
+    expect(() => preprocess({ ...img, data: new Uint8Array(11) }, 'googlenet')).toThrow(InputError);
+    expect(() => preprocess({ ...img, width: 0 }, 'inception_v1')).toThrow(InputError);
+  });
+});

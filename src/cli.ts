@@ -5,18 +5,25 @@
  *   googlenet info --model M [--size S] [--json]
  */
 import { parseArgs } from 'node:util';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { GoogLeNetError, InputError } from './errors.js';
 import { loadModel, type LoadOptions, type TensorData } from './model.js';
 import { encodeSafetensors, parseSafetensors, type Tensor } from './safetensors.js';
 import { accounting, buildNetwork, type ModelName } from './topology.js';
 import { makePlan } from './plan.js';
+import { parseLabels, toRGB, type Prediction } from './classify.js';
+import type { RGBImage } from './image.js';
 
 const USAGE = `usage:
   googlenet run --input IN.safetensors[:TENSOR] --output OUT.safetensors [--model googlenet|inception_v1]
                 [--weights F.safetensors] [--endpoints A,B|all] [--final-endpoint X] [--num-classes N]
                 [--global-pool] [--no-spatial-squeeze] [--threads N]
   googlenet info [--model googlenet|inception_v1] [--size S] [--json]
+  googlenet classify <files and folders...> [--top K] [--json] [--model M] [--weights F] [--labels F]
+                [--threads N] [--batch B] [--max-pixels P]
+  googlenet embed <files and folders...> --output features.safetensors [--model M] [--weights F]
+                [--threads N] [--batch B]
 `;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -137,8 +144,183 @@ async function cmdInfo(args: string[]): Promise<number> {
   return 0;
 }
 
+const IMAGE_EXT = /\.(jpe?g|png)$/i;
+
+/** Expand the arguments: files as given, folders walked (sorted) for .jpg/.jpeg/.png in any letter case. */
+async function collectFiles(paths: string[]): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(p: string, top: boolean): Promise<void> {
+    let st;
+    try {
+      st = await stat(p);
+    } catch {
+      if (top) out.push(p); // reported as unreadable when its turn comes
+      return;
+    }
+    if (st.isDirectory()) {
+      const entries = (await readdir(p)).sort();
+      for (const e of entries) await walk(join(p, e), false);
+    } else if (top || IMAGE_EXT.test(p)) {
+      out.push(p);
+    }
+  }
+  for (const p of paths) await walk(p, true);
+  return out;
+}
+
+type Decoded = { file: string; image?: RGBImage; error?: string };
+
+/** Decode files one at a time; a failure is kept with its reason, not thrown. */
+async function decodeAll(files: string[], maxPixels?: number): Promise<Decoded[]> {
+  const out: Decoded[] = [];
+  for (const file of files) {
+    try {
+      out.push({ file, image: await toRGB(file, maxPixels) });
+    } catch (e) {
+      out.push({ file, error: e instanceof GoogLeNetError ? e.message : String((e as Error).message ?? e) });
+    }
+  }
+  return out;
+}
+
+class Progress {
+  private readonly start = performance.now();
+  private done = 0;
+  private readonly on: boolean;
+  constructor(private readonly total: number) {
+    this.on = Boolean(process.stderr.isTTY) && total > 3;
+  }
+  tick(n: number): void {
+    this.done += n;
+    if (!this.on) return;
+    const width = 30;
+    const filled = Math.round((this.done / this.total) * width);
+    const rate = this.done / ((performance.now() - this.start) / 1000);
+    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.done}/${this.total}  ${rate.toFixed(1)} images/s`);
+  }
+  finish(what: string, failed: number): void {
+    if (this.on) process.stderr.write('\n');
+    const secs = (performance.now() - this.start) / 1000;
+    process.stderr.write(`${what} ${this.total - failed} of ${this.total} images in ${secs.toFixed(2)} s (${((this.total - failed) / secs).toFixed(1)} images/s)${failed ? `, ${failed} failed` : ''}\n`);
+  }
+}
+
+/**
+ * Decode batch i+1 while batch i computes, and hand each batch's good images to `compute`.
+ * Returns the failures (file and reason), in order.
+ */
+async function pipeline(files: string[], batch: number, maxPixels: number | undefined, compute: (items: Decoded[]) => Promise<void>, progress: Progress): Promise<Decoded[]> {
+  const failed: Decoded[] = [];
+  const chunks: string[][] = [];
+  for (let i = 0; i < files.length; i += batch) chunks.push(files.slice(i, i + batch));
+  let next = chunks.length ? decodeAll(chunks[0], maxPixels) : undefined;
+  for (let c = 0; c < chunks.length; c++) {
+    const items = await next!;
+    next = c + 1 < chunks.length ? decodeAll(chunks[c + 1], maxPixels) : undefined;
+    const good = items.filter((d) => d.image);
+    for (const d of items) if (d.error) failed.push(d);
+    if (good.length) await compute(items);
+    progress.tick(items.length);
+  }
+  return failed;
+}
+
+function batchOption(v: Values): number {
+  const b = intOption(v, 'batch') ?? 8;
+  if (b < 1 || b > 256) throw new InputError(`--batch must be from 1 to 256, got ${b}`);
+  return b;
+}
+
+async function cmdClassify(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args, strict: true, allowPositionals: true,
+    options: {
+      model: { type: 'string' }, weights: { type: 'string' }, threads: { type: 'string' }, labels: { type: 'string' },
+      top: { type: 'string' }, json: { type: 'boolean' }, batch: { type: 'string' }, 'max-pixels': { type: 'string' },
+    },
+  });
+  if (positionals.length === 0) throw new InputError('classify needs at least one image file or folder');
+  const top = intOption(values, 'top') ?? 5;
+  if (top < 1) throw new InputError(`--top must be >= 1, got ${top}`);
+  const batch = batchOption(values);
+  const maxPixels = intOption(values, 'max-pixels');
+  let labels: string[] | undefined;
+  if (values.labels) {
+    try {
+      labels = parseLabels(await readFile(values.labels, 'utf8'));
+    } catch (e) {
+      throw new InputError(`cannot read --labels ${values.labels}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  const files = await collectFiles(positionals);
+  if (files.length === 0) throw new InputError(`no .jpg, .jpeg or .png files found in ${positionals.join(', ')}`);
+  const m = await loadModel({ model: modelOption(values), weights: values.weights, threads: intOption(values, 'threads'), labels });
+  const results = new Map<string, Prediction[] | { error: string }>();
+  const progress = new Progress(files.length);
+  try {
+    const failed = await pipeline(files, batch, maxPixels, async (items) => {
+      const good = items.filter((d) => d.image);
+      const preds = await m.classifyBatch(good.map((d) => d.image!), { top });
+      good.forEach((d, i) => results.set(d.file, preds[i]));
+    }, progress);
+    for (const f of failed) results.set(f.file, { error: f.error! });
+    progress.finish('classified', failed.length);
+    if (values.json) {
+      const arr = files.map((file) => {
+        const r = results.get(file)!;
+        return Array.isArray(r) ? { file, top: r } : { file, error: r.error };
+      });
+      process.stdout.write(JSON.stringify(arr, null, 2) + '\n');
+    } else {
+      for (const file of files) {
+        const r = results.get(file)!;
+        if (!Array.isArray(r)) continue;
+        process.stdout.write(`${file}\n`);
+        for (const p of r) process.stdout.write(`  ${(p.probability * 100).toFixed(1).padStart(5)}%  ${String(p.index).padStart(4)}  ${p.label}\n`);
+      }
+    }
+    for (const f of failed) process.stderr.write(`googlenet classify: ${f.file}: ${f.error}\n`);
+    return failed.length ? 1 : 0;
+  } finally {
+    await m.dispose();
+  }
+}
+
+async function cmdEmbed(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args, strict: true, allowPositionals: true,
+    options: {
+      model: { type: 'string' }, weights: { type: 'string' }, threads: { type: 'string' }, output: { type: 'string' },
+      batch: { type: 'string' }, 'max-pixels': { type: 'string' },
+    },
+  });
+  if (!values.output) throw new InputError('--output features.safetensors is required');
+  if (positionals.length === 0) throw new InputError('embed needs at least one image file or folder');
+  const files = await collectFiles(positionals);
+  if (files.length === 0) throw new InputError(`no .jpg, .jpeg or .png files found in ${positionals.join(', ')}`);
+  const m = await loadModel({ model: modelOption(values), weights: values.weights, threads: intOption(values, 'threads') });
+  const tensors = new Map<string, Tensor>();
+  const progress = new Progress(files.length);
+  try {
+    const failed = await pipeline(files, batchOption(values), intOption(values, 'max-pixels'), async (items) => {
+      const good = items.filter((d) => d.image);
+      const feats = await m.embedBatch(good.map((d) => d.image!));
+      good.forEach((d, i) => tensors.set(d.file, { shape: [feats[i].length], data: feats[i] }));
+    }, progress);
+    progress.finish('embedded', failed.length);
+    if (tensors.size) {
+      await writeFile(values.output, encodeSafetensors(tensors, { model: m.info.model, features: 'pooled features, one vector per file, named by path' }));
+      process.stderr.write(`wrote ${tensors.size} feature vectors of ${[...tensors.values()][0].data.length} to ${values.output}\n`);
+    }
+    for (const f of failed) process.stderr.write(`googlenet embed: ${f.file}: ${f.error}\n`);
+    return failed.length ? 1 : 0;
+  } finally {
+    await m.dispose();
+  }
+}
+
 export type Command = (args: string[]) => Promise<number>;
-export const COMMANDS: Record<string, Command> = { run: cmdRun, info: cmdInfo };
+export const COMMANDS: Record<string, Command> = { run: cmdRun, info: cmdInfo, classify: cmdClassify, embed: cmdEmbed };
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

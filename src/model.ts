@@ -11,6 +11,7 @@ import { checkWeights, convWeights, packedLength, packWeights, packWinograd, use
 import { compileKernels, instantiateKernels, type KernelFlavor, type Kernels, type WasmSource } from './wasm.js';
 import { makePlan, type Layout, type Plan, ALIGN, scratchBytesFor, tensorBytes } from './plan.js';
 import { readAsset, readPathOrUrl } from './assets.js';
+import { imageTensor, labelsFor, toRGB, topK, type ClassifyOptions, type ImageInput, type Prediction } from './classify.js';
 
 export const CONTROL_BYTES = 4096;
 const PAGE = 65536;
@@ -29,6 +30,8 @@ export interface LoadOptions extends NetworkOptions {
   maxMemoryBytes?: number;
   /** Run stride-1 3x3 convolutions as Winograd F(2x2, 3x3) (default true); false uses im2col + GEMM. */
   winograd?: boolean;
+  /** Class names for classify(), one per output (default: ImageNet, with "background" first for inception_v1). */
+  labels?: string[];
 }
 
 export interface TensorData {
@@ -205,6 +208,58 @@ export class Model {
     return result;
   }
 
+  /** The end point holding the probabilities and the pooled features of this network. */
+  private heads(): { probs: string; features: string } {
+    return this.options.model === 'googlenet'
+      ? { probs: 'prob', features: 'pool5/7x7_s1' }
+      : { probs: 'Predictions', features: this.options.globalPool ? 'global_pool' : 'AvgPool_0a_7x7' };
+  }
+
+  /** Decode and preprocess images into one batch tensor. */
+  private async batch(inputs: ImageInput[], maxPixels?: number): Promise<TensorData> {
+    if (this.options.includeRootBlock === false) throw new InputError('this model starts at Mixed_3b (includeRootBlock: false) and cannot take images');
+    if (inputs.length === 0) throw new InputError('no images given');
+    const data = new Float32Array(inputs.length * 224 * 224 * 3);
+    for (let i = 0; i < inputs.length; i++) data.set(imageTensor(await toRGB(inputs[i], maxPixels), this.options.model), i * 224 * 224 * 3);
+    return { data, shape: [inputs.length, 224, 224, 3] };
+  }
+
+  /** Classify one image: the `top` most probable classes with labels. */
+  async classify(input: ImageInput, opts: ClassifyOptions = {}): Promise<Prediction[]> {
+    return (await this.classifyBatch([input], opts))[0];
+  }
+
+  /** Classify several images as one batch (faster per image than one by one). */
+  async classifyBatch(inputs: ImageInput[], opts: ClassifyOptions = {}): Promise<Prediction[][]> {
+    if (this.disposed) throw new RuntimeError('model is disposed');
+    const { probs } = this.heads();
+    if (this.info.numClasses === 0 || (this.options.finalEndpoint && this.options.finalEndpoint !== probs)) {
+      throw new InputError(`classify needs the full network up to ${probs}; this model stops at ${this.info.output}`);
+    }
+    const top = opts.top ?? 5;
+    if (!Number.isInteger(top) || top < 1) throw new InputError(`top must be a whole number >= 1, got ${top}`);
+    const labels = await labelsFor(this.options.model, this.info.numClasses, this.labels);
+    const out = (await this.run(await this.batch(inputs, opts.maxPixels), { endpoints: [probs] }))[probs];
+    const c = this.info.numClasses;
+    return inputs.map((_, i) => topK(out.data.subarray(i * c, (i + 1) * c), top, labels));
+  }
+
+  /** The 1024 pooled features of one image (the input of the classifier). */
+  async embed(input: ImageInput, opts: { maxPixels?: number } = {}): Promise<Float32Array> {
+    return (await this.embedBatch([input], opts))[0];
+  }
+
+  async embedBatch(inputs: ImageInput[], opts: { maxPixels?: number } = {}): Promise<Float32Array[]> {
+    if (this.disposed) throw new RuntimeError('model is disposed');
+    const { features } = this.heads();
+    const out = (await this.run(await this.batch(inputs, opts.maxPixels), { endpoints: [features] }))[features];
+    const c = out.shape[out.shape.length - 1];
+    return inputs.map((_, i) => out.data.slice(i * c, (i + 1) * c));
+  }
+
+  /** Custom class names (loadModel's `labels`), else the ImageNet ones. */
+  labels?: string[];
+
   /** End every worker and release the memory. Calls after this are an error. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
@@ -294,5 +349,13 @@ export async function loadModel(options: LoadOptions = {}): Promise<Model> {
     weightBytes,
   };
   if (weightBytes === 0 && convs.length > 0) throw new WeightsError('no weights were packed');
-  return new Model(info, netOpts, memory, layout, maxBytes, executor);
+  const model_ = new Model(info, netOpts, memory, layout, maxBytes, executor);
+  if (options.labels !== undefined) {
+    if (!Array.isArray(options.labels) || options.labels.length !== numClasses) {
+      await model_.dispose();
+      throw new InputError(`labels must be an array of ${numClasses} names, one per class`);
+    }
+    model_.labels = options.labels.map(String);
+  }
+  return model_;
 }

@@ -1,0 +1,75 @@
+/**
+ * From pictures to answers: turn any accepted image input into the model's input tensor, and logits or
+ * probabilities into labelled predictions. Runs in Node, browsers and edge runtimes (a file path is the
+ * only Node-only input, read lazily through node:fs).
+ */
+import { decodeImage, fromPixels, preprocess, type RGBImage } from './image.js';
+import { InputError } from './errors.js';
+import { readAsset, readPathOrUrl } from './assets.js';
+import type { ModelName } from './topology.js';
+
+/** Encoded PNG/JPEG bytes, a file path (Node), or pixels `{ data, width, height }` (RGBA or RGB, e.g. ImageData). */
+export type ImageInput = Uint8Array | ArrayBuffer | string | { data: Uint8Array | Uint8ClampedArray; width: number; height: number };
+
+export interface Prediction {
+  index: number;
+  label: string;
+  probability: number;
+}
+
+export interface ClassifyOptions {
+  /** How many classes to return, most probable first (default 5). */
+  top?: number;
+  /** Refuse images whose declared width x height exceeds this (default 50 megapixels). */
+  maxPixels?: number;
+}
+
+/** Decode an image input to RGB (validated, pixel limit applied before decoding). */
+export async function toRGB(input: ImageInput, maxPixels?: number): Promise<RGBImage> {
+  if (input instanceof ArrayBuffer) input = new Uint8Array(input);
+  if (input instanceof Uint8Array) return decodeImage(input, { maxPixels });
+  if (typeof input === 'string') return decodeImage(await readPathOrUrl(input), { maxPixels });
+  if (input && typeof input === 'object' && 'data' in input) return fromPixels(input);
+  throw new InputError('image input must be encoded bytes (Uint8Array), a file path, or { data, width, height } pixels');
+}
+
+/** The model's 224x224 input tensor (HWC float32) for one image. */
+export function imageTensor(img: RGBImage, model: ModelName, size = 224): Float32Array {
+  return preprocess(img, model, size);
+}
+
+let synsets: Promise<string[]> | undefined;
+
+/** The 1000 ILSVRC-2012 class names (line k = BVLC output k), from the package's labels/synset_words.txt. */
+export function imagenetLabels(): Promise<string[]> {
+  synsets ??= readAsset(new URL('../labels/synset_words.txt', import.meta.url)).then((b) => parseLabels(new TextDecoder().decode(b)));
+  return synsets;
+}
+
+/** One label per non-empty line; a leading WordNet id (`n01440764 tench, Tinca tinca`) is dropped. */
+export function parseLabels(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0)
+    .map((l) => l.replace(/^n\d{8}\s+/, ''));
+}
+
+/** Labels for a model's outputs: BVLC has the 1000 classes, TF-slim 1001 with "background" first. */
+export async function labelsFor(model: ModelName, numClasses: number, custom?: string[]): Promise<string[]> {
+  if (custom) {
+    if (custom.length !== numClasses) throw new InputError(`labels: ${custom.length} labels for a model with ${numClasses} classes`);
+    return custom;
+  }
+  const base = await imagenetLabels();
+  if (model === 'googlenet' && numClasses === 1000) return base;
+  if (model === 'inception_v1' && numClasses === 1001) return ['background', ...base];
+  return Array.from({ length: numClasses }, (_, i) => `class ${i}`);
+}
+
+/** The top `k` entries of a probability vector, most probable first (ties: lower index first). */
+export function topK(probs: Float32Array, k: number, labels: string[]): Prediction[] {
+  if (!Number.isInteger(k) || k < 1) throw new InputError(`top must be a whole number >= 1, got ${k}`);
+  const idx = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b).slice(0, Math.min(k, probs.length));
+  return idx.map((index) => ({ index, label: labels[index] ?? `class ${index}`, probability: probs[index] }));
+}

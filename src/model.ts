@@ -92,7 +92,9 @@ function checkThreads(t: unknown): number {
 /** Runs plans on one thread, inline. The worker pool (threads > 1) implements the same interface. */
 export interface Executor {
   readonly threads: number;
-  execute(plan: Plan, after: (step: number) => void): Promise<void>;
+  /** Run the plan; call after(i) once step i is done and before anything overwrites its output, at least for
+   * each i in `stops` (the steps whose end points the caller reads; default: every capture step). */
+  execute(plan: Plan, after: (step: number) => void, stops?: ReadonlySet<number>): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -203,7 +205,7 @@ export class Model {
         const data = new Float32Array(this.memory.buffer, plan.offsets.get(t.name)!, tensorBytes(t, n) / 4).slice();
         result[e] = { data, shape: net.squeezed.has(e) ? [n, t.c] : [n, t.h, t.w, t.c] };
       }
-    });
+    }, new Set(byStep.keys()));
     if (this.disposed) throw new RuntimeError('model was disposed during the run');
     return result;
   }
@@ -287,7 +289,8 @@ export async function loadModel(options: LoadOptions = {}): Promise<Model> {
   const net = buildNetwork(model, 224, 224, netOpts);
   const tensors = await resolveWeights(model, options.weights);
   const numClasses = options.numClasses ?? DEFAULT_NUM_CLASSES[model];
-  const full = buildNetwork(model, 224, 224, { includeRootBlock: options.includeRootBlock, globalPool: options.globalPool, numClasses: numClasses || DEFAULT_NUM_CLASSES[model] });
+  // Weights of the whole network (root block, logits) are never "extra", whatever part of it runs.
+  const full = buildNetwork(model, 224, 224, { numClasses: numClasses || DEFAULT_NUM_CLASSES[model] });
   checkWeights(tensors, weightSpec(net), new Set(weightSpec(full).map((s) => s.name)));
 
   // Layout: control block, packed weights, scratch per thread, arena.

@@ -1,0 +1,179 @@
+// Photos in, labels out: the whole path (bytes → decode → preprocess → network → labels) with the
+// bundled weights, the API's input forms, and the CLI on a folder of good and bad files.
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { readFileSync, mkdtempSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { loadModel, decodeImage, parseSafetensors, ImageDecodeError, InputError, type Model } from '../dist/index.js';
+
+/** CRC-32 (PNG chunks), bit by bit. */
+function crc32(b: Uint8Array, start: number, end: number): number {
+  let c = ~0;
+  for (let i = start; i < end; i++) {
+    c ^= b[i];
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+
+const fixture = (f: string) => new URL(`./fixtures/${f}`, import.meta.url).pathname;
+const cli = new URL('../dist/cli.js', import.meta.url).pathname;
+const run = promisify(execFile);
+// Top-1 probabilities of the independent reference (../shared/README.md).
+const expected = { 'chelsea.png': [285, 'Egyptian cat', 0.499], 'coffee.png': [967, 'espresso', 0.909] } as const;
+
+describe('classify / embed with the bundled weights', () => {
+  let m: Model;
+  beforeAll(async () => { m = await loadModel({ model: 'googlenet' }); });
+  afterAll(async () => { await m.dispose(); });
+
+  for (const [file, [index, label, p]] of Object.entries(expected)) {
+    it(`${file} → ${index} ${label} (p ≈ ${p}) from bytes, from a path and from pixels`, async () => {
+      const bytes = new Uint8Array(readFileSync(fixture(file)));
+      const fromBytes = await m.classify(bytes);
+      expect(fromBytes).toHaveLength(5);
+      expect(fromBytes[0].index).toBe(index);
+      expect(fromBytes[0].label).toBe(label);
+      expect(Math.abs(fromBytes[0].probability - p)).toBeLessThan(1e-2);
+      expect(fromBytes[0].probability).toBeGreaterThan(fromBytes[1].probability);
+      expect(await m.classify(fixture(file), { top: 2 })).toEqual(fromBytes.slice(0, 2));
+      // RGBA pixels, as a browser's ImageData would hand them over.
+      const rgb = decodeImage(bytes);
+      const rgba = new Uint8ClampedArray(rgb.width * rgb.height * 4);
+      for (let i = 0; i < rgb.width * rgb.height; i++) {
+        rgba.set(rgb.data.subarray(3 * i, 3 * i + 3), 4 * i);
+        rgba[4 * i + 3] = 255;
+      }
+      expect(await m.classify({ data: rgba, width: rgb.width, height: rgb.height })).toEqual(fromBytes);
+    });
+  }
+
+  it('classifyBatch gives each image the answer it gets alone', async () => {
+    const files = ['coffee.png', 'chelsea.png', 'rocket.jpg'].map(fixture);
+    const batch = await m.classifyBatch(files, { top: 3 });
+    for (let i = 0; i < files.length; i++) {
+      const alone = await m.classify(files[i], { top: 3 });
+      expect(batch[i].map((x) => x.index)).toEqual(alone.map((x) => x.index));
+      for (let k = 0; k < 3; k++) expect(batch[i][k].probability).toBeCloseTo(alone[k].probability, 6);
+    }
+  });
+
+  it('embed returns the 1024 pooled features, equal to the network end point', async () => {
+    const e = await m.embed(fixture('chelsea.png'));
+    expect(e).toHaveLength(1024);
+    const ref = parseSafetensors(readFileSync(fixture('chelsea.ref.safetensors'))).tensors.get('input')!;
+    const out = await m.run({ data: ref.data, shape: ref.shape }, { endpoints: ['pool5/7x7_s1'] });
+    expect(Array.from(e)).toEqual(Array.from(out['pool5/7x7_s1'].data));
+  });
+
+  it.each([
+    ['the truncated JPEG', () => readFileSync(fixture('truncated.jpg')), /truncated/],
+    ['an empty file', () => new Uint8Array(0), /empty/],
+    ['text renamed .jpg', () => new TextEncoder().encode('this is not an image\n'), /not a PNG or JPEG/],
+  ])('%s is an ImageDecodeError', async (_, bytes, msg) => {
+    const b = new Uint8Array(bytes());
+    await expect(m.classify(b)).rejects.toThrow(ImageDecodeError);
+    await expect(m.classify(b)).rejects.toThrow(msg);
+  });
+
+  it('a PNG whose header claims 100000x100000 pixels is refused before decoding', async () => {
+    const png = new Uint8Array(readFileSync(fixture('chelsea.png')));
+    const view = new DataView(png.buffer, png.byteOffset);
+    view.setUint32(16, 100000); // IHDR width
+    view.setUint32(20, 100000); // IHDR height
+    view.setUint32(29, crc32(png, 12, 29)); // a valid header: only the size is wrong
+    const t = performance.now();
+    await expect(m.classify(png)).rejects.toThrow(/100000.?×.?100000|10000000000/);
+    expect(performance.now() - t).toBeLessThan(5000);
+    await expect(m.classify(fixture('chelsea.png'), { maxPixels: 1000 })).rejects.toThrow(ImageDecodeError);
+  });
+
+  it('bad options are InputErrors', async () => {
+    await expect(m.classify(fixture('chelsea.png'), { top: 0 })).rejects.toThrow(InputError);
+    await expect(m.classify(42 as never)).rejects.toThrow(InputError);
+    await expect(m.classify('/nonexistent/photo.jpg')).rejects.toThrow(/cannot read \/nonexistent\/photo.jpg/);
+  });
+});
+
+describe('googlenet CLI', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'googlenet-cli-'));
+  mkdirSync(join(dir, 'nested'));
+  copyFileSync(fixture('chelsea.png'), join(dir, 'chelsea.png'));
+  copyFileSync(fixture('coffee.png'), join(dir, 'nested', 'COFFEE.PNG'));
+  copyFileSync(fixture('truncated.jpg'), join(dir, 'truncated.jpg'));
+  writeFileSync(join(dir, 'notes.jpg'), 'just some text\n');
+  writeFileSync(join(dir, 'empty.jpeg'), '');
+  writeFileSync(join(dir, 'readme.txt'), 'not an image and not picked up');
+
+  const exec = async (args: string[]) => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [cli, ...args], { maxBuffer: 1 << 24 });
+      return { code: 0, stdout, stderr };
+    } catch (e) {
+      const x = e as { code: number; stdout: string; stderr: string };
+      return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+    }
+  };
+
+  it('classify on a folder: results for the good files, one error line per bad file, exit code 1', async () => {
+    const { code, stdout, stderr } = await exec(['classify', dir, '--json', '--top', '3', '--batch', '2']);
+    expect(code).toBe(1);
+    const res = JSON.parse(stdout) as Array<{ file: string; top?: Array<{ index: number; label: string; probability: number }>; error?: string }>;
+    const by = Object.fromEntries(res.map((r) => [r.file.slice(dir.length + 1), r]));
+    expect(Object.keys(by).sort()).toEqual(['chelsea.png', 'empty.jpeg', 'nested/COFFEE.PNG', 'notes.jpg', 'truncated.jpg']);
+    expect(by['chelsea.png'].top![0]).toMatchObject({ index: 285, label: 'Egyptian cat' });
+    expect(by['chelsea.png'].top).toHaveLength(3);
+    expect(by['nested/COFFEE.PNG'].top![0]).toMatchObject({ index: 967, label: 'espresso' });
+    expect(by['truncated.jpg'].error).toMatch(/truncated/);
+    expect(by['notes.jpg'].error).toMatch(/not a PNG or JPEG/);
+    expect(by['empty.jpeg'].error).toMatch(/empty/);
+    for (const f of ['truncated.jpg', 'notes.jpg', 'empty.jpeg']) expect(stderr).toContain(join(dir, f));
+    expect(stderr).toMatch(/classified 2 of 5 images/);
+  });
+
+  it('classify a good file: text output, exit code 0', async () => {
+    const { code, stdout } = await exec(['classify', fixture('coffee.png'), '--top', '1']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/coffee\.png\n\s+90\.\d%\s+967\s+espresso/);
+  });
+
+  it('embed writes one 1024-vector per file', async () => {
+    const out = join(dir, 'features.safetensors');
+    const { code } = await exec(['embed', fixture('chelsea.png'), fixture('coffee.png'), '--output', out]);
+    expect(code).toBe(0);
+    const t = parseSafetensors(readFileSync(out)).tensors;
+    expect([...t.keys()].sort()).toEqual([fixture('chelsea.png'), fixture('coffee.png')].sort());
+    for (const v of t.values()) expect(v.shape).toEqual([1024]);
+  });
+
+  it('run writes the requested end points; info prints the accounting', async () => {
+    const out = join(dir, 'out.safetensors');
+    const { code } = await exec(['run', '--input', `${fixture('chelsea.ref.safetensors')}:input`, '--output', out, '--endpoints', 'prob,inception_5b/output']);
+    expect(code).toBe(0);
+    const t = parseSafetensors(readFileSync(out)).tensors;
+    expect(t.get('prob')!.shape).toEqual([1, 1000]);
+    expect(t.get('inception_5b/output')!.shape).toEqual([1, 7, 7, 1024]);
+    const ref = parseSafetensors(readFileSync(fixture('chelsea.ref.safetensors'))).tensors.get('prob')!.data;
+    const p = t.get('prob')!.data;
+    expect(Math.max(...p.map((v, i) => Math.abs(v - ref[i])))).toBeLessThan(1e-3);
+    const info = await exec(['info', '--model', 'inception_v1', '--json']);
+    const j = JSON.parse(info.stdout);
+    expect(j.parameters).toBe(6_633_209);
+    expect(j.endpoints.find((e: { name: string }) => e.name === 'Mixed_4f').shape).toEqual([1, 14, 14, 832]);
+  });
+
+  it('bad arguments: a one-line error and a non-zero exit', async () => {
+    const a = await exec(['run', '--input', '/nonexistent.safetensors', '--output', join(dir, 'x')]);
+    expect(a.code).toBe(1);
+    expect(a.stderr).toMatch(/cannot read --input \/nonexistent.safetensors/);
+    const b = await exec(['classify', fixture('chelsea.png'), '--model', 'vgg']);
+    expect(b.code).toBe(1);
+    expect(b.stderr).toMatch(/--model must be googlenet or inception_v1/);
+    const c = await exec(['frobnicate']);
+    expect(c.code).toBe(2);
+    const d = await exec(['classify', fixture('chelsea.png'), '--bogus']);
+    expect(d.code).toBe(2);
+  });
+});

@@ -68,7 +68,7 @@ export function winogradTiles(cin: number, cout: number): number {
 
 /** Rows per im2col block for a reduction length K. */
 export function blockRows(K: number): number {
-  return Math.max(4, Math.floor(IM2COL_FLOATS / K / 4) * 4);
+  return Math.max(6, Math.floor(IM2COL_FLOATS / K / 6) * 6);
 }
 
 /** Scratch bytes a thread needs for this network. */
@@ -157,7 +157,7 @@ export function makePlan(net: Network, n: number, layout: Layout): Plan {
           fn: 'conv2d',
           args: [inp, x.h, x.w, x.c, out, y.h, y.w, y.c, l.outOffset, wptr, l.cout, l.kh, l.kw, l.stride, l.stride,
             l.padT, l.padL, l.relu ? 1 : 0, scratchBase, blockRows(K), 0, M, 0, panels],
-          lo: 20, hi: 21, total: M, align: 4, scratch: 18, lo2: 22, hi2: 23, total2: panels, layer: li,
+          lo: 20, hi: 21, total: M, align: 6, scratch: 18, lo2: 22, hi2: 23, total2: panels, layer: li,
         });
         break;
       }

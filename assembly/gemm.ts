@@ -38,9 +38,99 @@ export const MR: i32 = 6;
   }
 }
 
+/** One 6x8 tile: rows a0.. (rowBytes apart) against panel p; writes at o (outRowBytes apart). */
+function tile6(a0: usize, rowBytes: usize, K: i32, p: usize, o: usize, outRowBytes: usize, valid: i32, relu: i32): void {
+  const a1 = a0 + rowBytes;
+  const a2 = a1 + rowBytes;
+  const a3 = a2 + rowBytes;
+  const a4 = a3 + rowBytes;
+  const a5 = a4 + rowBytes;
+  let c00 = v128.load(p);
+  let c01 = v128.load(p, 16);
+  let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01, c40 = c00, c41 = c01, c50 = c00, c51 = c01;
+  let b = p + 32;
+  for (let k: usize = 0, kb: usize = <usize>K << 2; k < kb; k += 4) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let a = v128.load32_splat(a0 + k);
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
+    a = v128.load32_splat(a1 + k);
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
+    a = v128.load32_splat(a2 + k);
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
+    a = v128.load32_splat(a3 + k);
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
+    a = v128.load32_splat(a4 + k);
+    c40 = madd(a, b0, c40);
+    c41 = madd(a, b1, c41);
+    a = v128.load32_splat(a5 + k);
+    c50 = madd(a, b0, c50);
+    c51 = madd(a, b1, c51);
+    b += 32;
+  }
+  storeTile(o, c00, c01, valid, relu);
+  storeTile(o + outRowBytes, c10, c11, valid, relu);
+  storeTile(o + 2 * outRowBytes, c20, c21, valid, relu);
+  storeTile(o + 3 * outRowBytes, c30, c31, valid, relu);
+  storeTile(o + 4 * outRowBytes, c40, c41, valid, relu);
+  storeTile(o + 5 * outRowBytes, c50, c51, valid, relu);
+}
+
+/** One 4x8 tile (leftover rows). */
+function tile4(a0: usize, rowBytes: usize, K: i32, p: usize, o: usize, outRowBytes: usize, valid: i32, relu: i32): void {
+  const a1 = a0 + rowBytes;
+  const a2 = a1 + rowBytes;
+  const a3 = a2 + rowBytes;
+  let c00 = v128.load(p);
+  let c01 = v128.load(p, 16);
+  let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
+  let b = p + 32;
+  for (let k: usize = 0, kb: usize = <usize>K << 2; k < kb; k += 4) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let a = v128.load32_splat(a0 + k);
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
+    a = v128.load32_splat(a1 + k);
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
+    a = v128.load32_splat(a2 + k);
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
+    a = v128.load32_splat(a3 + k);
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
+    b += 32;
+  }
+  storeTile(o, c00, c01, valid, relu);
+  storeTile(o + outRowBytes, c10, c11, valid, relu);
+  storeTile(o + 2 * outRowBytes, c20, c21, valid, relu);
+  storeTile(o + 3 * outRowBytes, c30, c31, valid, relu);
+}
+
+/** One 1x8 tile (leftover rows). */
+function tile1(a0: usize, K: i32, p: usize, o: usize, valid: i32, relu: i32): void {
+  let c00 = v128.load(p);
+  let c01 = v128.load(p, 16);
+  let b = p + 32;
+  for (let k: usize = 0, kb: usize = <usize>K << 2; k < kb; k += 4) {
+    const a = v128.load32_splat(a0 + k);
+    c00 = madd(a, v128.load(b), c00);
+    c01 = madd(a, v128.load(b, 16), c01);
+    b += 32;
+  }
+  storeTile(o, c00, c01, valid, relu);
+}
+
 /**
  * rows x panels of C from A (rows lda floats apart) and packed B panels j0..j1.
  * out points at row 0, channel 0 of this block's output (already offset by outOff).
+ * Rows are the outer loop: a 6-row slice of A (6 x K floats) stays in L1 while the weight panels
+ * stream past it, which measured ~2x faster than panels outer (A re-read from L2 for every panel).
  */
 export function gemm(
   A: usize, lda: i32, rows: i32, K: i32,
@@ -50,97 +140,26 @@ export function gemm(
   const panelBytes = <usize>(K + 1) * 32;
   const rowBytes = <usize>lda << 2;
   const outRowBytes = <usize>outStride << 2;
-  for (let j = j0; j < j1; j++) {
-    const p = packed + <usize>j * panelBytes;
-    const valid = Cout - j * NR;
-    const oj = out + (<usize>(j * NR) << 2);
-    let i = 0;
-    for (; i + 6 <= rows; i += 6) {
-      const a0 = A + <usize>i * rowBytes;
-      const a1 = a0 + rowBytes;
-      const a2 = a1 + rowBytes;
-      const a3 = a2 + rowBytes;
-      const a4 = a3 + rowBytes;
-      const a5 = a4 + rowBytes;
-      let c00 = v128.load(p);
-      let c01 = v128.load(p, 16);
-      let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01, c40 = c00, c41 = c01, c50 = c00, c51 = c01;
-      let b = p + 32;
-      for (let k: usize = 0, kb: usize = <usize>K << 2; k < kb; k += 4) {
-        const b0 = v128.load(b);
-        const b1 = v128.load(b, 16);
-        let a = v128.load32_splat(a0 + k);
-        c00 = madd(a, b0, c00);
-        c01 = madd(a, b1, c01);
-        a = v128.load32_splat(a1 + k);
-        c10 = madd(a, b0, c10);
-        c11 = madd(a, b1, c11);
-        a = v128.load32_splat(a2 + k);
-        c20 = madd(a, b0, c20);
-        c21 = madd(a, b1, c21);
-        a = v128.load32_splat(a3 + k);
-        c30 = madd(a, b0, c30);
-        c31 = madd(a, b1, c31);
-        a = v128.load32_splat(a4 + k);
-        c40 = madd(a, b0, c40);
-        c41 = madd(a, b1, c41);
-        a = v128.load32_splat(a5 + k);
-        c50 = madd(a, b0, c50);
-        c51 = madd(a, b1, c51);
-        b += 32;
-      }
-      const o = oj + <usize>i * outRowBytes;
-      storeTile(o, c00, c01, valid, relu);
-      storeTile(o + outRowBytes, c10, c11, valid, relu);
-      storeTile(o + 2 * outRowBytes, c20, c21, valid, relu);
-      storeTile(o + 3 * outRowBytes, c30, c31, valid, relu);
-      storeTile(o + 4 * outRowBytes, c40, c41, valid, relu);
-      storeTile(o + 5 * outRowBytes, c50, c51, valid, relu);
+  let i = 0;
+  for (; i + 6 <= rows; i += 6) {
+    const a = A + <usize>i * rowBytes;
+    const o = out + <usize>i * outRowBytes;
+    for (let j = j0; j < j1; j++) {
+      tile6(a, rowBytes, K, packed + <usize>j * panelBytes, o + (<usize>(j * NR) << 2), outRowBytes, Cout - j * NR, relu);
     }
-    for (; i + 4 <= rows; i += 4) {
-      const a0 = A + <usize>i * rowBytes;
-      const a1 = a0 + rowBytes;
-      const a2 = a1 + rowBytes;
-      const a3 = a2 + rowBytes;
-      let c00 = v128.load(p);
-      let c01 = v128.load(p, 16);
-      let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
-      let b = p + 32;
-      for (let k: usize = 0, kb: usize = <usize>K << 2; k < kb; k += 4) {
-        const b0 = v128.load(b);
-        const b1 = v128.load(b, 16);
-        let a = v128.load32_splat(a0 + k);
-        c00 = madd(a, b0, c00);
-        c01 = madd(a, b1, c01);
-        a = v128.load32_splat(a1 + k);
-        c10 = madd(a, b0, c10);
-        c11 = madd(a, b1, c11);
-        a = v128.load32_splat(a2 + k);
-        c20 = madd(a, b0, c20);
-        c21 = madd(a, b1, c21);
-        a = v128.load32_splat(a3 + k);
-        c30 = madd(a, b0, c30);
-        c31 = madd(a, b1, c31);
-        b += 32;
-      }
-      const o = oj + <usize>i * outRowBytes;
-      storeTile(o, c00, c01, valid, relu);
-      storeTile(o + outRowBytes, c10, c11, valid, relu);
-      storeTile(o + 2 * outRowBytes, c20, c21, valid, relu);
-      storeTile(o + 3 * outRowBytes, c30, c31, valid, relu);
+  }
+  for (; i + 4 <= rows; i += 4) {
+    const a = A + <usize>i * rowBytes;
+    const o = out + <usize>i * outRowBytes;
+    for (let j = j0; j < j1; j++) {
+      tile4(a, rowBytes, K, packed + <usize>j * panelBytes, o + (<usize>(j * NR) << 2), outRowBytes, Cout - j * NR, relu);
     }
-    for (; i < rows; i++) {
-      const a0 = A + <usize>i * rowBytes;
-      let c00 = v128.load(p);
-      let c01 = v128.load(p, 16);
-      let b = p + 32;
-      for (let k: usize = 0, kb: usize = <usize>K << 2; k < kb; k += 4) {
-        const a = v128.load32_splat(a0 + k);
-        c00 = madd(a, v128.load(b), c00);
-        c01 = madd(a, v128.load(b, 16), c01);
-        b += 32;
-      }
-      storeTile(oj + <usize>i * outRowBytes, c00, c01, valid, relu);
+  }
+  for (; i < rows; i++) {
+    const a = A + <usize>i * rowBytes;
+    const o = out + <usize>i * outRowBytes;
+    for (let j = j0; j < j1; j++) {
+      tile1(a, K, packed + <usize>j * panelBytes, o + (<usize>(j * NR) << 2), Cout - j * NR, relu);
     }
   }
 }

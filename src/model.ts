@@ -262,6 +262,11 @@ export class Model {
   /** Custom class names (loadModel's `labels`), else the ImageNet ones. */
   labels?: string[];
 
+  /** Bytes of Wasm memory (weights, scratch, activations) in use now. */
+  get memoryBytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+
   /** End every worker and release the memory. Calls after this are an error. */
   async dispose(): Promise<void> {
     if (this.disposed) return;

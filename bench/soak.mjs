@@ -1,0 +1,39 @@
+// Soak: many inferences on one model, reporting RSS and Wasm memory at the start (after warm-up),
+// middle and end. Growth after warm-up must stay under 5 %. `--n N` (default 10,000), `--threads T`,
+// `--model M`, `--batch B` (images per inference; default 1), `--size S` (input size; default 224).
+import { parseArgs } from 'node:util';
+import { loadModel } from '../dist/index.js';
+import { randomInceptionWeights, randomInput } from './common.mjs';
+
+const { values } = parseArgs({ options: { n: { type: 'string' }, threads: { type: 'string' }, model: { type: 'string' }, batch: { type: 'string' }, size: { type: 'string' } } });
+const n = Number(values.n ?? 10000);
+const threads = Number(values.threads ?? 2);
+const model = values.model ?? 'googlenet';
+const batch = Number(values.batch ?? 1);
+const size = Number(values.size ?? 224);
+const m = await loadModel({ model, threads, weights: model === 'inception_v1' ? randomInceptionWeights(1) : undefined });
+const inputs = [0, 1, 2, 3].map((s) => randomInput(batch, size, size, s, model === 'googlenet' ? 100 : 1));
+const mib = (b) => (b / 2 ** 20).toFixed(1);
+const sample = (label, i, t0) => {
+  global.gc?.();
+  const mem = process.memoryUsage();
+  const row = { label, inferences: i, rssMiB: mib(mem.rss), heapMiB: mib(mem.heapUsed), externalMiB: mib(mem.external), wasmMiB: mib(m.memoryBytes ?? 0), sec: ((performance.now() - t0) / 1000).toFixed(1) };
+  console.log(JSON.stringify(row));
+  return mem.rss;
+};
+const warm = Math.min(200, Math.max(10, Math.floor(n / 50)));
+for (let i = 0; i < warm; i++) await m.run(inputs[i % 4]);
+const t0 = performance.now();
+const start = sample('start (after warm-up)', 0, t0);
+let middle = start;
+const first = (await m.run(inputs[0])).prob?.data ?? null;
+for (let i = 1; i <= n; i++) {
+  const out = await m.run(inputs[i % 4]);
+  if (i % 4 === 0 && first && out.prob.data[0] !== first[0]) throw new Error(`inference ${i} gave a different answer for the same input`);
+  if (i === Math.floor(n / 2)) middle = sample('middle', i, t0);
+}
+const end = sample('end', n, t0);
+await m.dispose();
+const growth = (end - start) / start;
+console.log(`RSS growth after warm-up: ${(100 * growth).toFixed(2)} % (start→middle ${(100 * (middle - start) / start).toFixed(2)} %), ${n} inferences, ${(n / ((performance.now() - t0) / 1000)).toFixed(1)} inferences/s`);
+process.exitCode = growth < 0.05 ? 0 : 1;

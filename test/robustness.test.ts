@@ -1,0 +1,204 @@
+// Generated bad-input suite through the public API: images, weights files, tensors and options. Every
+// case gets its own time bound, and must end in a typed error that names the problem (or, for inputs
+// that are merely unusual, a correct answer): never a crash, a hang or another kind of error.
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { readFileSync } from 'node:fs';
+import {
+  loadModel, encodeSafetensors, parseSafetensors, GoogLeNetError, ImageDecodeError, InputError, WeightsError, type Model,
+} from '../dist/index.js';
+
+const fixture = (f: string) => new Uint8Array(readFileSync(new URL(`./fixtures/${f}`, import.meta.url)));
+const BOUND = 10_000; // ms per case
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+let m: Model;
+beforeAll(async () => { m = await loadModel({ model: 'googlenet' }); });
+afterAll(async () => { await m.dispose(); });
+
+/** The outcome must be a correct-looking answer or one of the typed errors. */
+async function classifyOutcome(bytes: Uint8Array): Promise<'ok' | 'error'> {
+  try {
+    const r = await m.classify(bytes, { top: 3 });
+    expect(r).toHaveLength(3);
+    for (const p of r) expect(p.probability).toBeGreaterThanOrEqual(0);
+    expect(r[0].probability).toBeLessThanOrEqual(1);
+    return 'ok';
+  } catch (e) {
+    expect(e).toBeInstanceOf(ImageDecodeError);
+    expect((e as Error).message.length).toBeGreaterThan(5);
+    return 'error';
+  }
+}
+
+describe('images: truncated, flipped, empty, not an image, huge, degenerate', () => {
+  const png = fixture('chelsea.png');
+  const jpg = fixture('rocket.jpg');
+  const cases: Array<[string, () => Uint8Array, 'error' | 'ok' | 'any']> = [];
+  for (const [name, bytes] of [['chelsea.png', png], ['rocket.jpg', jpg]] as const) {
+    for (let i = 1; i <= 30; i++) {
+      const cut = Math.floor((bytes.length * i * i) / 961); // dense near the header, sparse later
+      cases.push([`${name} truncated at ${cut} bytes`, () => bytes.slice(0, cut), cut < bytes.length ? 'any' : 'ok']);
+    }
+    const r = rng(name.length);
+    for (let i = 0; i < 30; i++) {
+      const b = bytes.slice();
+      const at = Math.floor(r() * Math.min(b.length, i < 15 ? 2048 : b.length));
+      b[at] ^= 1 + Math.floor(r() * 255);
+      cases.push([`${name} byte ${at} flipped`, () => b, 'any']);
+    }
+  }
+  cases.push(['empty', () => new Uint8Array(0), 'error']);
+  cases.push(['one byte', () => new Uint8Array([0xff]), 'error']);
+  cases.push(['text', () => new TextEncoder().encode('GIF89a? no, just text'), 'error']);
+  cases.push(['zeros', () => new Uint8Array(4096), 'error']);
+  cases.push(['PNG signature only', () => png.slice(0, 8), 'error']);
+  cases.push(['JPEG SOI only', () => jpg.slice(0, 2), 'error']);
+  const withSize = (w: number, h: number) => () => {
+    const b = png.slice();
+    const v = new DataView(b.buffer);
+    v.setUint32(16, w); v.setUint32(20, h);
+    let c = ~0;
+    for (let i = 12; i < 29; i++) { c ^= b[i]; for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1)); }
+    v.setUint32(29, ~c >>> 0);
+    return b;
+  };
+  cases.push(['PNG claiming 100000x100000', withSize(100000, 100000), 'error']);
+  cases.push(['PNG claiming 0x300', withSize(0, 300), 'error']);
+  cases.push(['PNG claiming 451x0', withSize(451, 0), 'error']);
+  cases.push(['PNG claiming 2^31 x 2', withSize(2 ** 31 - 1, 2), 'error']);
+
+  it.each(cases)('%s', async (_, bytes, want) => {
+    const t = performance.now();
+    const got = await classifyOutcome(bytes());
+    if (want !== 'any') expect(got).toBe(want);
+    expect(performance.now() - t).toBeLessThan(BOUND);
+  }, BOUND);
+
+  it('a 1x1 image and a 1x1000 strip classify (resized up) without error', async () => {
+    for (const [w, h] of [[1, 1], [1, 1000], [1000, 1]]) {
+      const data = new Uint8Array(w * h * 3).fill(128);
+      const r = await m.classify({ data, width: w, height: h });
+      expect(r[0].probability).toBeGreaterThan(0);
+    }
+  }, BOUND);
+
+  it('the pixel limit is configurable and refuses before decoding', async () => {
+    await expect(m.classify(png, { maxPixels: 451 * 300 - 1 })).rejects.toThrow(/limit/);
+    expect((await m.classify(png, { maxPixels: 451 * 300 }))[0].index).toBe(285);
+  }, BOUND);
+});
+
+describe('weights files: every malformation is a WeightsError naming it', () => {
+  // A valid googlenet file, re-encoded from the bundled one.
+  const bundled = parseSafetensors(fixture('../../models/googlenet.safetensors')).tensors;
+  const valid = encodeSafetensors(bundled);
+  const headerLen = Number(new DataView(valid.buffer).getBigUint64(0, true));
+  const withHeader = (json: string, data = valid.subarray(8 + headerLen)) => {
+    const h = new TextEncoder().encode(json);
+    const out = new Uint8Array(8 + h.length + data.length);
+    new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
+    out.set(h, 8);
+    out.set(data, 8 + h.length);
+    return out;
+  };
+  const header = JSON.parse(new TextDecoder().decode(valid.subarray(8, 8 + headerLen)));
+  const mutate = (f: (h: Record<string, { dtype: string; shape: number[]; data_offsets: number[] }>) => void) => () => {
+    const h = structuredClone(header);
+    f(h);
+    return withHeader(JSON.stringify(h));
+  };
+  const cases: Array<[string, () => Uint8Array, RegExp]> = [];
+  for (let i = 0; i < 25; i++) {
+    const cut = i < 12 ? i * 3 : Math.floor((valid.length * (i - 11)) / 14);
+    cases.push([`truncated at ${cut} bytes`, () => valid.slice(0, cut), /safetensors|truncated|header|missing/]);
+  }
+  cases.push(['header length beyond the file', () => { const b = valid.slice(0, 4096); return b; }, /beyond|truncated/]);
+  cases.push(['enormous header length', () => { const b = valid.slice(0, 64); new DataView(b.buffer).setBigUint64(0, 2n ** 62n, true); return b; }, /exceeds the limit/]);
+  cases.push(['header not JSON', () => withHeader('{"conv1/7x7_s2/weight": {'), /not valid JSON/]);
+  cases.push(['header JSON array', () => withHeader('[1,2,3]'), /not a JSON object/]);
+  cases.push(['unknown dtype', mutate((h) => { h['conv1/7x7_s2/bias'].dtype = 'I64'; }), /unsupported dtype/]);
+  cases.push(['offsets out of range', mutate((h) => { h['prob/none'] = { dtype: 'F32', shape: [4], data_offsets: [1e12, 1e12 + 16] }; }), /go beyond|data_offsets/]);
+  cases.push(['overlapping tensors', mutate((h) => { const a = h['conv1/7x7_s2/bias']; h['conv2/3x3/bias'].data_offsets = [a.data_offsets[0], a.data_offsets[0] + 768]; }), /overlap/]);
+  cases.push(['shape not matching the bytes', mutate((h) => { h['conv1/7x7_s2/bias'].shape = [65]; }), /needs \d+ bytes/]);
+  cases.push(['mis-shaped tensor', () => encodeSafetensors(new Map([...bundled, ['conv2/3x3/bias', { shape: [191], data: new Float32Array(191) }]])), /"conv2\/3x3\/bias" has shape \[191\], expected \[192\]/]);
+  cases.push(['missing tensor', () => { const t = new Map(bundled); t.delete('inception_4a/pool_proj/weight'); return encodeSafetensors(t); }, /missing tensor "inception_4a\/pool_proj\/weight"/]);
+  cases.push(['extra tensor', () => encodeSafetensors(new Map([...bundled, ['conv9/bogus', { shape: [1], data: new Float32Array(1) }]])), /unexpected tensor "conv9\/bogus"/]);
+  for (const v of [NaN, Infinity, -Infinity]) {
+    cases.push([`${v} in a tensor`, () => { const d = new Float32Array(64); d[17] = v; return encodeSafetensors(new Map([...bundled, ['conv1/7x7_s2/bias', { shape: [64], data: d }]])); }, /"conv1\/7x7_s2\/bias" holds a non-finite value/]);
+  }
+  const r = rng(99);
+  for (let i = 0; i < 20; i++) {
+    const at = Math.floor(r() * (8 + headerLen));
+    cases.push([`header byte ${at} flipped`, () => { const b = valid.slice(); b[at] ^= 1 + Math.floor(r() * 255); return b; }, /./]);
+  }
+
+  it.each(cases)('%s', async (name, bytes, msg) => {
+    let err: unknown;
+    try {
+      const x = await loadModel({ model: 'googlenet', weights: bytes() });
+      await x.dispose();
+    } catch (e) {
+      err = e;
+    }
+    if (name.includes('flipped') && err === undefined) return; // a flip inside a value or padding may be harmless
+    expect(err).toBeInstanceOf(WeightsError);
+    expect((err as Error).message).toMatch(msg);
+  }, BOUND);
+});
+
+describe('tensors and options', () => {
+  const t = (shape: number[], fill = 0.25) => ({ data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(fill), shape });
+  const cases: Array<[string, () => Promise<unknown>, RegExp]> = [
+    ['rank 2', () => m.run(t([224, 672])), /shape must be/],
+    ['rank 5', () => m.run(t([1, 1, 224, 224, 3])), /shape must be/],
+    ['4 channels', () => m.run(t([1, 224, 224, 4])), /4 channels/],
+    ['1 channel', () => m.run(t([1, 224, 224, 1])), /1 channels/],
+    ['NaN', () => m.run(t([1, 224, 224, 3], NaN)), /non-finite/],
+    ['Infinity', () => m.run(t([1, 224, 224, 3], Infinity)), /non-finite/],
+    ['too small: 8x8', () => m.run(t([1, 8, 8, 3])), /too small|at least 7x7/],
+    ['too small: 1x300', () => m.run(t([1, 1, 300, 3])), /too small|at least 7x7/],
+    ['batch 0', () => m.run({ data: new Float32Array(0), shape: [0, 224, 224, 3] }), /batch size is 0/],
+    ['negative size', () => m.run({ data: new Float32Array(3), shape: [1, -1, -1, 3] }), /whole numbers/],
+    ['length mismatch', () => m.run({ data: new Float32Array(5), shape: [1, 224, 224, 3] }), /needs 150528/],
+    ['data not typed', () => m.run({ data: null as never, shape: [1, 224, 224, 3] }), /Float32Array/],
+    ['input null', () => m.run(null as never), /input must be/],
+    ['unknown end point', () => m.run(t([1, 224, 224, 3]), { endpoints: ['Mixed_5c'] }), /unknown end point "Mixed_5c"/],
+    ['endpoints not an array', () => m.run(t([1, 224, 224, 3]), { endpoints: 'prob' as never }), /endpoints must be/],
+    ['unknown model', () => loadModel({ model: 'alexnet' as never }), /unknown model/],
+    ['unknown final end point', () => loadModel({ model: 'googlenet', finalEndpoint: 'inception_9z/output' }), /valid end points: conv1\/7x7_s2/],
+    ['numClasses -1', () => loadModel({ model: 'googlenet', numClasses: -1 }), /numClasses/],
+    ['numClasses 2.5', () => loadModel({ model: 'googlenet', numClasses: 2.5 }), /numClasses/],
+    ['maxMemoryBytes 0', () => loadModel({ model: 'googlenet', maxMemoryBytes: 0 }), /maxMemoryBytes/],
+    ['weights of a wrong type', () => loadModel({ model: 'googlenet', weights: 42 as never }), /weights must be/],
+    ['options null', () => loadModel(null as never), /options must be an object/],
+    ['labels of the wrong length', () => loadModel({ model: 'googlenet', labels: ['a', 'b'] }), /labels must be an array of 1000/],
+    ['top 0', () => m.classify(fixture('chelsea.png'), { top: 0 }), /top must be/],
+    ['top 2.5', () => m.classify(fixture('chelsea.png'), { top: 2.5 }), /top must be/],
+    ['no images', () => m.classifyBatch([]), /no images/],
+    ['an image input of the wrong type', () => m.classify(true as never), /image input must be/],
+    ['pixels with the wrong length', () => m.classify({ data: new Uint8Array(10), width: 3, height: 3 }), /needs 36 \(RGBA\) or 27 \(RGB\)/],
+  ];
+  for (const th of [0, -1, 1000, 2.5, NaN, '2', null]) {
+    cases.push([`threads ${String(th)}`, () => loadModel({ model: 'googlenet', threads: th as never }), /threads must be a whole number from 1 to 64/]);
+  }
+  it.each(cases)('%s', async (_, call, msg) => {
+    let err: unknown;
+    try { await call(); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(GoogLeNetError);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toMatch(msg);
+  }, BOUND);
+
+  it('the model still gives the right answer after all of the above', async () => {
+    expect((await m.classify(fixture('chelsea.png')))[0].index).toBe(285);
+  }, BOUND);
+});

@@ -20,8 +20,9 @@ export const MR: i32 = 6;
 @inline function storeTile(o: usize, c0: v128, c1: v128, valid: i32, relu: i32): void {
   if (relu) {
     const z = f32x4.splat(0);
-    c0 = f32x4.max(c0, z);
-    c1 = f32x4.max(c1, z);
+    // pmax(0, c) = 0 < c ? c : 0, as the scalar reference; one maxps (f32x4.max costs V8 several).
+    c0 = f32x4.pmax(z, c0);
+    c1 = f32x4.pmax(z, c1);
   }
   if (valid >= 8) {
     v128.store(o, c0);

@@ -54,8 +54,24 @@ async function relaxedSimdAvailable(bytes: Uint8Array): Promise<boolean> {
   return ok();
 }
 
+/**
+ * Where a kernel build lies, next to this module. Four static `new URL('…', import.meta.url)` literals, the
+ * pattern bundlers recognise (Vite, also with its dev-server dependency optimizer, webpack 5, Parcel): each
+ * emits the file and rewrites the URL; unbundled, the browser or Node resolves it as is.
+ */
 export function assetUrl(file: string): URL {
-  return new URL(`../build/${file}`, import.meta.url);
+  switch (file) {
+    case 'kernels.wasm':
+      return new URL('../build/kernels.wasm', import.meta.url);
+    case 'kernels.shared.wasm':
+      return new URL('../build/kernels.shared.wasm', import.meta.url);
+    case 'kernels.relaxed.wasm':
+      return new URL('../build/kernels.relaxed.wasm', import.meta.url);
+    case 'kernels.relaxed.shared.wasm':
+      return new URL('../build/kernels.relaxed.shared.wasm', import.meta.url);
+    default:
+      throw new Error(`no kernel build named ${file}`);
+  }
 }
 
 /**

@@ -78,6 +78,25 @@ export function winograd3x3(
       const x0 = 2 * tx - padL;
       const v = Vb + (<usize>(t - tbeg) * <usize>C << 2);
       let c = 0;
+      if (y0 >= 0 && y0 + 4 <= H && x0 >= 0 && x0 + 4 <= W) {
+        // Interior tile: the 4x4 patch is in range, loads need no bounds checks.
+        const pix = <usize>C << 2;
+        const row = <usize>W * pix;
+        const base = inp + (<usize>((n * H + y0) * W + x0) * pix);
+        for (; c < C4; c += 4) {
+          const p0 = base + (<usize>c << 2);
+          const p1 = p0 + row;
+          const p2 = p1 + row;
+          const p3 = p2 + row;
+          inputTransform4(
+            v128.load(p0), v128.load(p0 + pix), v128.load(p0 + 2 * pix), v128.load(p0 + 3 * pix),
+            v128.load(p1), v128.load(p1 + pix), v128.load(p1 + 2 * pix), v128.load(p1 + 3 * pix),
+            v128.load(p2), v128.load(p2 + pix), v128.load(p2 + 2 * pix), v128.load(p2 + 3 * pix),
+            v128.load(p3), v128.load(p3 + pix), v128.load(p3 + 2 * pix), v128.load(p3 + 3 * pix),
+            v + (<usize>c << 2), vs,
+          );
+        }
+      }
       for (; c < C4; c += 4) {
         inputTransform4(
           ld(inp, n, y0, x0, H, W, C, c), ld(inp, n, y0, x0 + 1, H, W, C, c), ld(inp, n, y0, x0 + 2, H, W, C, c), ld(inp, n, y0, x0 + 3, H, W, C, c),

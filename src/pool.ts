@@ -1,12 +1,392 @@
+/**
+ * A persistent worker pool over the shared Wasm memory (threads > 1).
+ *
+ * Design:
+ * - `threads` workers compute; the calling thread only coordinates and never blocks (it waits with
+ *   Atomics.waitAsync), so the same code can run with the main thread of a browser, and a worker dying is
+ *   noticed through its exit event while a run is pending.
+ * - Each worker gets the compiled kernel module and the memory once ('init') and instantiates it there.
+ * - A plan is compiled once into levels of independent steps (./threads/schedule.ts) and sent to each
+ *   worker the first time it runs there (cached by id). A run is then one message per worker; the levels
+ *   are separated by a barrier in the control block, not by messages.
+ * - Every step is cut deterministically into chunks (./threads/protocol.ts `chunks`, about 4 per thread)
+ *   that the workers claim with an atomic counter: each output element is computed exactly once, by the
+ *   same kernel with the same per-element order, so results are bit-identical for any thread count, and
+ *   a descheduled thread holds a level up by one chunk only.
+ * - Captures (`after`) run on the calling thread at the barrier after the level that completes the end
+ *   point, while the workers wait, and only for the steps asked for.
+ * - Faults: a worker that exits or throws mid-run aborts the run (EPOCH bump wakes every waiter), the run
+ *   rejects with a RuntimeError, and the worker is replaced before the next run starts.
+ * - Lifecycle: workers are unref'd while idle (a Node process that never calls dispose still exits) and
+ *   ref'd while a run is pending; dispose terminates them all.
+ */
 import type { Executor } from './model.js';
 import type { Plan } from './plan.js';
 import { RuntimeError } from './errors.js';
+import { isNode, type ThreadHost, type WorkerHandle } from './threads/host.js';
+import { CTL_ARRIVE, CTL_CLAIM, CTL_EPOCH, CTL_GEN, CTL_SIGNAL, CTL_WORDS, type FromWorker, type ToWorker, type WireProgram } from './threads/protocol.js';
+import { compileProgram, type Program } from './threads/schedule.js';
+
+export interface PoolOptions {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  threads: number;
+  /** Thread t's scratch starts at scratchBase + t * scratchBytes. */
+  scratchBase: number;
+  scratchBytes: number;
+  /** Byte offset of the control block (CTL_WORDS * 4 bytes, inside the memory's initial size). */
+  controlBase: number;
+  /** Where workers come from. Default: worker_threads on Node. */
+  host?: ThreadHost;
+  /** The worker script. Default: ./worker.js next to this module. */
+  workerUrl?: URL;
+}
+
+/** Busy-wait iterations at a barrier before sleeping in Atomics.wait. */
+const SPIN = 4000;
+/** Programs a worker keeps compiled (the Model keeps at most 17 plans). */
+const PROGRAM_CACHE = 32;
+/** How long survivors of an aborted run may take to leave it before they are replaced too. */
+const QUIESCE_MS = 5000;
+/** Longest single Atomics.waitAsync on the calling thread (a fault also wakes it at once). */
+const POLL_MS = 200;
+
+type WaitAsync = (a: Int32Array, i: number, v: number, t?: number) => { async: boolean; value: Promise<string> | string };
+const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
+
+/** Resolve when ctl[i] may have changed from v (or after ms). Never blocks the thread. */
+function waitChange(ctl: Int32Array, i: number, v: number, ms: number): Promise<unknown> {
+  if (waitAsync) {
+    const r = waitAsync(ctl, i, v, ms);
+    return r.async ? (r.value as Promise<string>) : Promise.resolve(r.value);
+  }
+  return new Promise((resolve) => setTimeout(resolve, 1));
+}
+
+interface Slot {
+  thread: number;
+  handle: WorkerHandle;
+  alive: boolean;
+  /** Instantiated and answering (until then it stays ref'd so that loading keeps the process alive). */
+  loaded: boolean;
+  ready: Promise<void>;
+  /** Program ids this worker has cached, oldest first. */
+  programs: number[];
+  /** Epoch of the run the worker is in, or -1 when idle. */
+  busyEpoch: number;
+  idle?: () => void;
+  lastError?: string;
+}
+
+async function defaultHost(): Promise<ThreadHost> {
+  if (isNode()) return (await import('./threads/node.js')).nodeHost;
+  throw new RuntimeError('threads > 1 need a thread host here: only Node worker_threads are wired so far');
+}
 
 export class WorkerPool implements Executor {
-  readonly threads = 1;
-  static async create(_: unknown): Promise<WorkerPool> {
-    throw new RuntimeError('threads > 1 are not available yet');
+  readonly threads: number;
+  private readonly slots: Slot[] = [];
+  private readonly programs = new WeakMap<Plan, Program>();
+  private nextProgramId = 1;
+  private readonly ctl: Int32Array;
+  private readonly spin: number;
+  private disposed = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** The pending run's fault, set by a worker's death; the run rejects with it. */
+  private fault: RuntimeError | undefined;
+  private running = false;
+  /** Set after an aborted run: survivors must leave it before the control block is reused. */
+  private dirty = false;
+  private recovery: Promise<void> | undefined;
+  /** Workers started and whose exit was observed (for tests); per thread, ms computing and at barriers. */
+  readonly stats = { spawned: 0, exited: 0, busyMs: [] as number[], waitMs: [] as number[] };
+
+  private constructor(private readonly o: PoolOptions, private readonly host: ThreadHost, private readonly url: URL) {
+    this.threads = o.threads;
+    this.ctl = new Int32Array(o.memory.buffer, o.controlBase, CTL_WORDS);
+    this.spin = o.threads <= host.cores ? SPIN : 0;
   }
-  async execute(_p: Plan, _a: (s: number) => void): Promise<void> {}
-  async dispose(): Promise<void> {}
+
+  static async create(o: PoolOptions): Promise<WorkerPool> {
+    if (!Number.isInteger(o.threads) || o.threads < 1 || o.threads > 64) throw new RuntimeError(`threads must be 1..64, got ${o.threads}`);
+    if (!((o.memory.buffer as ArrayBufferLike) instanceof SharedArrayBuffer)) throw new RuntimeError('the worker pool needs a shared WebAssembly.Memory');
+    if (o.controlBase % 64 !== 0 || o.controlBase + CTL_WORDS * 4 > o.memory.buffer.byteLength) throw new RuntimeError('bad control block offset');
+    const host = o.host ?? (await defaultHost());
+    const pool = new WorkerPool(o, host, o.workerUrl ?? new URL('./worker.js', import.meta.url));
+    for (const i of [CTL_ARRIVE, CTL_GEN, CTL_SIGNAL, CTL_EPOCH, CTL_CLAIM]) Atomics.store(pool.ctl, i, 0);
+    for (let t = 0; t < o.threads; t++) pool.slots.push(pool.spawn(t));
+    try {
+      await Promise.all(pool.slots.map((s) => s.ready));
+    } catch (e) {
+      await pool.dispose();
+      throw e;
+    }
+    return pool;
+  }
+
+  private spawn(thread: number): Slot {
+    let settle!: { resolve: () => void; reject: (e: unknown) => void };
+    const ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    ready.catch(() => undefined);
+    const slot = {} as Slot;
+    const gone = (why: string) => {
+      if (!slot.alive) return;
+      slot.alive = false;
+      settle.reject(new RuntimeError(`worker ${thread} could not start: ${why}`));
+      this.onWorkerGone(slot, why);
+    };
+    const handle = this.host.spawn(this.url, {
+      message: (m: FromWorker) => {
+        if (m.type === 'ready') {
+          slot.loaded = true;
+          if (!this.running) slot.handle.unref();
+          settle.resolve();
+        } else if (m.type === 'done') {
+          this.stats.busyMs[thread] = (this.stats.busyMs[thread] ?? 0) + (m.busyMs ?? 0);
+          this.stats.waitMs[thread] = (this.stats.waitMs[thread] ?? 0) + (m.waitMs ?? 0);
+          if (m.epoch === slot.busyEpoch) {
+            slot.busyEpoch = -1;
+            slot.idle?.();
+          }
+        } else if (m.type === 'error') {
+          slot.lastError = m.message;
+          gone(`it threw: ${m.message}`);
+          void slot.handle.terminate();
+        }
+      },
+      error: (e) => {
+        slot.lastError ??= (e as Error)?.message ?? String(e);
+        gone(`it threw: ${slot.lastError}`);
+        void slot.handle.terminate(); // a Web Worker outlives its uncaught exception
+      },
+      exit: (code) => {
+        this.stats.exited++;
+        gone(slot.lastError ? `it threw: ${slot.lastError}` : `it exited with code ${code}`);
+      },
+    });
+    this.stats.spawned++;
+    Object.assign(slot, { thread, handle, alive: true, loaded: false, ready, programs: [], busyEpoch: -1 });
+    handle.ref(); // until ready: loading must keep the process alive
+    const init: ToWorker = {
+      type: 'init', module: this.o.module, memory: this.o.memory, controlBase: this.o.controlBase, thread,
+      threads: this.threads, scratchBase: this.o.scratchBase, scratchBytes: this.o.scratchBytes, spin: this.spin,
+    };
+    handle.postMessage(init);
+    return slot;
+  }
+
+  /** A worker is gone: fail the pending run at once and replace the worker in the background. */
+  private onWorkerGone(slot: Slot, why: string): void {
+    slot.idle?.();
+    if (this.disposed || this.slots[slot.thread] !== slot) return;
+    if (this.running && !this.fault) {
+      this.fault = new RuntimeError(`a worker died during the run (thread ${slot.thread}: ${why})`);
+      this.abort();
+    }
+    this.dirty = true;
+    this.scheduleRecovery();
+  }
+
+  /** Wake every waiter of the current run and make the workers leave it. */
+  private abort(): void {
+    Atomics.add(this.ctl, CTL_EPOCH, 1);
+    Atomics.add(this.ctl, CTL_GEN, 1);
+    Atomics.notify(this.ctl, CTL_GEN);
+    Atomics.add(this.ctl, CTL_SIGNAL, 1);
+    Atomics.notify(this.ctl, CTL_SIGNAL);
+    this.dirty = true;
+  }
+
+  private scheduleRecovery(): void {
+    const prev = this.recovery ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(() => this.recover());
+    this.recovery = next;
+    const clear = () => {
+      if (this.recovery === next) this.recovery = undefined;
+    };
+    // A failed recovery fails the run waiting for it; the next run tries again.
+    void next.then(clear, clear);
+  }
+
+  /** Replace dead workers and wait for survivors of an aborted run to go idle. */
+  private async recover(): Promise<void> {
+    if (this.disposed) return;
+    // Survivors leave an aborted run at their next barrier; one stuck in a long kernel gets replaced.
+    const stragglers = this.slots.filter((s) => s.alive && s.busyEpoch >= 0);
+    await Promise.all(stragglers.map((s) => this.idleOrTimeout(s, QUIESCE_MS)));
+    for (const s of this.slots) {
+      if (s.alive && s.busyEpoch >= 0) {
+        s.alive = false;
+        await s.handle.terminate();
+      }
+    }
+    if (this.disposed) return;
+    for (let t = 0; t < this.slots.length; t++) {
+      if (!this.slots[t].alive) this.slots[t] = this.spawn(t);
+    }
+    await Promise.all(this.slots.map((s) => s.ready));
+    if (this.slots.every((s) => s.alive && s.busyEpoch < 0)) {
+      Atomics.store(this.ctl, CTL_ARRIVE, 0);
+      Atomics.store(this.ctl, CTL_CLAIM, 0);
+      this.dirty = false;
+    }
+  }
+
+  private idleOrTimeout(s: Slot, ms: number): Promise<void> {
+    if (!s.alive || s.busyEpoch < 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      s.idle = () => {
+        clearTimeout(timer);
+        s.idle = undefined;
+        resolve();
+      };
+    });
+  }
+
+  private program(plan: Plan): Program {
+    let p = this.programs.get(plan);
+    if (!p) {
+      p = compileProgram(plan, this.nextProgramId++);
+      this.programs.set(plan, p);
+    }
+    return p;
+  }
+
+  /**
+   * Run a plan. `after(i)` is called on this thread once step i's output is complete and before anything
+   * overwrites it, for each i in `stops` (default: every capture step of the plan).
+   */
+  execute(plan: Plan, after: (step: number) => void, stops?: ReadonlySet<number>): Promise<void> {
+    const job = this.queue.then(() => this.runNow(this.program(plan), after, stops ?? new Set(plan.captures.map((c) => c.afterStep))));
+    this.queue = job.catch(() => undefined);
+    return job;
+  }
+
+  private async ensureReady(): Promise<void> {
+    if (this.disposed) throw new RuntimeError('model is disposed');
+    for (let attempt = 0; ; attempt++) {
+      if (this.recovery) await this.recovery;
+      if (this.disposed) throw new RuntimeError('model is disposed');
+      if (!this.dirty && this.slots.every((s) => s.alive)) return;
+      if (attempt >= 2) throw new RuntimeError('the worker pool could not recover from a worker failure');
+      this.scheduleRecovery();
+    }
+  }
+
+  private async runNow(p: Program, after: (step: number) => void, stops: ReadonlySet<number>): Promise<void> {
+    await this.ensureReady();
+    const last = p.levels.length - 1;
+    // Steps whose captures happen at each level boundary (program order).
+    const atLevel = new Map<number, number[]>();
+    for (const i of [...stops].sort((a, b) => a - b)) {
+      const lv = p.captureLevel[i];
+      if (lv === undefined) continue;
+      atLevel.set(lv, [...(atLevel.get(lv) ?? []), i]);
+    }
+    const stopLevels = [...atLevel.keys()].filter((lv) => lv < last).sort((a, b) => a - b);
+    await this.session(async (epoch, wait) => {
+      for (const s of this.slots) {
+        let program: WireProgram | number = p.id;
+        let drop: number | undefined;
+        if (!s.programs.includes(p.id)) {
+          program = { id: p.id, steps: p.steps, levels: p.levels };
+          s.programs.push(p.id);
+          if (s.programs.length > PROGRAM_CACHE) drop = s.programs.shift();
+        }
+        s.handle.postMessage({ type: 'run', epoch, program, drop, stops: stopLevels });
+      }
+      for (const lv of stopLevels) {
+        await wait();
+        for (const i of atLevel.get(lv)!) after(i);
+        Atomics.add(this.ctl, CTL_GEN, 1);
+        Atomics.notify(this.ctl, CTL_GEN);
+      }
+      await wait();
+      for (const i of atLevel.get(last) ?? []) after(i);
+    });
+  }
+
+  /**
+   * One run of the workers: new epoch, workers ref'd, `body` posts the messages and waits for each signal
+   * with `wait()`, which rejects as soon as a worker dies. Any failure aborts the run.
+   */
+  private async session(body: (epoch: number, wait: () => Promise<void>) => Promise<void>): Promise<void> {
+    const ctl = this.ctl;
+    const epoch = Atomics.add(ctl, CTL_EPOCH, 1) + 1;
+    let expect = Atomics.load(ctl, CTL_SIGNAL);
+    this.fault = undefined;
+    this.running = true;
+    for (const s of this.slots) {
+      s.busyEpoch = epoch;
+      s.handle.ref();
+    }
+    const wait = async () => {
+      expect++;
+      for (;;) {
+        if (this.fault) throw this.fault;
+        const cur = Atomics.load(ctl, CTL_SIGNAL);
+        if (cur - expect >= 0) return;
+        await waitChange(ctl, CTL_SIGNAL, cur, POLL_MS);
+      }
+    };
+    try {
+      await body(epoch, wait);
+    } catch (e) {
+      if (!this.fault) this.abort();
+      throw e;
+    } finally {
+      this.running = false;
+      for (const s of this.slots) if (s.alive && s.loaded) s.handle.unref();
+      if (this.dirty && !this.disposed) this.scheduleRecovery();
+    }
+  }
+
+  /** Time `rounds` empty barriers of all workers (ms for the whole batch, one message to start). */
+  _barrierBench(rounds: number): Promise<number> {
+    const job = this.queue.then(async () => {
+      await this.ensureReady();
+      let t0 = 0;
+      await this.session(async (epoch, wait) => {
+        t0 = performance.now();
+        for (const s of this.slots) s.handle.postMessage({ type: 'bench', epoch, rounds });
+        await wait();
+      });
+      return performance.now() - t0;
+    });
+    this.queue = job.catch(() => undefined);
+    return job;
+  }
+
+  /** Test hook: kill worker `i` as if it crashed. */
+  _terminateWorkerForTest(i: number): Promise<void> {
+    return this.slots[i].handle.terminate();
+  }
+
+  /** Workers currently alive (bookkeeping of the pool). */
+  get liveWorkers(): number {
+    return this.slots.filter((s) => s.alive).length;
+  }
+
+  /** A run is in progress. */
+  get busy(): boolean {
+    return this.running;
+  }
+
+  /** The compiled program of a plan (levels of independent steps), for inspection and benchmarks. */
+  _programOf(plan: Plan): Program {
+    return this.program(plan);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.running && !this.fault) {
+      this.fault = new RuntimeError('model is disposed');
+      this.abort();
+    }
+    const slots = this.slots.slice();
+    for (const s of slots) s.alive = false;
+    await Promise.all(slots.map((s) => s.handle.terminate()));
+  }
 }

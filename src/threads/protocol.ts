@@ -1,0 +1,199 @@
+/**
+ * What the pool (main thread) and its workers share: the control block layout in the shared Wasm memory,
+ * the messages, the barrier, and the deterministic work split. Platform-neutral: no Node or DOM APIs, so
+ * a Web Worker variant reuses all of it.
+ *
+ * Control block (Int32 words at `controlBase`, each on its own 64-byte line to avoid false sharing):
+ * - ARRIVE: workers that reached the current barrier;
+ * - GEN: barrier generation, bumped to release the waiters (by the last arriver, or by the main thread
+ *   after a stop);
+ * - SIGNAL: bumped by the last arriver when the main thread has to act (a stop for captures, or the end
+ *   of the run); the main thread waits on it asynchronously, never blocking;
+ * - EPOCH: the current run; the main thread bumps it to abort a run (a worker died, dispose), and a worker
+ *   whose run epoch no longer matches leaves the run at its next barrier;
+ * - CLAIM: the next work item of the current level. Each step is cut into a fixed, deterministic list of
+ *   chunks (`chunks`); the workers claim them with Atomics.add, so a thread that is descheduled (a loaded
+ *   machine, more threads than cores) delays the level by one chunk, not by its whole share. Which thread
+ *   computes a chunk does not change its values: every element is computed once, by the same kernel with
+ *   the same per-element order. The last arriver at a barrier resets CLAIM before releasing the others.
+ */
+
+export const CTL_ARRIVE = 0;
+export const CTL_GEN = 16;
+export const CTL_SIGNAL = 32;
+export const CTL_EPOCH = 48;
+export const CTL_CLAIM = 64;
+/** Int32 words of the control block the pool uses (320 bytes of the 4096 reserved). */
+export const CTL_WORDS = 80;
+/** Chunks per step and thread (fewer where the step is too small): finer = better balance under load. */
+export const CHUNKS_PER_THREAD = 4;
+
+/** A step as the workers need it (the Plan minus its network and tensor maps). */
+export interface WireStep {
+  fn: string;
+  args: number[];
+  lo: number;
+  hi: number;
+  total: number;
+  align: number;
+  scratch: number;
+  lo2?: number;
+  hi2?: number;
+  total2?: number;
+}
+
+/** A plan compiled for the pool: steps grouped into levels; the steps of a level are independent. */
+export interface WireProgram {
+  id: number;
+  steps: WireStep[];
+  /** Step indices per level, in program order within a level. */
+  levels: number[][];
+}
+
+export interface InitMessage {
+  type: 'init';
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  controlBase: number;
+  thread: number;
+  threads: number;
+  scratchBase: number;
+  scratchBytes: number;
+  /** Busy-wait iterations at a barrier before Atomics.wait (0 when threads outnumber cores). */
+  spin: number;
+}
+
+export interface RunMessage {
+  type: 'run';
+  epoch: number;
+  /** The program, when this worker has not cached it yet; else its id. */
+  program: WireProgram | number;
+  /** A cached program id the worker may forget. */
+  drop?: number;
+  /** Level indices after which the main thread stops the workers (captures), ascending. */
+  stops: number[];
+}
+
+/** Barrier rounds with no work, to measure the cost of a sync point. */
+export interface BenchMessage {
+  type: 'bench';
+  epoch: number;
+  rounds: number;
+}
+
+export type ToWorker = InitMessage | RunMessage | BenchMessage;
+
+export type FromWorker =
+  | { type: 'ready'; thread: number }
+  /** busyMs / waitMs: time computing and time at barriers in the run (0 for a bench). */
+  | { type: 'done'; epoch: number; aborted: boolean; busyMs?: number; waitMs?: number }
+  | { type: 'error'; message: string; stack?: string };
+
+/** Barrier kinds: release everyone; stop for the main thread; end of the run (nobody waits). */
+export const PLAIN = 0;
+export const STOP = 1;
+export const END = 2;
+
+/** Timed waits so that an aborted run is noticed even without a notify. */
+const WAIT_MS = 50;
+
+/**
+ * One barrier among the `threads` workers. Returns false if the run was aborted (EPOCH changed).
+ * The generation is read before arriving: it can only move once every worker has arrived.
+ */
+export function barrier(ctl: Int32Array, threads: number, kind: number, epoch: number, spin: number): boolean {
+  const gen = Atomics.load(ctl, CTL_GEN);
+  if (Atomics.add(ctl, CTL_ARRIVE, 1) === threads - 1) {
+    // Everyone has finished claiming: reset for the next level.
+    Atomics.store(ctl, CTL_CLAIM, 0);
+    Atomics.store(ctl, CTL_ARRIVE, 0);
+    if (kind === PLAIN) {
+      Atomics.add(ctl, CTL_GEN, 1);
+      Atomics.notify(ctl, CTL_GEN);
+      return Atomics.load(ctl, CTL_EPOCH) === epoch;
+    }
+    Atomics.add(ctl, CTL_SIGNAL, 1);
+    Atomics.notify(ctl, CTL_SIGNAL);
+    if (kind === END) return true;
+  } else if (kind === END) {
+    return true;
+  }
+  for (let i = 0; i < spin; i++) {
+    if (Atomics.load(ctl, CTL_GEN) !== gen) return Atomics.load(ctl, CTL_EPOCH) === epoch;
+  }
+  while (Atomics.load(ctl, CTL_GEN) === gen) {
+    if (Atomics.load(ctl, CTL_EPOCH) !== epoch) return false;
+    Atomics.wait(ctl, CTL_GEN, gen, WAIT_MS);
+  }
+  return Atomics.load(ctl, CTL_EPOCH) === epoch;
+}
+
+/** A chunk of a step: rows [lo, hi) and panels [lo2, hi2) (the whole second extent unless split). */
+export interface Chunk {
+  lo: number;
+  hi: number;
+  lo2: number;
+  hi2: number;
+}
+
+/** Extra cost of a row repeated in another column of the grid (im2col of the row again), in panels. */
+const ROW_OVERHEAD = 0.25;
+
+/**
+ * The grid (row parts x panel parts, at most `parts` cells) that minimises the largest cell.
+ * Rows are cut at multiples of `align`; small layers (7x7 maps: 49 rows = 13 units of 4) also split
+ * their output-channel panels.
+ */
+export function grid(step: Pick<WireStep, 'total' | 'align' | 'total2'>, parts: number): [number, number] {
+  const units = Math.ceil(step.total / step.align);
+  const cols = step.total2 ?? 1;
+  if (units === 0) return [1, 1];
+  let best: [number, number] = [1, 1];
+  let bestCost = Infinity;
+  for (let pr = Math.min(parts, units); pr >= 1; pr--) {
+    const rows = Math.min(step.total, Math.ceil(units / pr) * step.align);
+    for (let pc = 1; pc * pr <= parts && pc <= cols; pc++) {
+      const cost = rows * (Math.ceil(cols / pc) + (pc > 1 ? ROW_OVERHEAD : 0));
+      if (cost < bestCost - 1e-9) {
+        bestCost = cost;
+        best = [pr, pc];
+      }
+    }
+  }
+  return best;
+}
+
+/**
+ * The chunks of a step for `threads` threads: a grid of at most threads * CHUNKS_PER_THREAD cells, row
+ * part major. They tile the step exactly (every element in exactly one chunk) and depend only on the step
+ * and the thread count.
+ */
+export function chunks(step: WireStep, threads: number): Chunk[] {
+  const [pr, pc] = grid(step, threads * CHUNKS_PER_THREAD);
+  const units = Math.ceil(step.total / step.align);
+  const cols = step.total2 ?? 1;
+  const out: Chunk[] = [];
+  for (let r = 0; r < pr; r++) {
+    const lo = Math.min(step.total, Math.floor((r * units) / pr) * step.align);
+    const hi = Math.min(step.total, Math.floor(((r + 1) * units) / pr) * step.align);
+    for (let c = 0; c < pc; c++) {
+      const lo2 = Math.floor((c * cols) / pc);
+      const hi2 = Math.floor(((c + 1) * cols) / pc);
+      if (hi > lo && hi2 > lo2) out.push({ lo, hi, lo2, hi2 });
+    }
+  }
+  return out;
+}
+
+/** Kernel arguments for a chunk, with the calling thread's own scratch. */
+export function chunkArgs(step: WireStep, ch: Chunk, scratch: number): number[] {
+  const args = step.args.slice();
+  args[step.lo] = ch.lo;
+  args[step.hi] = ch.hi;
+  if (step.lo2 !== undefined && step.hi2 !== undefined) {
+    args[step.lo2] = ch.lo2;
+    args[step.hi2] = ch.hi2;
+  }
+  if (step.scratch >= 0) args[step.scratch] = scratch;
+  return args;
+}

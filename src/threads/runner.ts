@@ -1,0 +1,98 @@
+/**
+ * The worker's loop, platform-neutral: instantiate the kernels once on the shared memory, cache programs
+ * by id, and run a program as levels separated by barriers in the control block (no message per step).
+ * One 'run' message starts a whole run; the worker answers 'done' when it has left the run.
+ */
+import { instantiateKernels } from '../wasm.js';
+import type { Port } from './host.js';
+import { barrier, chunkArgs, chunks, CTL_CLAIM, CTL_EPOCH, CTL_WORDS, END, PLAIN, STOP, type InitMessage, type ToWorker, type WireProgram } from './protocol.js';
+
+type Call = [(...a: number[]) => void, number[]];
+
+interface State {
+  init: InitMessage;
+  ctl: Int32Array;
+  kernels: Record<string, (...a: number[]) => void>;
+}
+
+export function startRunner(port: Port): void {
+  let st: State | undefined;
+  /** Per program id: the work items of each level (every thread holds the same list, with its own scratch). */
+  const programs = new Map<number, Call[][]>();
+
+  const prepare = (p: WireProgram): Call[][] => {
+    const { thread, threads, scratchBase, scratchBytes } = st!.init;
+    const scratch = scratchBase + thread * scratchBytes;
+    return p.levels.map((lv) =>
+      lv.flatMap((i) => {
+        const s = p.steps[i];
+        const f = st!.kernels[s.fn];
+        if (typeof f !== 'function') throw new Error(`unknown kernel ${s.fn}`);
+        return chunks(s, threads).map((ch) => [f, chunkArgs(s, ch, scratch)] as Call);
+      }),
+    );
+  };
+
+  const handle = (m: ToWorker): void => {
+    if (m.type === 'init') {
+      // The control block lies inside the memory's initial size: this view survives memory.grow.
+      st = {
+        init: m,
+        ctl: new Int32Array(m.memory.buffer, m.controlBase, CTL_WORDS),
+        kernels: instantiateKernels(m.module, m.memory) as unknown as Record<string, (...a: number[]) => void>,
+      };
+      port.postMessage({ type: 'ready', thread: m.thread });
+      return;
+    }
+    if (!st) throw new Error('worker used before init');
+    const { ctl } = st;
+    const { threads, spin } = st.init;
+    if (m.type === 'bench') {
+      let ok = true;
+      for (let r = 0; r < m.rounds && ok; r++) ok = barrier(ctl, threads, PLAIN, m.epoch, spin);
+      if (ok) barrier(ctl, threads, END, m.epoch, spin);
+      port.postMessage({ type: 'done', epoch: m.epoch, aborted: !ok });
+      return;
+    }
+    // run
+    if (m.drop !== undefined) programs.delete(m.drop);
+    let calls: Call[][] | undefined;
+    if (typeof m.program === 'number') {
+      calls = programs.get(m.program);
+      if (!calls) throw new Error(`program ${m.program} is not cached in this worker`);
+    } else {
+      calls = prepare(m.program);
+      programs.set(m.program.id, calls);
+    }
+    const stops = new Set(m.stops);
+    const t0 = performance.now();
+    let waitMs = 0;
+    let ok = true;
+    for (let l = 0; l < calls.length && ok; l++) {
+      if (Atomics.load(ctl, CTL_EPOCH) !== m.epoch) {
+        ok = false;
+        break;
+      }
+      const items = calls[l];
+      for (let i = Atomics.add(ctl, CTL_CLAIM, 1); i < items.length; i = Atomics.add(ctl, CTL_CLAIM, 1)) {
+        const [f, args] = items[i];
+        f(...args);
+      }
+      const t = performance.now();
+      ok = barrier(ctl, threads, l === calls.length - 1 ? END : stops.has(l) ? STOP : PLAIN, m.epoch, spin);
+      waitMs += performance.now() - t;
+    }
+    port.postMessage({ type: 'done', epoch: m.epoch, aborted: !ok, busyMs: performance.now() - t0 - waitMs, waitMs });
+  };
+
+  port.onMessage((m) => {
+    try {
+      handle(m);
+    } catch (e) {
+      // Report, then die: the pool aborts the run and replaces this worker.
+      const err = e as Error;
+      port.postMessage({ type: 'error', message: String(err?.message ?? e), stack: err?.stack });
+      throw e;
+    }
+  });
+}

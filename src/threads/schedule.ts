@@ -1,0 +1,99 @@
+/**
+ * Levels: a plan's steps grouped so that the steps of one level are independent (they can run between
+ * the same two barriers), found from the memory each step reads and writes. An inception block's four
+ * branch heads (three 1x1 convolutions and the 3x3 max pool) form one level and its three branch tails
+ * the next, so a block costs 2 sync points instead of 7.
+ *
+ * Hazards are on byte ranges of the arena (the planner reuses dead slots, so two tensors can share bytes
+ * at different times): a step depends on every earlier step that writes what it reads or writes, or reads
+ * what it writes. Two writes into different channel slices of one concatenated tensor do not conflict.
+ * Weights are read-only and scratch is per thread (the steps of a level run one after another on each
+ * thread), so neither creates a hazard.
+ *
+ * Captures: the main thread reads step i's output tensor at the barrier after level captureLevel[i], the
+ * last level holding a step (up to i) that writes those bytes. For the plan's capture steps (the last
+ * writer of each end point), any later step that overwrites those bytes is pushed past that level, so the
+ * main thread sees exactly what it would see after step i run inline. (A stop at any other step still
+ * sees every write up to it, but possibly also later writes into the same tensor.)
+ */
+import type { Plan } from '../plan.js';
+import { tensorBytes } from '../plan.js';
+import type { WireProgram, WireStep } from './protocol.js';
+
+interface Access {
+  tensor: string;
+  start: number;
+  end: number;
+  /** Channel range touched (a concat slice, or all channels). */
+  c0: number;
+  c1: number;
+}
+
+interface StepAccess {
+  reads: Access[];
+  write: Access;
+}
+
+export interface Program extends WireProgram {
+  /** Level after which step i's output may be read by the main thread. */
+  captureLevel: number[];
+}
+
+const wholeOf = (a: Access): Access => ({ ...a, c0: 0, c1: Infinity });
+
+const overlaps = (a: Access, b: Access) =>
+  a.start < b.end && b.start < a.end && (a.tensor !== b.tensor || (a.c0 < b.c1 && b.c0 < a.c1));
+
+function accesses(plan: Plan): StepAccess[] {
+  const { net, n, offsets } = plan;
+  const whole = (name: string): Access => {
+    const t = net.tensors.get(name)!;
+    const start = offsets.get(name)!;
+    return { tensor: name, start, end: start + tensorBytes(t, n), c0: 0, c1: t.c };
+  };
+  return plan.steps.map((s) => {
+    const l = net.layers[s.layer];
+    const input = whole(l.input);
+    const out = whole(l.output);
+    let write = out;
+    if (l.kind === 'conv') write = { ...out, c0: l.outOffset, c1: l.outOffset + l.cout };
+    else if (l.kind === 'maxpool' || l.kind === 'avgpool') {
+      const c = net.tensors.get(l.input)!.c;
+      write = { ...out, c0: l.outOffset, c1: l.outOffset + c };
+    }
+    return { reads: [input], write };
+  });
+}
+
+export function compileProgram(plan: Plan, id: number): Program {
+  const acc = accesses(plan);
+  const captured = new Set(plan.captures.map((c) => c.afterStep));
+  const level: number[] = [];
+  const captureLevel: number[] = [];
+  acc.forEach((a, i) => {
+    let lv = 0;
+    for (let j = 0; j < i; j++) {
+      const b = acc[j];
+      const raw = a.reads.some((r) => overlaps(r, b.write));
+      const war = b.reads.some((r) => overlaps(r, a.write));
+      const waw = overlaps(a.write, b.write);
+      if (raw || war || waw) lv = Math.max(lv, level[j] + 1);
+      // The main thread reads the tensor of capture step j after level captureLevel[j]: nothing may
+      // overwrite its bytes before that.
+      if (captured.has(j) && overlaps(a.write, wholeOf(b.write))) lv = Math.max(lv, captureLevel[j] + 1);
+    }
+    level.push(lv);
+    // Step i's tensor is complete once every writer of its bytes up to i has run.
+    const whole = wholeOf(a.write);
+    let cap = lv;
+    for (let j = 0; j < i; j++) if (overlaps(acc[j].write, whole)) cap = Math.max(cap, level[j]);
+    captureLevel.push(cap);
+  });
+  const levels: number[][] = [];
+  level.forEach((lv, i) => (levels[lv] ??= []).push(i));
+  const steps: WireStep[] = plan.steps.map((s) => ({
+    fn: s.fn, args: s.args, lo: s.lo, hi: s.hi, total: s.total, align: s.align, scratch: s.scratch,
+    lo2: s.lo2, hi2: s.hi2, total2: s.total2,
+  }));
+  return { id, steps, levels, captureLevel };
+}

@@ -1,0 +1,260 @@
+/**
+ * The worker pool (threads > 1): results bit-identical to one thread, concurrent calls, a worker killed
+ * mid-run, dispose, and a process that never disposes still exiting.
+ *
+ * Bit-identity is exact (`toEqual` on Float32Array): every output element is computed by exactly one
+ * thread with the same kernel, whatever the thread count. googlenet uses the bundled weights;
+ * inception_v1 seeded random He-scaled weights built from weightSpec.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { buildNetwork, loadModel, RuntimeError, weightSpec, type Model } from '../dist/index.js';
+import type { WorkerPool } from '../dist/pool.js';
+
+type ModelName = 'googlenet' | 'inception_v1';
+type Tensor = { shape: number[]; data: Float32Array };
+type Outputs = Record<string, { data: Float32Array; shape: number[] }>;
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Seeded inception_v1 weights: conv weights uniform with variance 2/fan_in, positive variances. */
+function inceptionWeights(seed: number): Map<string, Tensor> {
+  const rand = mulberry32(seed);
+  const m = new Map<string, Tensor>();
+  for (const s of weightSpec(buildNetwork('inception_v1', 224, 224, {}))) {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    if (s.shape.length === 4) {
+      const fanIn = s.shape[0] * s.shape[1] * s.shape[2];
+      const r = Math.sqrt(6 / fanIn);
+      for (let i = 0; i < n; i++) data[i] = (2 * rand() - 1) * r;
+    } else if (s.name.endsWith('moving_variance')) {
+      for (let i = 0; i < n; i++) data[i] = 0.5 + rand();
+    } else {
+      for (let i = 0; i < n; i++) data[i] = 0.4 * rand() - 0.2;
+    }
+    m.set(s.name, { shape: s.shape, data });
+  }
+  return m;
+}
+
+function randomInput(shape: [number, number, number, number], seed: number, scale: number) {
+  const rand = mulberry32(seed ^ 0x9e3779b9);
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) data[i] = scale * (2 * rand() - 1);
+  return { data, shape };
+}
+
+const SCALE: Record<ModelName, number> = { googlenet: 128, inception_v1: 1 };
+const WEIGHTS = { inception_v1: inceptionWeights(11) };
+const load = (model: ModelName, threads: number, globalPool = false) =>
+  loadModel({ model, threads, globalPool, weights: model === 'inception_v1' ? WEIGHTS.inception_v1 : undefined });
+const poolOf = (m: Model) => (m as unknown as { executor: WorkerPool }).executor;
+const osThreads = () => (process.platform === 'linux' ? readdirSync('/proc/self/task').length : -1);
+
+/** First index where the bit patterns differ, or -1 (stricter than toEqual: -0 vs 0 and NaN payloads count). */
+function firstBitDifference(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
+  return -1;
+}
+
+/** Same end points, shapes and bits. (vitest's toEqual walks a typed array element by element through
+ * its generic equality, ~100x slower than this on the millions of floats of 'all' end points.) */
+function expectSame(a: Outputs, b: Outputs) {
+  expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+  for (const k of Object.keys(a)) {
+    expect(b[k].shape, k).toEqual(a[k].shape);
+    const i = firstBitDifference(a[k].data, b[k].data);
+    if (i >= 0) expect(`${k}[${i}] = ${b[k].data[i]}`).toBe(`${k}[${i}] = ${a[k].data[i]}`);
+  }
+}
+
+const CASES: Array<{ shape: [number, number, number, number]; globalPool: boolean }> = [
+  { shape: [1, 224, 224, 3], globalPool: false },
+  { shape: [3, 224, 224, 3], globalPool: false },
+  { shape: [1, 201, 233, 3], globalPool: true },
+  { shape: [3, 201, 233, 3], globalPool: true },
+];
+
+describe.each(['googlenet', 'inception_v1'] as const)('%s: every end point bit-identical for threads 1, 2, 3', (model) => {
+  const ref = new Map<string, Outputs>();
+  beforeAll(async () => {
+    for (const globalPool of [false, true]) {
+      const m = await load(model, 1, globalPool);
+      for (const [i, c] of CASES.entries()) {
+        if (c.globalPool === globalPool) ref.set(c.shape.join('x'), await m.run(randomInput(c.shape, 100 + i, SCALE[model]), { endpoints: 'all' }));
+      }
+      await m.dispose();
+    }
+  });
+
+  it.each([2, 3])('threads %i', async (threads) => {
+    for (const globalPool of [false, true]) {
+      const m = await load(model, threads, globalPool);
+      try {
+        expect(m.info.threads).toBe(threads);
+        for (const [i, c] of CASES.entries()) {
+          if (c.globalPool !== globalPool) continue;
+          const input = randomInput(c.shape, 100 + i, SCALE[model]);
+          const all = await m.run(input, { endpoints: 'all' });
+          expectSame(ref.get(c.shape.join('x'))!, all);
+          if (c.shape[0] !== 1) continue;
+          // Only the output (no stops for captures mid-run).
+          const out = await m.run(input);
+          expect(Object.keys(out)).toEqual([m.info.output]);
+          expect(firstBitDifference(out[m.info.output].data, all[m.info.output].data)).toBe(-1);
+        }
+      } finally {
+        await m.dispose();
+      }
+    }
+  });
+});
+
+describe('pool behaviour (googlenet, threads 2)', () => {
+  let m: Model;
+  beforeAll(async () => {
+    m = await load('googlenet', 2, true);
+  });
+  afterAll(async () => {
+    await m?.dispose();
+  });
+
+  it('16 concurrent run() calls with different inputs each return what the input gives alone', async () => {
+    const sizes: Array<[number, number]> = [[96, 96], [113, 97], [128, 160]];
+    const inputs = Array.from({ length: 16 }, (_, i) => {
+      const [h, w] = sizes[i % sizes.length];
+      return randomInput([1 + (i % 2), h, w, 3], 500 + i, 128);
+    });
+    const together = await Promise.all(inputs.map((x, i) => m.run(x, { endpoints: i % 3 === 0 ? 'all' : undefined })));
+    for (const [i, x] of inputs.entries()) {
+      const alone = await m.run(x, { endpoints: i % 3 === 0 ? 'all' : undefined });
+      expectSame(alone, together[i]);
+    }
+  });
+
+  it('a worker killed mid-run fails that call within 1 s with a RuntimeError; the pool recovers', async () => {
+    const pool = poolOf(m);
+    const input = randomInput([3, 224, 224, 3], 7, 128);
+    const expected = await m.run(input);
+    const spawned = pool.stats.spawned;
+
+    const pending = m.run(input);
+    const outcome = pending.then(
+      () => ({ error: undefined as unknown, at: performance.now() }),
+      (error: unknown) => ({ error, at: performance.now() }),
+    );
+    while (!pool.busy) await new Promise((r) => setTimeout(r, 1));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(pool.busy).toBe(true);
+    const killedAt = performance.now();
+    void pool._terminateWorkerForTest(1);
+    const { error, at } = await outcome;
+    expect(error).toBeInstanceOf(RuntimeError);
+    expect((error as Error).message).toMatch(/worker died/);
+    expect(at - killedAt).toBeLessThan(1000);
+
+    // The next call succeeds, on a replaced worker, with the same result.
+    expectSame(expected, await m.run(input));
+    expect(pool.stats.spawned).toBe(spawned + 1);
+    expect(pool.liveWorkers).toBe(2);
+  });
+
+  it('a worker that throws mid-run (a kernel trap) fails that call with a RuntimeError; the next call is correct', async () => {
+    const pool = poolOf(m);
+    const input = randomInput([1, 96, 96, 3], 12, 128);
+    const expected = await m.run(input);
+    // A one-step program whose kernel reads far out of bounds: every worker that claims a chunk traps.
+    const bad = {
+      id: 1e9, levels: [[0]], captureLevel: [0],
+      steps: [{ fn: 'softmax', args: [0x7fffff00, 0x7fffff00, 1000, 0, 1000], lo: 3, hi: 4, total: 1000, align: 1, scratch: -1 }],
+    };
+    const runNow = (pool as unknown as { runNow(p: unknown, after: () => void, stops: Set<number>): Promise<void> }).runNow.bind(pool);
+    const t0 = performance.now();
+    const error = await runNow(bad, () => undefined, new Set()).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(RuntimeError);
+    expect((error as Error).message).toMatch(/worker died.*out of bounds/);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expectSame(expected, await m.run(input));
+    expect(pool.liveWorkers).toBe(2);
+  });
+
+  it('a worker that dies while idle is replaced before the next call', async () => {
+    const pool = poolOf(m);
+    const input = randomInput([1, 96, 96, 3], 8, 128);
+    const expected = await m.run(input);
+    await pool._terminateWorkerForTest(0);
+    expectSame(expected, await m.run(input));
+    expect(pool.liveWorkers).toBe(2);
+  });
+});
+
+describe('lifecycle', () => {
+  it('dispose() ends every worker; calls after it reject', async () => {
+    const before = osThreads();
+    const m = await load('googlenet', 3, true);
+    const pool = poolOf(m);
+    expect(pool.liveWorkers).toBe(3);
+    if (before >= 0) expect(osThreads()).toBeGreaterThanOrEqual(before + 3);
+    await m.run(randomInput([1, 96, 96, 3], 9, 128));
+    await m.dispose();
+    expect(pool.liveWorkers).toBe(0);
+    // Every worker's exit event fired (dispose waits for them).
+    expect(pool.stats.exited).toBe(pool.stats.spawned);
+    if (before >= 0) expect(osThreads()).toBe(before);
+    await expect(m.run(randomInput([1, 96, 96, 3], 9, 128))).rejects.toThrow(/model is disposed/);
+  });
+
+  it('dispose() during a run rejects that run and leaves no worker', async () => {
+    const m = await load('googlenet', 2);
+    const pool = poolOf(m);
+    const pending = m.run(randomInput([2, 224, 224, 3], 10, 128));
+    pending.catch(() => undefined);
+    while (!pool.busy) await new Promise((r) => setTimeout(r, 1));
+    await m.dispose();
+    await expect(pending).rejects.toBeInstanceOf(RuntimeError);
+    expect(pool.stats.exited).toBe(pool.stats.spawned);
+  });
+
+  it('a process that never disposes its model still exits', async () => {
+    const index = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+    const script = `
+      const { loadModel } = await import(${JSON.stringify(index)});
+      const m = await loadModel({ model: 'googlenet', threads: 2, globalPool: true });
+      const out = await m.run({ data: new Float32Array(96 * 96 * 3).fill(1), shape: [1, 96, 96, 3] });
+      console.log('ok', out[m.info.output].data.length);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | string>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve('timeout');
+      }, 20_000);
+      child.on('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c ?? -1);
+      });
+    });
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toMatch(/^ok 1000/);
+  }, 30_000);
+});

@@ -202,3 +202,25 @@ describe('tensors and options', () => {
     expect((await m.classify(fixture('chelsea.png')))[0].index).toBe(285);
   }, BOUND);
 });
+
+describe('load', () => {
+  it('64 concurrent classify() calls on a 2-thread model each return what their input gives alone', async () => {
+    const two = await loadModel({ model: 'googlenet', threads: 2 });
+    try {
+      const images = ['chelsea.png', 'coffee.png', 'rocket.jpg'].map(fixture);
+      // Different inputs: the three photos and flipped copies of their pixels.
+      const inputs = Array.from({ length: 64 }, (_, i) => {
+        const img = images[i % 3];
+        if (i % 2 === 0) return img;
+        return { data: new Uint8Array(224 * 224 * 3).map((_, j) => (j * (i + 7)) & 255), width: 224, height: 224 };
+      });
+      const alone = new Map<number, Awaited<ReturnType<Model['classify']>>>();
+      for (let i = 0; i < 6; i++) alone.set(i, await two.classify(inputs[i], { top: 3 }));
+      for (let i = 6; i < 64; i++) if (i % 2 === 1) alone.set(i, await two.classify(inputs[i], { top: 3 }));
+      const all = await Promise.all(inputs.map((x) => two.classify(x, { top: 3 })));
+      all.forEach((r, i) => expect(r).toEqual(alone.get(i) ?? alone.get(i % 6)));
+    } finally {
+      await two.dispose();
+    }
+  }, 120_000);
+});

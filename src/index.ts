@@ -1,4 +1,5 @@
-export { loadModel, Model, type LoadOptions, type ModelInfo, type RunOptions, type TensorData } from './model.js';
+export { Model, type LoadOptions, type ModelInfo, type RunOptions, type TensorData } from './model.js';
+export { loadModel } from './platform.js';
 export { GoogLeNetError, InputError, WeightsError, ImageDecodeError, RuntimeError } from './errors.js';
 export { parseSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
 export { buildNetwork, accounting, endpointNames, ENDPOINTS, type ModelName, type NetworkOptions } from './topology.js';

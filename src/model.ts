@@ -20,7 +20,10 @@ export const DEFAULT_MAX_MEMORY_BYTES = 2 ** 31;
 export interface LoadOptions extends NetworkOptions {
   model?: ModelName;
   /** safetensors bytes, a path or URL to them, or tensors by name. Default: the bundled BVLC weights (googlenet). */
-  weights?: string | URL | Uint8Array | Map<string, Tensor>;
+  weights?: string | URL | Uint8Array | ArrayBuffer | Map<string, Tensor>;
+  /** Threads (1 runs inline). Default: 1 on Node; navigator.hardwareConcurrency in a cross-origin isolated
+   * page, else 1. Where threads cannot run (no SharedArrayBuffer, edge runtimes) the model runs one and
+   * says why in `info.threadsNote`. */
   threads?: number;
   /** Kernel build: 'auto' (default) takes relaxed SIMD where the engine validates it. */
   kernels?: KernelFlavor | 'auto';
@@ -46,7 +49,10 @@ export interface RunOptions {
 
 export interface ModelInfo {
   model: ModelName;
+  /** Threads actually running (see threadsNote when fewer than asked). */
   threads: number;
+  /** Why this runtime runs one thread (not cross-origin isolated, no workers); absent otherwise. */
+  threadsNote?: string;
   kernels: KernelFlavor;
   parameters: number;
   /** Multiply-adds per image at the default 224x224 input. */
@@ -73,6 +79,8 @@ async function resolveWeights(model: ModelName, w: LoadOptions['weights']): Prom
     bytes = await readAsset(bundledWeightsUrl());
   } else if (w instanceof Uint8Array) {
     bytes = w;
+  } else if (w instanceof ArrayBuffer) {
+    bytes = new Uint8Array(w);
   } else if (typeof w === 'string' || w instanceof URL) {
     bytes = await readPathOrUrl(w);
   } else {
@@ -82,11 +90,34 @@ async function resolveWeights(model: ModelName, w: LoadOptions['weights']): Prom
 }
 
 function checkThreads(t: unknown): number {
-  if (t === undefined) return 1;
   if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > 64) {
     throw new InputError(`threads must be a whole number from 1 to 64, got ${String(t)}`);
   }
   return t;
+}
+
+/** What starts a worker pool over the shared memory (threads > 1). */
+export interface PoolStart {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  threads: number;
+  scratchBase: number;
+  scratchBytes: number;
+  controlBase: number;
+}
+
+/**
+ * What the runtime offers, given by each entry point: ./index.ts and ./browser.ts (workers through
+ * ./pool.ts), ./edge.ts (one thread, nothing else). Kept out of this module so that an edge bundle never
+ * reaches the pool or its Node code.
+ */
+export interface Platform {
+  /** Threads when loadModel is not told. */
+  defaultThreads(): number;
+  /** Why more than one thread cannot run here, or undefined when they can. */
+  singleThreadReason(): string | undefined;
+  /** Start the worker pool. */
+  startPool(o: PoolStart): Promise<Executor>;
 }
 
 /** Runs plans on one thread, inline. The worker pool (threads > 1) implements the same interface. */
@@ -275,13 +306,25 @@ export class Model {
   }
 }
 
-export async function loadModel(options: LoadOptions = {}): Promise<Model> {
+/** loadModel on a given platform (the entry points export loadModel with theirs). */
+export async function createModel(options: LoadOptions, platform: Platform): Promise<Model> {
   if (options === null || typeof options !== 'object') throw new InputError('loadModel options must be an object');
   const model = options.model ?? 'googlenet';
   if (model !== 'googlenet' && model !== 'inception_v1') {
     throw new InputError(`unknown model ${JSON.stringify(model)}; expected 'googlenet' or 'inception_v1'`);
   }
-  const threads = checkThreads(options.threads);
+  const asked = options.threads === undefined ? undefined : checkThreads(options.threads);
+  let threads = asked ?? checkThreads(platform.defaultThreads());
+  let threadsNote: string | undefined;
+  if (threads > 1) {
+    const why = platform.singleThreadReason();
+    if (why !== undefined) {
+      threadsNote = `1 thread: ${why}`;
+      // Asked for explicitly: say so where a developer looks, besides info.threadsNote.
+      if (asked !== undefined) console.warn(`googlenet-wasm: threads: ${asked} asked, ${threadsNote}`);
+      threads = 1;
+    }
+  }
   const netOpts: NetworkOptions & { model: ModelName } = {
     model,
     finalEndpoint: options.finalEndpoint,
@@ -336,13 +379,13 @@ export async function loadModel(options: LoadOptions = {}): Promise<Model> {
   if (threads === 1) {
     executor = new InlineExecutor(instantiateKernels(km.module, memory));
   } else {
-    const { WorkerPool } = await import('./pool.js');
-    executor = await WorkerPool.create({ module: km.module, memory, threads, scratchBase, scratchBytes, controlBase: 0 });
+    executor = await platform.startPool({ module: km.module, memory, threads, scratchBase, scratchBytes, controlBase: 0 });
   }
   const { parameters, macs } = accounting(net);
   const info: ModelInfo = {
     model,
     threads,
+    ...(threadsNote ? { threadsNote } : {}),
     kernels: km.flavor,
     parameters,
     macs,

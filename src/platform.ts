@@ -7,7 +7,6 @@
  * Node modules: the pool and the hosts are loaded lazily, when threads > 1 actually start.
  */
 import { createModel, type LoadOptions, type Model, type Platform } from './model.js';
-import { RuntimeError } from './errors.js';
 
 interface Globals {
   process?: { versions?: { node?: string } };
@@ -36,12 +35,10 @@ export const hostPlatform: Platform = {
     return undefined;
   },
 
+  /** The pool picks its host: worker_threads on Node, module Web Workers elsewhere (./threads/browser.ts). */
   async startPool(o) {
     const { WorkerPool } = await import('./pool.js');
-    if (onNode()) return WorkerPool.create(o);
-    if (typeof g.Worker !== 'function') throw new RuntimeError('threads > 1 need Web Workers');
-    const { browserHost } = await import('./threads/browser.js');
-    return WorkerPool.create({ ...o, host: browserHost });
+    return WorkerPool.create(o);
   },
 };
 

@@ -80,7 +80,8 @@ interface Slot {
 
 async function defaultHost(): Promise<ThreadHost> {
   if (isNode()) return (await import('./threads/node.js')).nodeHost;
-  throw new RuntimeError('threads > 1 need a thread host here: only Node worker_threads are wired so far');
+  if (typeof (globalThis as { Worker?: unknown }).Worker === 'function') return (await import('./threads/browser.js')).browserHost;
+  throw new RuntimeError('threads > 1 need a thread host: this runtime has neither worker_threads nor Web Workers');
 }
 
 export class WorkerPool implements Executor {

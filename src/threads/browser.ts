@@ -1,54 +1,55 @@
 /**
- * The browser's thread host (the Web Worker adapter of ./host.ts): the pool's workers are module Web
- * Workers. Workers receive the shared WebAssembly.Memory and the compiled module by postMessage, which
- * browsers allow only in cross-origin isolated pages (the caller checks that first: ../platform.ts).
+ * The thread host of browsers (the Web Worker adapter of ./host.ts): the pool's workers are module Web
+ * Workers. They receive the shared WebAssembly.Memory and the compiled module by postMessage, which
+ * browsers allow only in cross-origin isolated pages (../platform.ts checks that before starting a pool).
+ * Tested in headless Chromium: test/browser.test.ts.
  *
- * The default worker is ./web-worker.ts, started with the literal
- * `new Worker(new URL('./web-worker.js', import.meta.url), { type: 'module' })` so that bundlers (Vite,
- * webpack 5, Parcel) recognise it and bundle the worker with its imports; unbundled, the browser loads it
+ * The pool's default worker script (../worker.js) is replaced here by ./web-worker.js, started with the
+ * literal `new Worker(new URL('./web-worker.js', import.meta.url), { type: 'module' })`: bundlers (Vite,
+ * webpack 5, Parcel) recognise that pattern and bundle the worker with its imports (a URL computed in
+ * pool.ts would be copied as a lone asset whose imports do not exist). Unbundled, the browser loads it
  * as is. A pool given its own `workerUrl` gets exactly that script.
  *
- * Web Workers have no exit event: a worker is gone when it reports an error, fails to load, or is
- * terminated (terminate() reports the exit itself).
+ * Web Workers have no exit event and survive an uncaught exception, so: terminate() reports the exit
+ * itself, and the pool terminates a worker that reported an error.
  */
 import type { ThreadHost, WorkerEvents, WorkerHandle } from './host.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
-/** The pool's default worker script (../worker.js); it means "this host's own worker". */
-const POOL_DEFAULT = new URL('../worker.js', import.meta.url).href;
+const g = globalThis as unknown as { navigator?: { hardwareConcurrency?: number } };
 
+/** The pool's default worker (./worker.js next to pool.js). Bundlers rewrite both URLs alike. */
+const POOL_DEFAULT = new URL('../worker.js', import.meta.url).href;
 const NAME = 'googlenet-wasm';
 
 function start(url: URL): Worker {
+  if (typeof Worker !== 'function') throw new Error('this runtime has no Web Workers');
   if (url.href === POOL_DEFAULT) return new Worker(new URL('./web-worker.js', import.meta.url), { type: 'module', name: NAME });
   return new Worker(url, { type: 'module', name: NAME });
 }
 
 export const browserHost: ThreadHost = {
-  cores: Math.max(1, (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1),
+  cores: Math.max(1, g.navigator?.hardwareConcurrency ?? 1),
 
   spawn(url: URL, events: WorkerEvents): WorkerHandle {
     const w = start(url);
     let exited = false;
-    const exit = (code: number) => {
-      if (exited) return;
-      exited = true;
-      events.exit(code);
-    };
     w.addEventListener('message', (e: MessageEvent<FromWorker>) => events.message(e.data));
-    w.addEventListener('messageerror', () => events.error(new Error('a message from the worker could not be deserialised')));
+    w.addEventListener('messageerror', () => events.error(new Error('a message from the worker could not be decoded')));
     w.addEventListener('error', (e: ErrorEvent) => {
-      e.preventDefault(); // reported here, not as an uncaught error of the page
-      events.error(new Error(e.message || `the worker script ${url.href} could not be loaded`));
+      e.preventDefault(); // handled by the pool, not an uncaught error of the page
+      events.error(e.error ?? new Error(e.message || `the worker script ${url.href} could not be loaded`));
     });
     return {
       postMessage: (m: ToWorker) => w.postMessage(m),
       async terminate() {
+        if (exited) return;
+        exited = true;
         w.terminate();
-        exit(1);
+        events.exit(1);
       },
-      ref() {},
-      unref() {},
+      ref: () => undefined,
+      unref: () => undefined,
     };
   },
 };

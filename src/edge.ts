@@ -1,0 +1,62 @@
+/**
+ * The edge entry (package.json `exports` conditions "workerd", "edge-light", "worker"): Cloudflare Workers
+ * and similar runtimes, where code cannot be generated at run time, there is no file system and no
+ * shared-memory threads.
+ *
+ * - `wasm` is a compiled WebAssembly.Module: what workerd gives a Worker that imports a .wasm file
+ *   (`import wasm from 'googlenet-wasm/build/kernels.wasm'`). Bytes are refused: compiling them is dynamic
+ *   code generation, which these runtimes forbid.
+ * - `weights` are safetensors bytes (a Data module's ArrayBuffer, an R2 object, a fetch body) or tensors.
+ * - `labels`: the class names, as an array or as the text of labels/synset_words.txt (one per line; a Text
+ *   module). Without them predictions are labelled `class <index>`.
+ * - One thread, inline. Nothing reachable from this module imports the worker pool or any Node module.
+ */
+import { InputError } from './errors.js';
+import { createModel, type LoadOptions, type Model, type Platform } from './model.js';
+import { parseLabels } from './classify.js';
+import { DEFAULT_NUM_CLASSES } from './topology.js';
+import type { Tensor } from './safetensors.js';
+
+export { Model, type ModelInfo, type RunOptions, type TensorData } from './model.js';
+export { GoogLeNetError, InputError, WeightsError, ImageDecodeError, RuntimeError } from './errors.js';
+export { parseSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
+export { buildNetwork, accounting, endpointNames, ENDPOINTS, type ModelName, type NetworkOptions } from './topology.js';
+export { weightSpec } from './weights.js';
+export { decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage } from './image.js';
+export { parseLabels, type ImageInput, type Prediction, type ClassifyOptions } from './classify.js';
+
+export const edgePlatform: Platform = {
+  defaultThreads: () => 1,
+  singleThreadReason: () => 'edge runtimes run one thread (no shared-memory workers)',
+  startPool: () => Promise.reject(new InputError('edge runtimes run one thread')),
+};
+
+export interface EdgeLoadOptions extends Omit<LoadOptions, 'wasm' | 'weights' | 'labels'> {
+  /** The kernel module, compiled by the runtime (build/kernels.wasm, or kernels.relaxed.wasm with kernels: 'relaxed'). */
+  wasm: WebAssembly.Module;
+  /** safetensors bytes, or tensors by name. */
+  weights: Uint8Array | ArrayBuffer | Map<string, Tensor>;
+  /** Class names: an array, or the text of a labels file (one per line, WordNet ids dropped). */
+  labels?: string[] | string;
+}
+
+export async function loadModel(options: EdgeLoadOptions): Promise<Model> {
+  if (options === null || typeof options !== 'object') throw new InputError('loadModel options must be an object');
+  if (!(options.wasm instanceof WebAssembly.Module)) {
+    throw new InputError(
+      'on edge runtimes `wasm` must be a WebAssembly.Module: import the kernels (`import wasm from ' +
+        "'googlenet-wasm/build/kernels.wasm'`) so the runtime compiles them; compiling bytes at run time is not allowed here",
+    );
+  }
+  const w = options.weights;
+  if (!(w instanceof Uint8Array || w instanceof ArrayBuffer || w instanceof Map)) {
+    throw new InputError('on edge runtimes `weights` must be safetensors bytes (Uint8Array or ArrayBuffer) or a Map of tensors; fetch them first (there is no file system)');
+  }
+  const model = options.model ?? 'googlenet';
+  const numClasses = options.numClasses ?? DEFAULT_NUM_CLASSES[model] ?? 0;
+  let labels = typeof options.labels === 'string' ? parseLabels(options.labels) : options.labels;
+  // The ImageNet file has 1000 names; TF-slim's inception_v1 has "background" first.
+  if (labels && model === 'inception_v1' && numClasses === 1001 && labels.length === 1000) labels = ['background', ...labels];
+  labels ??= Array.from({ length: numClasses }, (_, i) => `class ${i}`);
+  return createModel({ ...options, labels, kernels: options.kernels === 'relaxed' ? 'relaxed' : 'simd' }, edgePlatform);
+}

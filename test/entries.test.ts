@@ -1,0 +1,122 @@
+// The package's entry points: which file each runtime gets through package.json `exports` (checked with
+// Node's own resolver and its --conditions flag), what each exports, and that the browser and edge
+// entries reach no Node module at load time.
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+/** What Node resolves `spec` to from inside the package (self-reference) under the given conditions. */
+function resolveWith(spec: string, conditions: string[] = []): string {
+  const args = [...conditions.flatMap((c) => ['--conditions', c]), '--input-type=module', '-e', `console.log(import.meta.resolve(${JSON.stringify(spec)}))`];
+  return execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' }).trim().replace(`file://${root}`, '');
+}
+
+const API = ['loadModel', 'Model', 'GoogLeNetError', 'InputError', 'WeightsError', 'ImageDecodeError', 'RuntimeError',
+  'parseSafetensors', 'encodeSafetensors', 'buildNetwork', 'accounting', 'endpointNames', 'ENDPOINTS', 'weightSpec',
+  'decodeImage', 'fromPixels', 'preprocess', 'DEFAULT_MAX_PIXELS', 'parseLabels'];
+
+describe('package.json exports', () => {
+  it.each([
+    [[], 'dist/index.js'],
+    [['node'], 'dist/index.js'],
+    [['browser'], 'dist/browser.js'],
+    [['workerd'], 'dist/edge.js'],
+    [['worker'], 'dist/edge.js'],
+    [['edge-light'], 'dist/edge.js'],
+    [['workerd', 'worker', 'browser'], 'dist/edge.js'], // what wrangler asks for
+  ])('conditions %j → %s', (conditions, file) => {
+    expect(resolveWith('googlenet-wasm', conditions)).toBe(file);
+  });
+
+  it('every target and its types exist in the build', () => {
+    for (const f of ['dist/index.js', 'dist/browser.js', 'dist/edge.js', 'dist/index.d.ts', 'dist/browser.d.ts', 'dist/edge.d.ts']) {
+      expect(() => readFileSync(new URL(`../${f}`, import.meta.url)), f).not.toThrow();
+    }
+    const dot = pkg.exports['.'];
+    expect(dot.workerd.types).toBe('./dist/edge.d.ts');
+    expect(dot.browser.types).toBe('./dist/browser.d.ts');
+    expect(dot.node.types).toBe('./dist/index.d.ts');
+    expect(dot.default.types).toBe('./dist/index.d.ts');
+  });
+
+  it('the assets an edge Worker imports are exported subpaths', () => {
+    expect(resolveWith('googlenet-wasm/build/kernels.wasm')).toBe('build/kernels.wasm');
+    expect(resolveWith('googlenet-wasm/models/googlenet.safetensors')).toBe('models/googlenet.safetensors');
+    expect(resolveWith('googlenet-wasm/labels/synset_words.txt')).toBe('labels/synset_words.txt');
+    expect(resolveWith('googlenet-wasm/edge')).toBe('dist/edge.js');
+    expect(resolveWith('googlenet-wasm/browser')).toBe('dist/browser.js');
+  });
+});
+
+describe('entry modules', () => {
+  it('node (dist/index.js)', async () => {
+    const m = await import('../dist/index.js');
+    for (const name of [...API, 'imagenetLabels']) expect(m, name).toHaveProperty(name);
+  });
+
+  it('browser (dist/browser.js): the same API', async () => {
+    const m = await import('../dist/browser.js');
+    const node = await import('../dist/index.js');
+    expect(Object.keys(m).sort()).toEqual(Object.keys(node).sort());
+    expect(m.loadModel).toBe(node.loadModel);
+  });
+
+  it('edge (dist/edge.js): loadModel wants a compiled module and weights bytes', async () => {
+    const m = await import('../dist/edge.js');
+    for (const name of [...API, 'edgePlatform']) expect(m, name).toHaveProperty(name);
+    await expect(m.loadModel({ wasm: new Uint8Array(8) as never, weights: new Uint8Array(8) })).rejects.toThrow(/WebAssembly\.Module/);
+    const wasm = await WebAssembly.compile(readFileSync(new URL('../build/kernels.wasm', import.meta.url)));
+    await expect(m.loadModel({ wasm, weights: 'models/googlenet.safetensors' as never })).rejects.toThrow(/no file system/);
+  });
+
+  it('edge: classifies with the module, weights and label text it is given, on one thread', async () => {
+    const m = await import('../dist/edge.js');
+    const wasm = await WebAssembly.compile(readFileSync(new URL('../build/kernels.wasm', import.meta.url)));
+    const weights = readFileSync(new URL('../models/googlenet.safetensors', import.meta.url));
+    const labels = readFileSync(new URL('../labels/synset_words.txt', import.meta.url), 'utf8');
+    const warn = console.warn;
+    const warnings: string[] = [];
+    console.warn = (s: string) => warnings.push(s);
+    try {
+      const model = await m.loadModel({ wasm, weights: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.length), labels, threads: 4 });
+      expect(model.info.threads).toBe(1);
+      expect(model.info.threadsNote).toMatch(/one thread/);
+      expect(warnings.join('\n')).toMatch(/threads: 4 asked/);
+      const [top] = await model.classify(readFileSync(new URL('./fixtures/chelsea.png', import.meta.url)), { top: 1 });
+      expect(top).toMatchObject({ index: 285, label: 'Egyptian cat' });
+      await model.dispose();
+    } finally {
+      console.warn = warn;
+    }
+  });
+
+  it('the edge and browser module graphs import no Node module, not even lazily, except behind checks', () => {
+    // Static imports of every module reachable from dist/edge.js: no node:*, no pool, no worker host.
+    const seen = new Set<string>();
+    const dynamic: string[] = [];
+    const walk = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const src = readFileSync(new URL(`../dist/${file}`, import.meta.url), 'utf8');
+      for (const [, spec] of src.matchAll(/^(?:import|export)\s[^;]*?from\s+'([^']+)'/gm)) {
+        expect(spec, `${file} imports ${spec}`).not.toMatch(/^node:/);
+        if (spec.startsWith('.')) walk(new URL(spec, `file:///${file}`).pathname.slice(1));
+      }
+      for (const [, spec] of src.matchAll(/import\(\s*'([^']+)'\s*\)/g)) dynamic.push(`${file} → ${spec}`);
+    };
+    walk('edge.js');
+    expect([...seen].sort()).not.toContain('pool.js');
+    expect([...seen].some((f) => f.startsWith('threads/'))).toBe(false);
+    // Lazy Node imports left on the edge path: only the file: URL reader and Node 20's relaxed-SIMD flag.
+    expect(dynamic.sort()).toEqual(['assets.js → node:fs/promises', 'assets.js → node:fs/promises', 'wasm.js → node:v8']);
+    seen.clear();
+    dynamic.length = 0;
+    walk('browser.js');
+    expect([...seen].some((f) => f.startsWith('threads/') || f === 'pool.js')).toBe(false);
+    expect(dynamic).toContain('platform.js → ./pool.js');
+  });
+});

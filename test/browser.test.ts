@@ -1,0 +1,263 @@
+// The package in a real browser: headless Chromium (Debian's /usr/bin/chromium through playwright-core)
+// on the demo page (examples/browser/, served by its own Node server), which imports dist/ unbundled:
+// - cross-origin isolated (COOP/COEP): 2 threads through Web Workers, the same answer as Node;
+// - without those headers: 1 thread, said in info.threadsNote, the same answer;
+// - under a strict CSP ('self' and 'wasm-unsafe-eval'): still works, no violation;
+// - a tiny app built with Vite (no configuration) that imports the package, with 2 threads.
+// Skipped only when /usr/bin/chromium is absent outside CI; in CI (CI=true) .ci/run installs it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { loadModel } from '../dist/index.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const inCI = process.env.CI === 'true';
+const run = existsSync(CHROMIUM) || inCI;
+if (!run) console.warn(`test/browser.test.ts skipped: ${CHROMIUM} is absent (apt-get install -y chromium); in CI (CI=true) it is installed and these tests run`);
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const chelseaPath = join(root, 'test/fixtures/chelsea.png');
+const chelsea = readFileSync(chelseaPath);
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+interface Demo {
+  ready: Promise<{ threads: number; threadsNote?: string; kernels: string }>;
+  last?: { predictions: Array<{ index: number; label: string; probability: number }>; ms: number; threads: number; error?: unknown };
+  model: { classify(b: unknown, o: { top: number }): Promise<Array<{ index: number; probability: number }>> };
+  classify(bytes: Uint8Array): Promise<unknown>;
+}
+declare const window: { demo: Demo; cspViolations: string[] };
+declare const crossOriginIsolated: boolean;
+
+/** Per image (decode + preprocess + network) in the page, median of `n` after one warm-up. */
+async function msPerImage(page: Page, bytes: number[], n = 5): Promise<number> {
+  return page.evaluate(async ({ bytes, n }) => {
+    const b = new Uint8Array(bytes);
+    await window.demo.model.classify(b, { top: 5 });
+    const t: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      await window.demo.model.classify(b, { top: 5 });
+      t.push(performance.now() - t0);
+    }
+    return t.sort((a, b) => a - b)[n >> 1];
+  }, { bytes, n });
+}
+
+/** All 1000 probabilities of chelsea.png in the page, by class index. */
+async function pageProbs(page: Page): Promise<Float64Array> {
+  const all = await page.evaluate((bytes) => window.demo.model.classify(new Uint8Array(bytes), { top: 1000 }), [...chelsea]);
+  const p = new Float64Array(1000);
+  for (const { index, probability } of all) p[index] = probability;
+  return p;
+}
+
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+};
+
+describe.skipIf(!run)('headless Chromium', () => {
+  let browser: Browser;
+  let origin: string;
+  let close: () => void;
+  const nodeProbs = new Float64Array(1000);
+  const timings: Record<string, number> = {};
+
+  beforeAll(async () => {
+    const { chromium } = await import('playwright-core');
+    // @ts-expect-error: a plain .mjs without types
+    const { startDemoServer } = await import('../examples/browser/server.mjs');
+    const s = await startDemoServer({ port: 0 });
+    origin = s.origin;
+    close = () => s.server.close();
+    // launch() starts from a fresh temporary profile (user-data dir) every time.
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+    });
+    const m = await loadModel();
+    for (const { index, probability } of await m.classify(chelsea, { top: 1000 })) nodeProbs[index] = probability;
+    await m.dispose();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    close?.();
+    if (Object.keys(timings).length) console.log(`Chromium, chelsea.png, ms per image (decode + preprocess + network): ${JSON.stringify(timings)}`);
+  });
+
+  /** Open the demo at `path`, collecting page errors, console errors and CSP violations. */
+  async function open(path: string) {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    await page.addInitScript(() => {
+      // The page's own thread must never block: count any Atomics.wait there (workers have their own Atomics).
+      const wait = Atomics.wait;
+      (window as unknown as { mainWaits: number }).mainWaits = 0;
+      Atomics.wait = (...a: Parameters<typeof Atomics.wait>) => {
+        (window as unknown as { mainWaits: number }).mainWaits++;
+        return wait(...a);
+      };
+      window.cspViolations = [];
+      document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(`${e.violatedDirective}: ${e.blockedURI}`));
+    });
+    const res = await page.goto(origin + path);
+    const info = await page.evaluate(() => window.demo.ready);
+    return { page, problems, info, headers: res!.headers() };
+  }
+
+  /** Choose chelsea.png in the page's file input, as a person would; the demo's answer. */
+  async function choosePhoto(page: Page) {
+    await page.setInputFiles('#file', chelseaPath);
+    await page.waitForFunction(() => window.demo.last !== undefined);
+    const last = (await page.evaluate(() => window.demo.last))!;
+    expect(last.error).toBeUndefined();
+    // What the page shows: five bars and the time.
+    expect(await page.locator('#results li').count()).toBe(5);
+    expect(await page.locator('#results li').first().textContent()).toContain('Egyptian cat');
+    expect(await page.locator('#timing').textContent()).toMatch(/\d+ ms for this image .* on \d thread/);
+    return last;
+  }
+
+  it('cross-origin isolated (COOP/COEP): 2 threads through Web Workers, the same probabilities as Node', async () => {
+    const { page, problems, info, headers } = await open('/examples/browser/?threads=2');
+    expect(headers['cross-origin-embedder-policy']).toBe('require-corp');
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    expect(info.threads).toBe(2);
+    expect(info.threadsNote).toBeUndefined();
+    const last = await choosePhoto(page);
+    expect(last.threads).toBe(2);
+    expect(last.predictions[0].index).toBe(285);
+    expect(maxDiff(await pageProbs(page), nodeProbs)).toBeLessThan(1e-5);
+    timings['2 threads'] = Math.round(await msPerImage(page, [...chelsea]));
+    expect(await page.evaluate(() => (window as unknown as { mainWaits: number }).mainWaits)).toBe(0);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('without COOP/COEP: falls back to 1 thread, says why, same answer', async () => {
+    const { page, problems, info } = await open('/no-coi/examples/browser/?threads=2');
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
+    expect(info.threads).toBe(1);
+    expect(info.threadsNote).toMatch(/not cross-origin isolated/);
+    const last = await choosePhoto(page);
+    expect(last.threads).toBe(1);
+    expect(last.predictions[0].index).toBe(285);
+    expect(maxDiff(await pageProbs(page), nodeProbs)).toBeLessThan(1e-5);
+    timings['1 thread'] = Math.round(await msPerImage(page, [...chelsea]));
+    expect(await page.locator('#status').textContent()).toMatch(/1 thread .*not cross-origin isolated/);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("under a strict CSP (only 'self' and 'wasm-unsafe-eval'): works, with no violation; threads default to the cores", async () => {
+    const { page, problems, info, headers } = await open('/csp/examples/browser/');
+    expect(headers['content-security-policy']).toBe("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'");
+    // The policy is in force: an inline script is refused (and reported) on this page.
+    const inline = await page.evaluate(async () => {
+      const s = document.createElement('script');
+      s.textContent = 'window.inlineRan = true';
+      document.head.append(s);
+      await new Promise((r) => setTimeout(r, 50));
+      return { ran: (window as unknown as { inlineRan?: boolean }).inlineRan === true, violations: window.cspViolations.splice(0) };
+    });
+    expect(inline).toEqual({ ran: false, violations: ['script-src-elem: inline'] });
+    problems.length = 0; // the console's report of that probe
+    expect(info.threads).toBe(await page.evaluate(() => navigator.hardwareConcurrency));
+    const last = await choosePhoto(page);
+    expect(last.predictions[0].index).toBe(285);
+    expect(maxDiff(await pageProbs(page), nodeProbs)).toBeLessThan(1e-5);
+    expect(await page.evaluate(() => window.cspViolations)).toEqual([]);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  describe('a tiny app that imports the package, under Vite 8 with no configuration', () => {
+    let dir: string;
+    beforeAll(() => {
+      // The package as `npm install` leaves it: a real folder under node_modules (so Vite's dev server
+      // pre-bundles it like any dependency), its dependencies beside it.
+      dir = mkdtempSync(join(tmpdir(), 'googlenet-vite-'));
+      const pkgDir = join(dir, 'node_modules', 'googlenet-wasm');
+      mkdirSync(pkgDir, { recursive: true });
+      copyFileSync(join(root, 'package.json'), join(pkgDir, 'package.json'));
+      for (const d of ['dist', 'build', 'models', 'labels']) cpSync(join(root, d), join(pkgDir, d), { recursive: true });
+      for (const d of Object.keys(pkg.dependencies)) {
+        mkdirSync(dirname(join(dir, 'node_modules', d)), { recursive: true });
+        if (!existsSync(join(dir, 'node_modules', d))) symlinkSync(join(root, 'node_modules', d), join(dir, 'node_modules', d), 'dir');
+      }
+      for (const d of ['fflate', 'iobuffer']) symlinkSync(join(root, 'node_modules', d), join(dir, 'node_modules', d), 'dir'); // fast-png's
+      mkdirSync(join(dir, 'public'));
+      copyFileSync(chelseaPath, join(dir, 'public', 'chelsea.png'));
+      writeFileSync(join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>app</title><script type="module" src="./main.js"></script>\n');
+      writeFileSync(join(dir, 'main.js'), `import { loadModel } from 'googlenet-wasm';
+window.result = (async () => {
+  const m = await loadModel({ threads: 2 });
+  const bytes = new Uint8Array(await (await fetch('./chelsea.png')).arrayBuffer());
+  return { threads: m.info.threads, predictions: await m.classify(bytes, { top: 1000 }) };
+})();
+`);
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    async function check(url: string) {
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (e) => problems.push(e.message));
+      await page.goto(url);
+      const r = await page.evaluate(() => (window as unknown as { result: Promise<{ threads: number; predictions: Array<{ index: number; probability: number }> }> }).result);
+      expect(r.threads).toBe(2);
+      expect(r.predictions[0].index).toBe(285);
+      const p = new Float64Array(1000);
+      for (const { index, probability } of r.predictions) p[index] = probability;
+      expect(maxDiff(p, nodeProbs)).toBeLessThan(1e-5);
+      expect(problems).toEqual([]);
+      await page.close();
+    }
+
+    it('vite build: the wasm, weights, labels and the Web Worker are emitted; 2 threads, same answer', async () => {
+      const { build } = await import('vite');
+      await build({ root: dir, configFile: false, logLevel: 'error', build: { outDir: join(dir, 'dist') } });
+      const assets = readdirSync(join(dir, 'dist', 'assets'));
+      for (const f of ['kernels', 'kernels.shared', 'kernels.relaxed', 'kernels.relaxed.shared']) {
+        expect(assets.some((a) => a.startsWith(`${f}-`) && a.endsWith('.wasm')), f).toBe(true);
+      }
+      expect(assets.some((a) => a.startsWith('web-worker-'))).toBe(true);
+      // @ts-expect-error: a plain .mjs without types
+      const { startDemoServer } = await import('../examples/browser/server.mjs');
+      const s = await startDemoServer({ port: 0, root: join(dir, 'dist') });
+      try {
+        await check(`${s.origin}/csp/`); // isolated, and the strict CSP on the page
+      } finally {
+        s.server.close();
+      }
+    });
+
+    it('vite dev server (dependency pre-bundling): 2 threads, same answer', async () => {
+      const { createServer } = await import('vite');
+      const server = await createServer({
+        root: dir,
+        configFile: false,
+        logLevel: 'error',
+        // Only what cross-origin isolation needs; the package itself needs no option.
+        server: { host: '127.0.0.1', port: 0, headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } },
+      });
+      await server.listen();
+      try {
+        await check(server.resolvedUrls!.local[0]);
+      } finally {
+        await server.close();
+      }
+    });
+  });
+});

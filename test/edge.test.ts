@@ -1,0 +1,110 @@
+// The edge entry in the real runtime: examples/edge (a Cloudflare Worker) bundled the way wrangler does
+// (conditions workerd/worker/browser, every dependency inlined, .wasm/.safetensors/.txt left as module
+// imports), then run by workerd through miniflare 4 with the kernels as a CompiledWasm module, the
+// weights as a Data module and the labels as a Text module.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpSync, mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Miniflare } from 'miniflare';
+import { loadModel } from '../dist/index.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const chelsea = readFileSync(join(root, 'test/fixtures/chelsea.png'));
+
+/** Bundle examples/edge as wrangler would; returns the bundle's folder and the asset modules it imports. */
+async function bundleExample(dir: string): Promise<{ out: string; assets: Map<string, string> }> {
+  const { build } = await import('vite');
+  mkdirSync(join(dir, 'node_modules'));
+  symlinkSync(root, join(dir, 'node_modules', 'googlenet-wasm'), 'dir'); // the example's `npm install`
+  cpSync(join(root, 'examples/edge/src'), join(dir, 'src'), { recursive: true });
+  const out = join(dir, 'out');
+  const assets = new Map<string, string>(); // module name in the bundle → file
+  await build({
+    root: dir,
+    configFile: false,
+    logLevel: 'error',
+    ssr: { target: 'webworker', noExternal: true, resolve: { conditions: ['workerd', 'worker', 'browser'], externalConditions: ['workerd', 'worker'] } },
+    plugins: [{
+      name: 'workers-module-rules',
+      enforce: 'pre',
+      async resolveId(id, importer) {
+        if (!/\.(wasm|safetensors|txt)$/.test(id)) return null;
+        const r = await this.resolve(id, importer, { skipSelf: true });
+        if (!r) return null;
+        assets.set(basename(r.id), r.id);
+        return { id: `./${basename(r.id)}`, external: true };
+      },
+    }],
+    build: { ssr: 'src/index.js', outDir: out, minify: false, target: 'esnext' },
+  });
+  return { out, assets };
+}
+
+describe('Cloudflare workerd (miniflare 4): examples/edge', () => {
+  let mf: Miniflare;
+  let dir: string;
+  let bundle: string;
+  const nodeProbs = new Map<number, number>();
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'googlenet-edge-'));
+    const { out, assets } = await bundleExample(dir);
+    bundle = readFileSync(join(out, 'index.js'), 'utf8');
+    const { Miniflare } = await import('miniflare');
+    const type = (f: string) => (f.endsWith('.wasm') ? 'CompiledWasm' : f.endsWith('.txt') ? 'Text' : 'Data') as 'CompiledWasm' | 'Text' | 'Data';
+    mf = new Miniflare({
+      modulesRoot: out,
+      modules: [
+        { type: 'ESModule', path: join(out, 'index.js') },
+        ...[...assets].map(([name, file]) => ({ type: type(name), path: join(out, name), contents: readFileSync(file) })),
+      ],
+      compatibilityDate: '2025-06-01',
+      host: '127.0.0.1',
+    });
+    await mf.ready;
+    const m = await loadModel();
+    for (const { index, probability } of await m.classify(chelsea, { top: 5 })) nodeProbs.set(index, probability);
+    await m.dispose();
+  });
+
+  afterAll(async () => {
+    await mf?.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the bundle resolved the edge entry and holds no Node import and no code generation', () => {
+    expect(bundle).toContain('edge runtimes run one thread');
+    expect(bundle).not.toMatch(/^import .* from ["']node:/m);
+    expect(bundle).not.toMatch(/\bnew Function\b|[^.\w]eval\(/);
+    expect(bundle).not.toContain('worker_threads');
+    expect(bundle).toMatch(/^import \w+ from "\.\/kernels\.wasm";/m);
+  });
+
+  it('POST chelsea.png: the top-5 as JSON, top-1 285, the probabilities of Node within 1e-5', async () => {
+    const res = await mf.dispatchFetch('http://localhost/', { method: 'POST', body: chelsea });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const { predictions } = (await res.json()) as { predictions: Array<{ index: number; label: string; probability: number }> };
+    expect(predictions).toHaveLength(5);
+    expect(predictions[0]).toMatchObject({ index: 285, label: 'Egyptian cat' });
+    for (const p of predictions) expect(Math.abs(p.probability - nodeProbs.get(p.index)!)).toBeLessThan(1e-5);
+    // The model stays loaded: a second request reuses it.
+    const again = await mf.dispatchFetch('http://localhost/?top=1', { method: 'POST', body: chelsea });
+    expect(((await again.json()) as { predictions: unknown[] }).predictions).toHaveLength(1);
+  });
+
+  it('a body that is not an image: 400 with the reason, not a 500', async () => {
+    const res = await mf.dispatchFetch('http://localhost/', { method: 'POST', body: 'this is text, not a photo' });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: string; code: string };
+    expect(body.code).toBe('ERR_IMAGE_DECODE');
+    expect(body.error).toMatch(/not a PNG or JPEG/);
+    const empty = await mf.dispatchFetch('http://localhost/', { method: 'POST', body: '' });
+    expect(empty.status).toBe(400);
+    const badTop = await mf.dispatchFetch('http://localhost/?top=0', { method: 'POST', body: chelsea });
+    expect(badTop.status).toBe(400);
+    expect(((await badTop.json()) as { code: string }).code).toBe('ERR_INPUT');
+  });
+});

@@ -21,6 +21,7 @@ if (!run) console.warn(`test/browser.test.ts skipped: ${CHROMIUM} is absent (apt
 const root = fileURLToPath(new URL('..', import.meta.url));
 const chelseaPath = join(root, 'test/fixtures/chelsea.png');
 const chelsea = readFileSync(chelseaPath);
+const rocket = readFileSync(join(root, 'test/fixtures/rocket.jpg'));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 interface Demo {
@@ -66,6 +67,7 @@ describe.skipIf(!run)('headless Chromium', () => {
   let origin: string;
   let close: () => void;
   const nodeProbs = new Float64Array(1000);
+  let nodeRocket: Array<{ index: number; probability: number }>;
   const timings: Record<string, number> = {};
 
   beforeAll(async () => {
@@ -83,6 +85,7 @@ describe.skipIf(!run)('headless Chromium', () => {
     });
     const m = await loadModel();
     for (const { index, probability } of await m.classify(chelsea, { top: 1000 })) nodeProbs[index] = probability;
+    nodeRocket = await m.classify(rocket, { top: 3 });
     await m.dispose();
   });
 
@@ -177,6 +180,10 @@ describe.skipIf(!run)('headless Chromium', () => {
     const last = await choosePhoto(page);
     expect(last.predictions[0].index).toBe(285);
     expect(maxDiff(await pageProbs(page), nodeProbs)).toBeLessThan(1e-5);
+    // A JPEG too (jpeg-js, CommonJS, as the demo server wraps it): the same answer as Node.
+    const jpeg = await page.evaluate((b) => window.demo.model.classify(new Uint8Array(b), { top: 3 }), [...rocket]);
+    expect(jpeg.map((p) => p.index)).toEqual(nodeRocket.map((p) => p.index));
+    expect(maxDiff(jpeg.map((p) => p.probability), nodeRocket.map((p) => p.probability))).toBeLessThan(1e-5);
     expect(await page.evaluate(() => window.cspViolations)).toEqual([]);
     expect(problems).toEqual([]);
     await page.close();

@@ -95,6 +95,18 @@ describe('Cloudflare workerd (miniflare 4): examples/edge', () => {
     expect(((await again.json()) as { predictions: unknown[] }).predictions).toHaveLength(1);
   });
 
+  it('POST a JPEG: the answer of Node', async () => {
+    const rocket = readFileSync(join(root, 'test/fixtures/rocket.jpg'));
+    const m = await loadModel();
+    const want = await m.classify(rocket, { top: 3 });
+    await m.dispose();
+    const res = await mf.dispatchFetch('http://localhost/?top=3', { method: 'POST', body: rocket });
+    expect(res.status).toBe(200);
+    const { predictions } = (await res.json()) as { predictions: Array<{ index: number; probability: number }> };
+    expect(predictions.map((p) => p.index)).toEqual(want.map((p) => p.index));
+    predictions.forEach((p, i) => expect(Math.abs(p.probability - want[i].probability)).toBeLessThan(1e-5));
+  });
+
   it('a body that is not an image: 400 with the reason, not a 500', async () => {
     const res = await mf.dispatchFetch('http://localhost/', { method: 'POST', body: 'this is text, not a photo' });
     expect(res.status).toBe(400);

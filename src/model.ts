@@ -21,7 +21,7 @@ export interface LoadOptions extends NetworkOptions {
   model?: ModelName;
   /** safetensors bytes, a path or URL to them, or tensors by name. Default: the bundled BVLC weights (googlenet). */
   weights?: string | URL | Uint8Array | ArrayBuffer | Map<string, Tensor>;
-  /** Threads (1 runs inline). Default: 1 on Node; navigator.hardwareConcurrency in a cross-origin isolated
+  /** Threads (1 runs inline). Default: os.availableParallelism() on Node; navigator.hardwareConcurrency in a cross-origin isolated
    * page, else 1. Where threads cannot run (no SharedArrayBuffer, edge runtimes) the model runs one and
    * says why in `info.threadsNote`. */
   threads?: number;

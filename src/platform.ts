@@ -9,7 +9,7 @@
 import { createModel, type LoadOptions, type Model, type Platform } from './model.js';
 
 interface Globals {
-  process?: { versions?: { node?: string } };
+  process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown };
   crossOriginIsolated?: boolean;
   navigator?: { hardwareConcurrency?: number };
   Worker?: unknown;
@@ -19,9 +19,16 @@ const g = globalThis as unknown as Globals;
 const onNode = () => typeof g.process?.versions?.node === 'string';
 
 export const hostPlatform: Platform = {
-  /** Browsers: every core (a page that is not cross-origin isolated then gets 1, with the reason). */
+  /**
+   * Node: os.availableParallelism() (through process.getBuiltinModule, so nothing imports node:os on the
+   * browser path). Browsers: every core (a page that is not cross-origin isolated then gets 1, with the
+   * reason).
+   */
   defaultThreads() {
-    if (onNode()) return 1;
+    if (onNode()) {
+      const os = g.process?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number } | undefined;
+      return Math.max(1, Math.min(64, Math.floor(os?.availableParallelism?.() ?? 1)));
+    }
     return Math.max(1, Math.min(64, Math.floor(g.navigator?.hardwareConcurrency ?? 1)));
   },
 
@@ -44,7 +51,7 @@ export const hostPlatform: Platform = {
 
 /**
  * Load a model: weights into one Wasm memory, kernels compiled, threads started.
- * See the README for the options; `threads` defaults to 1 on Node and to the cores of a cross-origin
+ * See the README for the options; `threads` defaults to os.availableParallelism() on Node and to the cores of a cross-origin
  * isolated page in browsers.
  */
 export function loadModel(options: LoadOptions = {}): Promise<Model> {

@@ -46,21 +46,25 @@ import { imin } from './common';
 }
 
 /**
- * Convolution 3x3 stride 1 of output tiles t0..t1 (tiles of 2x2 over N * ceil(OH/2) * ceil(OW/2)).
+ * Convolution 3x3 stride 1 of output tiles t0..t1 (tiles of 2x2 over N * ceil(OH/2) * ceil(OW/2)) and
+ * output-channel panels j0..j1 (8 channels each). Threads that split the panels each transform the
+ * input tiles again (cheap) but stream only their share of U (16 x C x Cout floats, the expensive part).
  * `packed` holds 16 packed matrices (K = C, zero bias), each `packedBytes` long; `bias` Cout floats.
  */
 export function winograd3x3(
   inp: usize, H: i32, W: i32, C: i32,
   out: usize, OH: i32, OW: i32, outStride: i32, outOff: i32,
   packed: usize, packedBytes: i32, bias: usize, Cout: i32, padT: i32, padL: i32, relu: i32,
-  scratch: usize, tb: i32, t0: i32, t1: i32,
+  scratch: usize, tb: i32, t0: i32, t1: i32, j0: i32, j1: i32,
 ): void {
   const TH = (OH + 1) >> 1;
   const TW = (OW + 1) >> 1;
   const plane = TH * TW;
   const C4 = C & ~3;
-  const Co4 = Cout & ~3;
-  const panels = (Cout + 7) >> 3;
+  // Output channels [cb, ce) of panels j0..j1 (8 channels each; the last may be partial).
+  const cb = j0 << 3;
+  const ce = imin(j1 << 3, Cout);
+  const ce4 = cb + ((ce - cb) & ~3);
   for (let tbeg = t0; tbeg < t1; tbeg += tb) {
     const tend = imin(tbeg + tb, t1);
     const T = tend - tbeg;
@@ -130,7 +134,7 @@ export function winograd3x3(
     }
     // 16 GEMMs: M[xi] (T x Cout) = V[xi] (T x C) . U[xi] (C x Cout).
     for (let xi = 0; xi < 16; xi++) {
-      gemm(Vb + <usize>xi * vs, C, T, C, packed + <usize>xi * <usize>packedBytes, Cout, 0, panels, Mb + <usize>xi * ms, Cout, 0);
+      gemm(Vb + <usize>xi * vs, C, T, C, packed + <usize>xi * <usize>packedBytes, Cout, j0, j1, Mb + <usize>xi * ms, Cout, 0);
     }
     // Output transform: Y = A^T M A + bias, ReLU, only the pixels inside OH x OW.
     for (let t = tbeg; t < tend; t++) {
@@ -147,8 +151,8 @@ export function winograd3x3(
       const hasR = ox + 1 < OW;
       const hasD = oy + 1 < OH;
       const z = f32x4.splat(0);
-      let co = 0;
-      for (; co < Co4; co += 4) {
+      let co = cb;
+      for (; co < ce4; co += 4) {
         const q = m + (<usize>co << 2);
         const m0 = v128.load(q), m1 = v128.load(q + ms), m2 = v128.load(q + 2 * ms), m3 = v128.load(q + 3 * ms);
         const m4 = v128.load(q + 4 * ms), m5 = v128.load(q + 5 * ms), m6 = v128.load(q + 6 * ms), m7 = v128.load(q + 7 * ms);
@@ -175,7 +179,7 @@ export function winograd3x3(
           if (hasR) v128.store(o + rowB + colB, y11);
         }
       }
-      for (; co < Cout; co++) {
+      for (; co < ce; co++) {
         const q = m + (<usize>co << 2);
         const s00 = load<f32>(q) + load<f32>(q + 4 * ms) + load<f32>(q + 8 * ms);
         const s01 = load<f32>(q + ms) + load<f32>(q + 5 * ms) + load<f32>(q + 9 * ms);

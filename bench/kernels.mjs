@@ -85,7 +85,7 @@ for (const [label, H, W, C, Cout, kk, s] of convShapes) {
     packWinograd(w, bias, C, Cout, heap.subarray(wp / 4, wp / 4 + winogradBytes(C, Cout) / 4));
     const mat = winogradMatrixBytes(C, Cout), tiles = Math.ceil(OH / 2) * Math.ceil(OW / 2);
     // Counted as the direct convolution's flops: "effective" GFLOP/s.
-    convCases.push([`${label} Winograd (effective)`, () => k.winograd3x3(inp, H, W, C, out, OH, OW, Cout, 0, wp, mat, wp + 16 * mat, Cout, 1, 1, 1, scratch, winogradTiles(C, Cout), 0, tiles), flops]);
+    convCases.push([`${label} Winograd (effective)`, () => k.winograd3x3(inp, H, W, C, out, OH, OW, Cout, 0, wp, mat, wp + 16 * mat, Cout, 1, 1, 1, scratch, winogradTiles(C, Cout), 0, tiles, 0, Math.ceil(Cout / 8)), flops]);
   }
   if (kk > 1) {
     const dst = alloc(mc * K);

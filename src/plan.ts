@@ -24,6 +24,11 @@ export interface Step {
   align: number;
   /** Index in args of the per-thread scratch pointer, if the kernel uses one. */
   scratch: number;
+  /**
+   * Fewest rows (of the first dimension) a chunk should have before the second dimension is split
+   * instead: a Winograd chunk streams all of U once per block of tiles, so chunks below one block waste it.
+   */
+  minRows?: number;
   /** Second split dimension (output channel panels of a convolution): indices of [j0, j1) and its count. */
   lo2?: number;
   hi2?: number;
@@ -142,12 +147,13 @@ export function makePlan(net: Network, n: number, layout: Layout): Plan {
           const tiles = n * Math.ceil(y.h / 2) * Math.ceil(y.w / 2);
           const mat = winogradMatrixBytes(l.cin, l.cout);
           // winograd3x3(inp, H, W, C, out, OH, OW, outStride, outOff, packed, packedBytes, bias, Cout, padT, padL,
-          //             relu, scratch, tb, t0, t1)
+          //             relu, scratch, tb, t0, t1, j0, j1)
+          const tb = winogradTiles(l.cin, l.cout);
           steps.push({
             fn: 'winograd3x3',
             args: [inp, x.h, x.w, x.c, out, y.h, y.w, y.c, l.outOffset, wptr, mat, wptr + 16 * mat, l.cout, l.padT, l.padL,
-              l.relu ? 1 : 0, scratchBase, winogradTiles(l.cin, l.cout), 0, tiles],
-            lo: 18, hi: 19, total: tiles, align: 1, scratch: 16, layer: li,
+              l.relu ? 1 : 0, scratchBase, tb, 0, tiles, 0, panels],
+            lo: 18, hi: 19, total: tiles, align: 1, scratch: 16, lo2: 20, hi2: 21, total2: panels, minRows: tb, layer: li,
           });
           break;
         }

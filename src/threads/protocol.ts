@@ -40,6 +40,8 @@ export interface WireStep {
   lo2?: number;
   hi2?: number;
   total2?: number;
+  /** Fewest rows a chunk should get before the second dimension is split instead (Plan's Step.minRows). */
+  minRows?: number;
 }
 
 /** A plan compiled for the pool: steps grouped into levels; the steps of a level are independent. */
@@ -144,13 +146,15 @@ const ROW_OVERHEAD = 0.25;
  * Rows are cut at multiples of `align`; small layers (7x7 maps: 49 rows = 13 units of 4) also split
  * their output-channel panels.
  */
-export function grid(step: Pick<WireStep, 'total' | 'align' | 'total2'>, parts: number): [number, number] {
+export function grid(step: Pick<WireStep, 'total' | 'align' | 'total2' | 'minRows'>, parts: number): [number, number] {
   const units = Math.ceil(step.total / step.align);
   const cols = step.total2 ?? 1;
   if (units === 0) return [1, 1];
   let best: [number, number] = [1, 1];
   let bestCost = Infinity;
-  for (let pr = Math.min(parts, units); pr >= 1; pr--) {
+  // Row parts of at least minRows rows where the second dimension can take the split instead.
+  const maxRowParts = step.minRows && cols > 1 ? Math.max(1, Math.floor(step.total / step.minRows)) : parts;
+  for (let pr = Math.min(parts, units, maxRowParts); pr >= 1; pr--) {
     const rows = Math.min(step.total, Math.ceil(units / pr) * step.align);
     for (let pc = 1; pc * pr <= parts && pc <= cols; pc++) {
       const cost = rows * (Math.ceil(cols / pc) + (pc > 1 ? ROW_OVERHEAD : 0));

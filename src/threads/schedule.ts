@@ -93,7 +93,7 @@ export function compileProgram(plan: Plan, id: number): Program {
   level.forEach((lv, i) => (levels[lv] ??= []).push(i));
   const steps: WireStep[] = plan.steps.map((s) => ({
     fn: s.fn, args: s.args, lo: s.lo, hi: s.hi, total: s.total, align: s.align, scratch: s.scratch,
-    lo2: s.lo2, hi2: s.hi2, total2: s.total2,
+    lo2: s.lo2, hi2: s.hi2, total2: s.total2, minRows: s.minRows,
   }));
   return { id, steps, levels, captureLevel };
 }

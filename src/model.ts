@@ -101,8 +101,10 @@ export interface PoolStart {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   threads: number;
+  /** Thread t's scratch starts at scratchBase + t * scratchBytes. */
   scratchBase: number;
   scratchBytes: number;
+  /** Byte offset of the control block (CTL_WORDS * 4 bytes, inside the memory's initial size). */
   controlBase: number;
 }
 

@@ -23,19 +23,13 @@
 import type { Executor } from './model.js';
 import type { Plan } from './plan.js';
 import { RuntimeError } from './errors.js';
+import type { PoolStart } from './model.js';
 import { isNode, type ThreadHost, type WorkerHandle } from './threads/host.js';
 import { CTL_ARRIVE, CTL_CLAIM, CTL_EPOCH, CTL_GEN, CTL_SIGNAL, CTL_WORDS, type FromWorker, type ToWorker, type WireProgram } from './threads/protocol.js';
 import { compileProgram, type Program } from './threads/schedule.js';
 
-export interface PoolOptions {
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
-  threads: number;
-  /** Thread t's scratch starts at scratchBase + t * scratchBytes. */
-  scratchBase: number;
-  scratchBytes: number;
-  /** Byte offset of the control block (CTL_WORDS * 4 bytes, inside the memory's initial size). */
-  controlBase: number;
+/** Model's PoolStart (module, memory, threads, scratch and control block), plus where workers come from. */
+export interface PoolOptions extends PoolStart {
   /** Where workers come from. Default: worker_threads on Node. */
   host?: ThreadHost;
   /** The worker script. Default: ./worker.js next to this module. */

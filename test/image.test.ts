@@ -7,6 +7,7 @@ import jpeg from 'jpeg-js';
 import { decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage } from '../dist/image.js';
 import { parseSafetensors } from '../dist/safetensors.js';
 import { ImageDecodeError, InputError } from '../dist/errors.js';
+import { mulberry32 as rng } from './helpers/rng.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const fixture = (name: string) => new Uint8Array(readFileSync(join(FIX, name)));
@@ -39,17 +40,6 @@ function ihdr(width: number, height: number, depth = 8, colorType = 2, interlace
   return pngChunk('IHDR', [...be32(width), ...be32(height), depth, colorType, 0, 0, interlace]);
 }
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A minimal baseline JPEG whose blocks carry only a DC coefficient (flat 8×8 blocks), written from the

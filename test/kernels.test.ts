@@ -7,17 +7,8 @@ import { readFileSync } from 'node:fs';
 import { compileKernels, instantiateKernels, type Kernels } from '../dist/wasm.js';
 import { packWeights, packedLength, packWinograd, winogradBytes, winogradMatrixBytes } from '../dist/weights.js';
 import { blockRows, winogradTiles } from '../dist/plan.js';
+import { mulberry32 as rng } from './helpers/rng.js';
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Heap {
   top = 1024;

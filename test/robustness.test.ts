@@ -6,19 +6,11 @@ import { readFileSync } from 'node:fs';
 import {
   loadModel, encodeSafetensors, parseSafetensors, GoogLeNetError, ImageDecodeError, InputError, WeightsError, type Model,
 } from '../dist/index.js';
+import { mulberry32 as rng } from './helpers/rng.js';
 
 const fixture = (f: string) => new Uint8Array(readFileSync(new URL(`./fixtures/${f}`, import.meta.url)));
 const BOUND = 10_000; // ms per case
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let m: Model;
 beforeAll(async () => { m = await loadModel({ model: 'googlenet' }); });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeSafetensors, parseSafetensors, DEFAULT_MAX_HEADER_BYTES } from '../dist/safetensors.js';
 import type { Tensor } from '../dist/safetensors.js';
 import { WeightsError } from '../dist/errors.js';
+import { mulberry32 } from './helpers/rng.js';
 
 // ---------------------------------------------------------------------------------------------------
 // helpers
@@ -59,16 +60,6 @@ function parsesOrWeightsError(bytes: Uint8Array): 'ok' | 'error' {
   return 'error';
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function bitsOf(a: Float32Array): Uint32Array {
   return new Uint32Array(a.buffer, a.byteOffset, a.length);

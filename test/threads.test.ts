@@ -13,21 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { buildNetwork, loadModel, RuntimeError, weightSpec, type Model } from '../dist/index.js';
 import type { WorkerPool } from '../dist/pool.js';
+import { mulberry32 } from './helpers/rng.js';
 
 type ModelName = 'googlenet' | 'inception_v1';
 type Tensor = { shape: number[]; data: Float32Array };
 type Outputs = Record<string, { data: Float32Array; shape: number[] }>;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Seeded inception_v1 weights: conv weights uniform with variance 2/fan_in, positive variances. */
 function inceptionWeights(seed: number): Map<string, Tensor> {
@@ -231,7 +222,7 @@ describe('lifecycle', () => {
     expect(pool.stats.exited).toBe(pool.stats.spawned);
   });
 
-  it('a process that never disposes its model still exits', async () => {
+  it('a process that never disposes its model still exits (and node options a worker rejects do not reach it)', async () => {
     const index = fileURLToPath(new URL('../dist/index.js', import.meta.url));
     const script = `
       const { loadModel } = await import(${JSON.stringify(index)});
@@ -239,7 +230,8 @@ describe('lifecycle', () => {
       const out = await m.run({ data: new Float32Array(96 * 96 * 3).fill(1), shape: [1, 96, 96, 3] });
       console.log('ok', out[m.info.output].data.length);
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Options a worker would reject (--expose-gc, --input-type, -e) must not reach the workers.
+    const child = spawn(process.execPath, ['--expose-gc', '--max-old-space-size=512', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -8,27 +8,16 @@ import type { Port, ThreadHost, WorkerEvents, WorkerHandle } from './host.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 /**
- * The parent's Node options minus those about the main script's source, which a worker rejects
- * (`node --input-type=module -e …` would otherwise fail to start every worker).
+ * Workers run only ./worker.js (plain ES module JS) and inherit nothing from the parent's command line:
+ * Node rejects many per-process options in workers (--expose-gc, --input-type, -e, --max-old-space-size…,
+ * ERR_WORKER_INVALID_EXEC_ARGV), and V8 flags such as the relaxed-SIMD one are process-wide anyway.
  */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const a = process.execArgv;
-  for (let i = 0; i < a.length; i++) {
-    if (['--input-type', '-e', '--eval', '-p', '--print'].includes(a[i])) {
-      i++;
-      continue;
-    }
-    if (a[i].startsWith('--input-type=') || a[i].startsWith('--eval=') || a[i].startsWith('--print=')) continue;
-    out.push(a[i]);
-  }
-  return out;
-}
+const WORKER_EXEC_ARGV: string[] = [];
 
 export const nodeHost: ThreadHost = {
   cores: availableParallelism(),
   spawn(url: URL, events: WorkerEvents): WorkerHandle {
-    const w = new Worker(url, { name: 'googlenet-wasm', execArgv: workerExecArgv() });
+    const w = new Worker(url, { name: 'googlenet-wasm', execArgv: WORKER_EXEC_ARGV });
     let exited = false;
     const gone = new Promise<void>((resolve) => {
       w.once('exit', (code) => {

@@ -18,6 +18,8 @@
  *   the same per-element order. The last arriver at a barrier resets CLAIM before releasing the others.
  */
 
+import type { Step } from '../plan.js';
+
 export const CTL_ARRIVE = 0;
 export const CTL_GEN = 16;
 export const CTL_SIGNAL = 32;
@@ -28,21 +30,8 @@ export const CTL_WORDS = 80;
 /** Chunks per step and thread (fewer where the step is too small): finer = better balance under load. */
 export const CHUNKS_PER_THREAD = 4;
 
-/** A step as the workers need it (the Plan minus its network and tensor maps). */
-export interface WireStep {
-  fn: string;
-  args: number[];
-  lo: number;
-  hi: number;
-  total: number;
-  align: number;
-  scratch: number;
-  lo2?: number;
-  hi2?: number;
-  total2?: number;
-  /** Fewest rows a chunk should get before the second dimension is split instead (Plan's Step.minRows). */
-  minRows?: number;
-}
+/** A step as the workers need it (the Plan's step without its layer index). */
+export type WireStep = Omit<Step, 'layer'>;
 
 /** A plan compiled for the pool: steps grouped into levels; the steps of a level are independent. */
 export interface WireProgram {

@@ -18,6 +18,8 @@
  * would still pass). Classifiers are scaled so that logits are O(1): softmax stays well conditioned.
  */
 
+import { mulberry32 } from '../helpers/rng.js';
+
 export type ModelName = 'inception_v1' | 'googlenet';
 
 export interface Tensor {
@@ -186,17 +188,7 @@ export function weightShapes(model: ModelName, numClasses = DEFAULT_NUM_CLASSES[
   return m;
 }
 
-/** mulberry32: a small, fast, seeded 32-bit PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../helpers/rng.js';
 
 function gaussian(rand: () => number): () => number {
   let spare: number | null = null;

@@ -110,6 +110,16 @@ export function makePlan(net: Network, n: number, layout: Layout): Plan {
   });
   const outTensor = net.endpoints.get(net.output)!;
   last.set(outTensor, Infinity);
+  // Inside an inception block (from the first to the last writer of its concatenated output) no slot is
+  // reused: a tensor whose last reader is in the block lives to the block's end, so the thread pool can
+  // run the four branches side by side (its scheduler orders steps by the bytes they touch).
+  const writers = new Map<string, number[]>();
+  net.layers.forEach((l, i) => writers.set(l.output, [...(writers.get(l.output) ?? []), i]));
+  const blocks = [...writers.values()].filter((w) => w.length > 1).map((w) => [w[0], w[w.length - 1]]);
+  for (const [name, end] of last) {
+    const block = blocks.find(([a, b]) => end >= a && end <= b);
+    if (block) last.set(name, block[1]);
+  }
 
   // First fit in order of first write; a slot is free once its tensor's last reader has run.
   const live: Array<{ name: string; off: number; size: number }> = [];

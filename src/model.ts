@@ -6,7 +6,7 @@
  */
 import { InputError, RuntimeError, WeightsError } from './errors.js';
 import { parseSafetensors, type Tensor } from './safetensors.js';
-import { accounting, buildNetwork, DEFAULT_NUM_CLASSES, type ModelName, type Network, type NetworkOptions } from './topology.js';
+import { accounting, buildNetwork, DEFAULT_NUM_CLASSES, type ModelName, type NetworkOptions } from './topology.js';
 import { checkWeights, convWeights, packedLength, packWeights, packWinograd, usesWinograd, weightSpec, winogradBytes } from './weights.js';
 import { compileKernels, instantiateKernels, type KernelFlavor, type Kernels, type WasmSource } from './wasm.js';
 import { makePlan, type Layout, type Plan, ALIGN, scratchBytesFor, tensorBytes } from './plan.js';

@@ -9,7 +9,7 @@ import { parseSafetensors, type Tensor } from './safetensors.js';
 import { accounting, buildNetwork, DEFAULT_NUM_CLASSES, type ModelName, type NetworkOptions } from './topology.js';
 import { checkWeights, convWeights, packedLength, packWeights, packWinograd, usesWinograd, weightSpec, winogradBytes } from './weights.js';
 import { compileKernels, instantiateKernels, type KernelFlavor, type Kernels, type WasmSource } from './wasm.js';
-import { makePlan, type Layout, type Plan, ALIGN, scratchBytesFor, tensorBytes } from './plan.js';
+import { makePlan, type Layout, type Plan, ALIGN, scratchBytesFor, tensorBytes, winogradTile } from './plan.js';
 import { readAsset, readPathOrUrl } from './assets.js';
 import { imageTensor, labelsFor, toRGB, topK, type ClassifyOptions, type ImageInput, type Prediction } from './classify.js';
 
@@ -31,8 +31,9 @@ export interface LoadOptions extends NetworkOptions {
   wasm?: WasmSource;
   /** Upper bound of the Wasm memory (weights + activations). Default 2 GiB. */
   maxMemoryBytes?: number;
-  /** Run stride-1 3x3 convolutions as Winograd F(2x2, 3x3) (default true); false uses im2col + GEMM. */
-  winograd?: boolean;
+  /** Stride-1 3x3 convolutions as Winograd: F(4x4, 3x3) (true or 4, the default), F(2x2, 3x3) (2), or
+   * im2col + GEMM (false). */
+  winograd?: boolean | 2 | 4;
   /** Class names for classify(), one per output (default: ImageNet, with "background" first for inception_v1). */
   labels?: string[];
 }
@@ -348,9 +349,11 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   const packed = new Map<string, number>();
   let off = CONTROL_BYTES;
   const winograd = options.winograd ?? true;
+  if (![true, false, 2, 4].includes(winograd)) throw new InputError(`winograd must be true, false, 2 or 4, got ${String(winograd)}`);
+  const tile = winogradTile(winograd);
   for (const l of convs) {
     packed.set(l.scope, off);
-    off += usesWinograd(l, winograd) ? winogradBytes(l.cin, l.cout) : Math.ceil((packedLength(l.kh * l.kw * l.cin, l.cout) * 4) / ALIGN) * ALIGN;
+    off += tile && usesWinograd(l) ? winogradBytes(l.cin, l.cout, tile) : Math.ceil((packedLength(l.kh * l.kw * l.cin, l.cout) * 4) / ALIGN) * ALIGN;
   }
   const weightBytes = off - CONTROL_BYTES;
   const scratchBase = off;
@@ -373,7 +376,7 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
     const { w, bias } = convWeights(net, l, tensors);
     const K = l.kh * l.kw * l.cin;
     const at = packed.get(l.scope)! / 4;
-    if (usesWinograd(l, winograd)) packWinograd(w, bias, l.cin, l.cout, heap.subarray(at, at + winogradBytes(l.cin, l.cout) / 4));
+    if (tile && usesWinograd(l)) packWinograd(w, bias, l.cin, l.cout, heap.subarray(at, at + winogradBytes(l.cin, l.cout, tile) / 4), tile);
     else packWeights(w, bias, K, l.cout, heap.subarray(at, at + packedLength(K, l.cout)));
   }
   const km = await compileKernels({ shared, flavor: options.kernels, source: options.wasm });

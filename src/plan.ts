@@ -7,7 +7,7 @@
  */
 import type { Network, TensorInfo } from './topology.js';
 import type { Kernels } from './wasm.js';
-import { usesWinograd, winogradMatrixBytes } from './weights.js';
+import { usesWinograd, winogradMatrixBytes, type WinogradTile } from './weights.js';
 
 export const ALIGN = 64;
 /** Floats of im2col block per thread: blocks of `mc` rows with mc * K <= this. */
@@ -67,8 +67,13 @@ export function tensorBytes(t: TensorInfo, n: number): number {
 export const WINOGRAD_FLOATS = 128 * 1024;
 
 /** Tiles per Winograd block for cin input and cout output channels. */
-export function winogradTiles(cin: number, cout: number): number {
-  return Math.max(1, Math.floor(WINOGRAD_FLOATS / (16 * (cin + cout))));
+export function winogradTiles(cin: number, cout: number, tile: WinogradTile = 2): number {
+  return Math.max(1, Math.floor(WINOGRAD_FLOATS / ((tile + 2) ** 2 * (cin + cout))));
+}
+
+/** The Winograd tile a layout asks for: 4 (F(4x4, 3x3), the default), 2, or 0 (none). */
+export function winogradTile(w: boolean | WinogradTile | undefined): 0 | WinogradTile {
+  return w === false ? 0 : w === 2 ? 2 : 4;
 }
 
 /** Rows per im2col block for a reduction length K. */
@@ -81,7 +86,10 @@ export function scratchBytesFor(net: Network): number {
   let bytes = 4096;
   for (const l of net.layers) {
     if (l.kind === 'conv') bytes = Math.max(bytes, blockRows(l.kh * l.kw * l.cin) * l.kh * l.kw * l.cin * 4);
-    if (l.kind === 'conv' && usesWinograd(l)) bytes = Math.max(bytes, 16 * winogradTiles(l.cin, l.cout) * (l.cin + l.cout) * 4);
+    if (l.kind === 'conv' && usesWinograd(l)) {
+      // Either tile size: two 36-vector transform temporaries, then the V and M blocks.
+      for (const tile of [2, 4] as const) bytes = Math.max(bytes, 1152 + (tile + 2) ** 2 * winogradTiles(l.cin, l.cout, tile) * (l.cin + l.cout) * 4);
+    }
     if (l.kind === 'lrn') bytes = Math.max(bytes, (net.tensors.get(l.input)!.c + l.size + 8) * 4);
   }
   return align(bytes);
@@ -94,8 +102,8 @@ export interface Layout {
   scratchBase: number;
   /** Packed weights of each convolution, by scope. */
   packed: Map<string, number>;
-  /** Stride-1 3x3 convolutions as Winograd F(2x2, 3x3) (default true). */
-  winograd?: boolean;
+  /** Stride-1 3x3 convolutions as Winograd: F(4x4, 3x3) (true or 4, the default), F(2x2, 3x3) (2), or not (false). */
+  winograd?: boolean | WinogradTile;
 }
 
 export function makePlan(net: Network, n: number, layout: Layout): Plan {
@@ -153,15 +161,16 @@ export function makePlan(net: Network, n: number, layout: Layout): Plan {
         const M = n * y.h * y.w;
         const panels = Math.ceil(l.cout / 8);
         const wptr = layout.packed.get(l.scope)!;
-        if (usesWinograd(l, layout.winograd ?? true)) {
-          const tiles = n * Math.ceil(y.h / 2) * Math.ceil(y.w / 2);
+        const tile = winogradTile(layout.winograd);
+        if (tile && usesWinograd(l)) {
+          const tiles = n * Math.ceil(y.h / tile) * Math.ceil(y.w / tile);
           const mat = winogradMatrixBytes(l.cin, l.cout);
-          // winograd3x3(inp, H, W, C, out, OH, OW, outStride, outOff, packed, packedBytes, bias, Cout, padT, padL,
-          //             relu, scratch, tb, t0, t1, j0, j1)
-          const tb = winogradTiles(l.cin, l.cout);
+          // winograd3x3 / winograd4x4(inp, H, W, C, out, OH, OW, outStride, outOff, packed, packedBytes, bias,
+          //             Cout, padT, padL, relu, scratch, tb, t0, t1, j0, j1)
+          const tb = winogradTiles(l.cin, l.cout, tile);
           steps.push({
-            fn: 'winograd3x3',
-            args: [inp, x.h, x.w, x.c, out, y.h, y.w, y.c, l.outOffset, wptr, mat, wptr + 16 * mat, l.cout, l.padT, l.padL,
+            fn: tile === 4 ? 'winograd4x4' : 'winograd3x3',
+            args: [inp, x.h, x.w, x.c, out, y.h, y.w, y.c, l.outOffset, wptr, mat, wptr + (tile + 2) ** 2 * mat, l.cout, l.padT, l.padL,
               l.relu ? 1 : 0, scratchBase, tb, 0, tiles, 0, panels],
             lo: 18, hi: 19, total: tiles, align: 1, scratch: 16, lo2: 20, hi2: 21, total2: panels, minRows: tb, layer: li,
           });

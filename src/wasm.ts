@@ -22,6 +22,7 @@ export interface Kernels {
   softmax(...args: number[]): void;
   softmax_ref(...args: number[]): void;
   winograd3x3(...args: number[]): void;
+  winograd4x4(...args: number[]): void;
 }
 
 export interface KernelModule {

@@ -121,36 +121,44 @@ export function winogradMatrixBytes(cin: number, cout: number): number {
   return Math.ceil((packedLength(cin, cout) * 4) / 64) * 64;
 }
 
-/** Bytes of a Winograd layer's weights: 16 packed matrices, then the bias. */
-export function winogradBytes(cin: number, cout: number): number {
-  return 16 * winogradMatrixBytes(cin, cout) + Math.ceil((cout * 4) / 64) * 64;
+const G2 = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
+const G4 = [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]];
+
+/** Winograd tile variants: F(2x2, 3x3) (16 matrices) and F(4x4, 3x3) (36 matrices). */
+export type WinogradTile = 2 | 4;
+
+/** Bytes of a Winograd layer's weights: (tile+2)^2 packed matrices, then the bias. */
+export function winogradBytes(cin: number, cout: number, tile: WinogradTile = 2): number {
+  return (tile + 2) ** 2 * winogradMatrixBytes(cin, cout) + Math.ceil((cout * 4) / 64) * 64;
 }
 
 /**
- * U = G g G^T for every (cin, cout) of HWIO 3x3 weights, packed as 16 GEMM matrices [cin][cout] with zero
- * bias, followed by the bias, into `out` (a Float32Array view of winogradBytes(cin, cout) bytes).
- * G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; computed in double.
+ * U = G g G^T for every (cin, cout) of HWIO 3x3 weights, packed as (tile+2)^2 GEMM matrices [cin][cout]
+ * with zero bias, followed by the bias, into `out` (a Float32Array view of winogradBytes(cin, cout, tile)
+ * bytes). Computed in double. F(2x2): G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; F(4x4): Lavin's
+ * points 0, -1, 1, -2, 2, inf.
  */
-export function packWinograd(w: Float32Array, bias: Float32Array, cin: number, cout: number, out: Float32Array): void {
-  const G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
-  const U = Array.from({ length: 16 }, () => new Float32Array(cin * cout));
+export function packWinograd(w: Float32Array, bias: Float32Array, cin: number, cout: number, out: Float32Array, tile: WinogradTile = 2): void {
+  const G = tile === 2 ? G2 : G4;
+  const a = tile + 2;
+  const U = Array.from({ length: a * a }, () => new Float32Array(cin * cout));
   const g = new Float64Array(9);
-  const tmp = new Float64Array(12);
+  const tmp = new Float64Array(a * 3);
   for (let ci = 0; ci < cin; ci++) {
     for (let co = 0; co < cout; co++) {
       for (let k = 0; k < 9; k++) g[k] = w[(k * cin + ci) * cout + co];
-      // tmp = G g (4x3)
-      for (let i = 0; i < 4; i++) for (let j = 0; j < 3; j++) tmp[i * 3 + j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
-      // U = tmp G^T (4x4)
-      for (let i = 0; i < 4; i++) {
-        for (let j = 0; j < 4; j++) {
-          U[i * 4 + j][ci * cout + co] = tmp[i * 3] * G[j][0] + tmp[i * 3 + 1] * G[j][1] + tmp[i * 3 + 2] * G[j][2];
+      // tmp = G g (a x 3)
+      for (let i = 0; i < a; i++) for (let j = 0; j < 3; j++) tmp[i * 3 + j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
+      // U = tmp G^T (a x a)
+      for (let i = 0; i < a; i++) {
+        for (let j = 0; j < a; j++) {
+          U[i * a + j][ci * cout + co] = tmp[i * 3] * G[j][0] + tmp[i * 3 + 1] * G[j][1] + tmp[i * 3 + 2] * G[j][2];
         }
       }
     }
   }
   const mat = winogradMatrixBytes(cin, cout) / 4;
   const zero = new Float32Array(cout);
-  for (let xi = 0; xi < 16; xi++) packWeights(U[xi], zero, cin, cout, out.subarray(xi * mat, xi * mat + packedLength(cin, cout)));
-  out.set(bias, 16 * mat);
+  for (let xi = 0; xi < a * a; xi++) packWeights(U[xi], zero, cin, cout, out.subarray(xi * mat, xi * mat + packedLength(cin, cout)));
+  out.set(bias, a * a * mat);
 }

@@ -193,3 +193,19 @@ describe('bad input is a typed error naming the problem', () => {
     await expect(d.run(img([1, 224, 224, 3]))).rejects.toThrow(/disposed/);
   });
 });
+
+describe('convolution algorithms', () => {
+  it('Winograd F(4x4), F(2x2) and im2col + GEMM agree on the bundled weights (chelsea)', async () => {
+    const t = ref('chelsea');
+    const input = t.get('input')!;
+    const want = t.get('prob')!.data;
+    for (const winograd of [4, 2, false] as const) {
+      const m = await loadModel({ model: 'googlenet', winograd, threads: 1 });
+      const p = (await m.run({ data: input.data, shape: input.shape })).prob.data;
+      let d = 0;
+      for (let i = 0; i < 1000; i++) d = Math.max(d, Math.abs(p[i] - want[i]));
+      expect(d).toBeLessThan(1e-4);
+      await m.dispose();
+    }
+  });
+});

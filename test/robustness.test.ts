@@ -172,6 +172,7 @@ describe('tensors and options', () => {
     ['maxMemoryBytes 0', () => loadModel({ model: 'googlenet', maxMemoryBytes: 0 }), /maxMemoryBytes/],
     ['weights of a wrong type', () => loadModel({ model: 'googlenet', weights: 42 as never }), /weights must be/],
     ['options null', () => loadModel(null as never), /options must be an object/],
+    ['winograd 3', () => loadModel({ model: 'googlenet', winograd: 3 as never }), /winograd must be true, false, 2 or 4/],
     ['labels of the wrong length', () => loadModel({ model: 'googlenet', labels: ['a', 'b'] }), /labels must be an array of 1000/],
     ['top 0', () => m.classify(fixture('chelsea.png'), { top: 0 }), /top must be/],
     ['top 2.5', () => m.classify(fixture('chelsea.png'), { top: 2.5 }), /top must be/],

@@ -1,0 +1,275 @@
+// Winograd F(4x4, 3x3) for stride-1 3x3 convolutions, NHWC: 4x4 output tiles from 6x6 input patches,
+// 36 multiplies per 16 outputs (4x fewer than direct, against 2.25x for F(2x2, 3x3)), at the price of
+// larger transforms and more rounding (interpolation points 0, +-1, +-2, inf). Same structure as
+// winograd.ts: tiles in blocks through per-thread scratch (V: 36*tb*C floats, M: 36*tb*Cout floats,
+// plus 72 vectors of transform temporaries), any split of tiles and output panels gives the same result.
+//
+//   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+//   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+import { gemm } from './gemm';
+import { imin } from './common';
+
+/** B^T d B for one 4-channel vector: d is 36 vectors at tmp (row-major 6x6), result stored at v + xi*vs. */
+// @ts-ignore: decorator
+@inline function transformIn(tmp: usize, v: usize, vs: usize): void {
+  // Rows: t = B^T d, in place column by column (6 columns, each a 6-vector down the rows).
+  for (let j: usize = 0; j < 6; j++) {
+    const q = tmp + (j << 4);
+    const d0 = v128.load(q + 0);
+    const d1 = v128.load(q + 96);
+    const d2 = v128.load(q + 192);
+    const d3 = v128.load(q + 288);
+    const d4 = v128.load(q + 384);
+    const d5 = v128.load(q + 480);
+    v128.store(q + 0, f32x4.add(f32x4.sub(f32x4.mul(d0, f32x4.splat(4.0)), f32x4.mul(d2, f32x4.splat(5.0))), d4));
+    v128.store(q + 96, f32x4.add(f32x4.add(f32x4.sub(f32x4.neg(f32x4.mul(d1, f32x4.splat(4.0))), f32x4.mul(d2, f32x4.splat(4.0))), d3), d4));
+    v128.store(q + 192, f32x4.add(f32x4.sub(f32x4.sub(f32x4.mul(d1, f32x4.splat(4.0)), f32x4.mul(d2, f32x4.splat(4.0))), d3), d4));
+    v128.store(q + 288, f32x4.add(f32x4.add(f32x4.sub(f32x4.neg(f32x4.mul(d1, f32x4.splat(2.0))), d2), f32x4.mul(d3, f32x4.splat(2.0))), d4));
+    v128.store(q + 384, f32x4.add(f32x4.sub(f32x4.sub(f32x4.mul(d1, f32x4.splat(2.0)), d2), f32x4.mul(d3, f32x4.splat(2.0))), d4));
+    v128.store(q + 480, f32x4.add(f32x4.sub(f32x4.mul(d1, f32x4.splat(4.0)), f32x4.mul(d3, f32x4.splat(5.0))), d5));
+  }
+  // Columns: V = t B, row by row; V[i*6 + j] goes to v + (i*6 + j) * vs.
+  for (let i: usize = 0; i < 6; i++) {
+    const q = tmp + i * 96;
+    const t0 = v128.load(q + 0);
+    const t1 = v128.load(q + 16);
+    const t2 = v128.load(q + 32);
+    const t3 = v128.load(q + 48);
+    const t4 = v128.load(q + 64);
+    const t5 = v128.load(q + 80);
+    v128.store(v + (i * 6 + 0) * vs, f32x4.add(f32x4.sub(f32x4.mul(t0, f32x4.splat(4.0)), f32x4.mul(t2, f32x4.splat(5.0))), t4));
+    v128.store(v + (i * 6 + 1) * vs, f32x4.add(f32x4.add(f32x4.sub(f32x4.neg(f32x4.mul(t1, f32x4.splat(4.0))), f32x4.mul(t2, f32x4.splat(4.0))), t3), t4));
+    v128.store(v + (i * 6 + 2) * vs, f32x4.add(f32x4.sub(f32x4.sub(f32x4.mul(t1, f32x4.splat(4.0)), f32x4.mul(t2, f32x4.splat(4.0))), t3), t4));
+    v128.store(v + (i * 6 + 3) * vs, f32x4.add(f32x4.add(f32x4.sub(f32x4.neg(f32x4.mul(t1, f32x4.splat(2.0))), t2), f32x4.mul(t3, f32x4.splat(2.0))), t4));
+    v128.store(v + (i * 6 + 4) * vs, f32x4.add(f32x4.sub(f32x4.sub(f32x4.mul(t1, f32x4.splat(2.0)), t2), f32x4.mul(t3, f32x4.splat(2.0))), t4));
+    v128.store(v + (i * 6 + 5) * vs, f32x4.add(f32x4.sub(f32x4.mul(t1, f32x4.splat(4.0)), f32x4.mul(t3, f32x4.splat(5.0))), t5));
+  }
+}
+
+/**
+ * Convolution 3x3 stride 1, output tiles t0..t1 (4x4 tiles over N * ceil(OH/4) * ceil(OW/4)) and output
+ * panels j0..j1. `packed` holds 36 packed matrices (K = C, zero bias), `packedBytes` apart; `bias` Cout floats.
+ */
+export function winograd4x4(
+  inp: usize, H: i32, W: i32, C: i32,
+  out: usize, OH: i32, OW: i32, outStride: i32, outOff: i32,
+  packed: usize, packedBytes: i32, bias: usize, Cout: i32, padT: i32, padL: i32, relu: i32,
+  scratch: usize, tb: i32, t0: i32, t1: i32, j0: i32, j1: i32,
+): void {
+  const TH = (OH + 3) >> 2;
+  const TW = (OW + 3) >> 2;
+  const plane = TH * TW;
+  const C4 = C & ~3;
+  const cb = j0 << 3;
+  const ce = imin(j1 << 3, Cout);
+  const ce4 = cb + ((ce - cb) & ~3);
+  const pix = <usize>C << 2;
+  const z = f32x4.splat(0);
+  for (let tbeg = t0; tbeg < t1; tbeg += tb) {
+    const tend = imin(tbeg + tb, t1);
+    const T = tend - tbeg;
+    const vs = <usize>T * <usize>C << 2;
+    const ms = <usize>T * <usize>Cout << 2;
+    const tmp = scratch;
+    const Vb = scratch + 72 * 16; // after two 36-vector temporaries
+    const Mb = Vb + 36 * vs;
+    for (let t = tbeg; t < tend; t++) {
+      const n = t / plane;
+      const r = t - n * plane;
+      const ty = r / TW;
+      const tx = r - ty * TW;
+      const y0 = 4 * ty - padT;
+      const x0 = 4 * tx - padL;
+      const v = Vb + (<usize>(t - tbeg) * <usize>C << 2);
+      const inside = y0 >= 0 && y0 + 6 <= H && x0 >= 0 && x0 + 6 <= W;
+      for (let c = 0; c < C; c += 4) {
+        // Gather the 6x6 patch of channels c..c+3 (zero outside the image; past C for the last vector).
+        for (let i = 0; i < 6; i++) {
+          const iy = y0 + i;
+          for (let j = 0; j < 6; j++) {
+            const ix = x0 + j;
+            let d = z;
+            if (inside || (iy >= 0 && iy < H && ix >= 0 && ix < W)) {
+              const p = inp + (<usize>((n * H + iy) * W + ix) * pix) + (<usize>c << 2);
+              if (c < C4) d = v128.load(p);
+              else {
+                d = f32x4.replace_lane(d, 0, load<f32>(p));
+                if (c + 1 < C) d = f32x4.replace_lane(d, 1, load<f32>(p, 4));
+                if (c + 2 < C) d = f32x4.replace_lane(d, 2, load<f32>(p, 8));
+              }
+            }
+            v128.store(tmp + <usize>(i * 6 + j) * 16, d);
+          }
+        }
+        if (c < C4) {
+          transformIn(tmp, v + (<usize>c << 2), vs);
+        } else {
+          // Channel tail: transform into tmp's own space, then store only the valid lanes.
+          for (let xi = 0; xi < 36; xi++) v128.store(tmp + 576 + <usize>xi * 16, z);
+          transformIn(tmp, tmp + 576, 16);
+          for (let xi: usize = 0; xi < 36; xi++) {
+            const q = v + xi * vs + (<usize>c << 2);
+            const s = tmp + 576 + xi * 16;
+            store<f32>(q, load<f32>(s));
+            if (c + 1 < C) store<f32>(q, load<f32>(s, 4), 4);
+            if (c + 2 < C) store<f32>(q, load<f32>(s, 8), 8);
+          }
+        }
+      }
+    }
+    for (let xi = 0; xi < 36; xi++) {
+      gemm(Vb + <usize>xi * vs, C, T, C, packed + <usize>xi * <usize>packedBytes, Cout, j0, j1, Mb + <usize>xi * ms, Cout, 0);
+    }
+    for (let t = tbeg; t < tend; t++) {
+      const n = t / plane;
+      const r = t - n * plane;
+      const ty = r / TW;
+      const tx = r - ty * TW;
+      const oy = 4 * ty;
+      const ox = 4 * tx;
+      const m = Mb + (<usize>(t - tbeg) * <usize>Cout << 2);
+      const rows = imin(4, OH - oy);
+      const cols = imin(4, OW - ox);
+      for (let co = cb; co < ce; co += 4) {
+        const q = m + (<usize>co << 2);
+        const b = ce - co >= 4 ? v128.load(bias + (<usize>co << 2)) : z;
+        // s = A^T m (4 x 6), column by column; then y = s A (4 x 4).
+        const m00 = v128.load(q + 0 * ms);
+        const m01 = v128.load(q + 1 * ms);
+        const m02 = v128.load(q + 2 * ms);
+        const m03 = v128.load(q + 3 * ms);
+        const m04 = v128.load(q + 4 * ms);
+        const m05 = v128.load(q + 5 * ms);
+        const m10 = v128.load(q + 6 * ms);
+        const m11 = v128.load(q + 7 * ms);
+        const m12 = v128.load(q + 8 * ms);
+        const m13 = v128.load(q + 9 * ms);
+        const m14 = v128.load(q + 10 * ms);
+        const m15 = v128.load(q + 11 * ms);
+        const m20 = v128.load(q + 12 * ms);
+        const m21 = v128.load(q + 13 * ms);
+        const m22 = v128.load(q + 14 * ms);
+        const m23 = v128.load(q + 15 * ms);
+        const m24 = v128.load(q + 16 * ms);
+        const m25 = v128.load(q + 17 * ms);
+        const m30 = v128.load(q + 18 * ms);
+        const m31 = v128.load(q + 19 * ms);
+        const m32 = v128.load(q + 20 * ms);
+        const m33 = v128.load(q + 21 * ms);
+        const m34 = v128.load(q + 22 * ms);
+        const m35 = v128.load(q + 23 * ms);
+        const m40 = v128.load(q + 24 * ms);
+        const m41 = v128.load(q + 25 * ms);
+        const m42 = v128.load(q + 26 * ms);
+        const m43 = v128.load(q + 27 * ms);
+        const m44 = v128.load(q + 28 * ms);
+        const m45 = v128.load(q + 29 * ms);
+        const m50 = v128.load(q + 30 * ms);
+        const m51 = v128.load(q + 31 * ms);
+        const m52 = v128.load(q + 32 * ms);
+        const m53 = v128.load(q + 33 * ms);
+        const m54 = v128.load(q + 34 * ms);
+        const m55 = v128.load(q + 35 * ms);
+        const s00 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m00, m10), m20), m30), m40);
+        const s01 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m01, m11), m21), m31), m41);
+        const s02 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m02, m12), m22), m32), m42);
+        const s03 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m03, m13), m23), m33), m43);
+        const s04 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m04, m14), m24), m34), m44);
+        const s05 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m05, m15), m25), m35), m45);
+        const s10 = f32x4.sub(f32x4.add(f32x4.sub(m10, m20), f32x4.mul(m30, f32x4.splat(2.0))), f32x4.mul(m40, f32x4.splat(2.0)));
+        const s11 = f32x4.sub(f32x4.add(f32x4.sub(m11, m21), f32x4.mul(m31, f32x4.splat(2.0))), f32x4.mul(m41, f32x4.splat(2.0)));
+        const s12 = f32x4.sub(f32x4.add(f32x4.sub(m12, m22), f32x4.mul(m32, f32x4.splat(2.0))), f32x4.mul(m42, f32x4.splat(2.0)));
+        const s13 = f32x4.sub(f32x4.add(f32x4.sub(m13, m23), f32x4.mul(m33, f32x4.splat(2.0))), f32x4.mul(m43, f32x4.splat(2.0)));
+        const s14 = f32x4.sub(f32x4.add(f32x4.sub(m14, m24), f32x4.mul(m34, f32x4.splat(2.0))), f32x4.mul(m44, f32x4.splat(2.0)));
+        const s15 = f32x4.sub(f32x4.add(f32x4.sub(m15, m25), f32x4.mul(m35, f32x4.splat(2.0))), f32x4.mul(m45, f32x4.splat(2.0)));
+        const s20 = f32x4.add(f32x4.add(f32x4.add(m10, m20), f32x4.mul(m30, f32x4.splat(4.0))), f32x4.mul(m40, f32x4.splat(4.0)));
+        const s21 = f32x4.add(f32x4.add(f32x4.add(m11, m21), f32x4.mul(m31, f32x4.splat(4.0))), f32x4.mul(m41, f32x4.splat(4.0)));
+        const s22 = f32x4.add(f32x4.add(f32x4.add(m12, m22), f32x4.mul(m32, f32x4.splat(4.0))), f32x4.mul(m42, f32x4.splat(4.0)));
+        const s23 = f32x4.add(f32x4.add(f32x4.add(m13, m23), f32x4.mul(m33, f32x4.splat(4.0))), f32x4.mul(m43, f32x4.splat(4.0)));
+        const s24 = f32x4.add(f32x4.add(f32x4.add(m14, m24), f32x4.mul(m34, f32x4.splat(4.0))), f32x4.mul(m44, f32x4.splat(4.0)));
+        const s25 = f32x4.add(f32x4.add(f32x4.add(m15, m25), f32x4.mul(m35, f32x4.splat(4.0))), f32x4.mul(m45, f32x4.splat(4.0)));
+        const s30 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m10, m20), f32x4.mul(m30, f32x4.splat(8.0))), f32x4.mul(m40, f32x4.splat(8.0))), m50);
+        const s31 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m11, m21), f32x4.mul(m31, f32x4.splat(8.0))), f32x4.mul(m41, f32x4.splat(8.0))), m51);
+        const s32 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m12, m22), f32x4.mul(m32, f32x4.splat(8.0))), f32x4.mul(m42, f32x4.splat(8.0))), m52);
+        const s33 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m13, m23), f32x4.mul(m33, f32x4.splat(8.0))), f32x4.mul(m43, f32x4.splat(8.0))), m53);
+        const s34 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m14, m24), f32x4.mul(m34, f32x4.splat(8.0))), f32x4.mul(m44, f32x4.splat(8.0))), m54);
+        const s35 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m15, m25), f32x4.mul(m35, f32x4.splat(8.0))), f32x4.mul(m45, f32x4.splat(8.0))), m55);
+        const o0 = out + (<usize>(((n * OH + oy) * OW + ox) * outStride + outOff + co) << 2);
+        const rowB = <usize>(OW * outStride) << 2;
+        const colB = <usize>outStride << 2;
+        let y00 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), s03), s04), b);
+        let y01 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s01, s02), f32x4.mul(s03, f32x4.splat(2.0))), f32x4.mul(s04, f32x4.splat(2.0))), b);
+        let y02 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s01, s02), f32x4.mul(s03, f32x4.splat(4.0))), f32x4.mul(s04, f32x4.splat(4.0))), b);
+        let y03 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s01, s02), f32x4.mul(s03, f32x4.splat(8.0))), f32x4.mul(s04, f32x4.splat(8.0))), s05), b);
+        let y10 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), s13), s14), b);
+        let y11 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s11, s12), f32x4.mul(s13, f32x4.splat(2.0))), f32x4.mul(s14, f32x4.splat(2.0))), b);
+        let y12 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s11, s12), f32x4.mul(s13, f32x4.splat(4.0))), f32x4.mul(s14, f32x4.splat(4.0))), b);
+        let y13 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s11, s12), f32x4.mul(s13, f32x4.splat(8.0))), f32x4.mul(s14, f32x4.splat(8.0))), s15), b);
+        let y20 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s20, s21), s22), s23), s24), b);
+        let y21 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s21, s22), f32x4.mul(s23, f32x4.splat(2.0))), f32x4.mul(s24, f32x4.splat(2.0))), b);
+        let y22 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s21, s22), f32x4.mul(s23, f32x4.splat(4.0))), f32x4.mul(s24, f32x4.splat(4.0))), b);
+        let y23 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s21, s22), f32x4.mul(s23, f32x4.splat(8.0))), f32x4.mul(s24, f32x4.splat(8.0))), s25), b);
+        let y30 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s30, s31), s32), s33), s34), b);
+        let y31 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s31, s32), f32x4.mul(s33, f32x4.splat(2.0))), f32x4.mul(s34, f32x4.splat(2.0))), b);
+        let y32 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s31, s32), f32x4.mul(s33, f32x4.splat(4.0))), f32x4.mul(s34, f32x4.splat(4.0))), b);
+        let y33 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s31, s32), f32x4.mul(s33, f32x4.splat(8.0))), f32x4.mul(s34, f32x4.splat(8.0))), s35), b);
+        if (ce - co >= 4) {
+          if (relu) {
+            y00 = f32x4.pmax(z, y00); y01 = f32x4.pmax(z, y01); y02 = f32x4.pmax(z, y02); y03 = f32x4.pmax(z, y03);
+            y10 = f32x4.pmax(z, y10); y11 = f32x4.pmax(z, y11); y12 = f32x4.pmax(z, y12); y13 = f32x4.pmax(z, y13);
+            y20 = f32x4.pmax(z, y20); y21 = f32x4.pmax(z, y21); y22 = f32x4.pmax(z, y22); y23 = f32x4.pmax(z, y23);
+            y30 = f32x4.pmax(z, y30); y31 = f32x4.pmax(z, y31); y32 = f32x4.pmax(z, y32); y33 = f32x4.pmax(z, y33);
+          }
+          if (0 < rows && 0 < cols) v128.store(o0 + 0 * rowB + 0 * colB, y00);
+          if (0 < rows && 1 < cols) v128.store(o0 + 0 * rowB + 1 * colB, y01);
+          if (0 < rows && 2 < cols) v128.store(o0 + 0 * rowB + 2 * colB, y02);
+          if (0 < rows && 3 < cols) v128.store(o0 + 0 * rowB + 3 * colB, y03);
+          if (1 < rows && 0 < cols) v128.store(o0 + 1 * rowB + 0 * colB, y10);
+          if (1 < rows && 1 < cols) v128.store(o0 + 1 * rowB + 1 * colB, y11);
+          if (1 < rows && 2 < cols) v128.store(o0 + 1 * rowB + 2 * colB, y12);
+          if (1 < rows && 3 < cols) v128.store(o0 + 1 * rowB + 3 * colB, y13);
+          if (2 < rows && 0 < cols) v128.store(o0 + 2 * rowB + 0 * colB, y20);
+          if (2 < rows && 1 < cols) v128.store(o0 + 2 * rowB + 1 * colB, y21);
+          if (2 < rows && 2 < cols) v128.store(o0 + 2 * rowB + 2 * colB, y22);
+          if (2 < rows && 3 < cols) v128.store(o0 + 2 * rowB + 3 * colB, y23);
+          if (3 < rows && 0 < cols) v128.store(o0 + 3 * rowB + 0 * colB, y30);
+          if (3 < rows && 1 < cols) v128.store(o0 + 3 * rowB + 1 * colB, y31);
+          if (3 < rows && 2 < cols) v128.store(o0 + 3 * rowB + 2 * colB, y32);
+          if (3 < rows && 3 < cols) v128.store(o0 + 3 * rowB + 3 * colB, y33);
+        } else {
+          // Channel tail: scalar lanes with their own bias.
+          const nb = ce - co;
+          if (0 < rows && 0 < cols) storeLanes(o0 + 0 * rowB + 0 * colB, y00, bias + (<usize>co << 2), nb, relu);
+          if (0 < rows && 1 < cols) storeLanes(o0 + 0 * rowB + 1 * colB, y01, bias + (<usize>co << 2), nb, relu);
+          if (0 < rows && 2 < cols) storeLanes(o0 + 0 * rowB + 2 * colB, y02, bias + (<usize>co << 2), nb, relu);
+          if (0 < rows && 3 < cols) storeLanes(o0 + 0 * rowB + 3 * colB, y03, bias + (<usize>co << 2), nb, relu);
+          if (1 < rows && 0 < cols) storeLanes(o0 + 1 * rowB + 0 * colB, y10, bias + (<usize>co << 2), nb, relu);
+          if (1 < rows && 1 < cols) storeLanes(o0 + 1 * rowB + 1 * colB, y11, bias + (<usize>co << 2), nb, relu);
+          if (1 < rows && 2 < cols) storeLanes(o0 + 1 * rowB + 2 * colB, y12, bias + (<usize>co << 2), nb, relu);
+          if (1 < rows && 3 < cols) storeLanes(o0 + 1 * rowB + 3 * colB, y13, bias + (<usize>co << 2), nb, relu);
+          if (2 < rows && 0 < cols) storeLanes(o0 + 2 * rowB + 0 * colB, y20, bias + (<usize>co << 2), nb, relu);
+          if (2 < rows && 1 < cols) storeLanes(o0 + 2 * rowB + 1 * colB, y21, bias + (<usize>co << 2), nb, relu);
+          if (2 < rows && 2 < cols) storeLanes(o0 + 2 * rowB + 2 * colB, y22, bias + (<usize>co << 2), nb, relu);
+          if (2 < rows && 3 < cols) storeLanes(o0 + 2 * rowB + 3 * colB, y23, bias + (<usize>co << 2), nb, relu);
+          if (3 < rows && 0 < cols) storeLanes(o0 + 3 * rowB + 0 * colB, y30, bias + (<usize>co << 2), nb, relu);
+          if (3 < rows && 1 < cols) storeLanes(o0 + 3 * rowB + 1 * colB, y31, bias + (<usize>co << 2), nb, relu);
+          if (3 < rows && 2 < cols) storeLanes(o0 + 3 * rowB + 2 * colB, y32, bias + (<usize>co << 2), nb, relu);
+          if (3 < rows && 3 < cols) storeLanes(o0 + 3 * rowB + 3 * colB, y33, bias + (<usize>co << 2), nb, relu);
+        }
+      }
+    }
+  }
+}
+
+/** Store the first nb lanes of y + bias (bias added here: the vector path's b was zero), with ReLU. */
+function storeLanes(o: usize, y: v128, bias: usize, nb: i32, relu: i32): void {
+  for (let l = 0; l < nb; l++) {
+    let x: f32 = 0;
+    if (l == 0) x = f32x4.extract_lane(y, 0);
+    else if (l == 1) x = f32x4.extract_lane(y, 1);
+    else x = f32x4.extract_lane(y, 2);
+    x += load<f32>(bias + (<usize>l << 2));
+    if (relu && !(x > 0)) x = 0;
+    store<f32>(o + (<usize>l << 2), x);
+  }
+}

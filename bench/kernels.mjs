@@ -77,7 +77,7 @@ for (const [label, H, W, C, Cout, kk, s] of convShapes) {
   const w = new Float32Array(K * Cout).map(() => Math.random() - 0.5), bias = new Float32Array(Cout);
   const pk = alloc(Math.ceil(Cout / 8) * (K + 1) * 8);
   packWeights(w, bias, K, Cout, heap.subarray(pk / 4));
-  const mc = blockRows(K), scratch = alloc(Math.max(mc * K, 1 << 17));
+  const mc = blockRows(K), scratch = alloc(Math.max(mc * K, 1 << 18));
   const flops = 2 * OH * OW * Cout * K;
   convCases.push([`${label} im2col+GEMM`, () => k.conv2d(inp, H, W, C, out, OH, OW, Cout, 0, pk, Cout, kk, kk, s, s, pad, pad, 1, scratch, mc, 0, OH * OW, 0, Math.ceil(Cout / 8)), flops]);
   if (kk === 3 && s === 1) {
@@ -85,7 +85,11 @@ for (const [label, H, W, C, Cout, kk, s] of convShapes) {
     packWinograd(w, bias, C, Cout, heap.subarray(wp / 4, wp / 4 + winogradBytes(C, Cout) / 4));
     const mat = winogradMatrixBytes(C, Cout), tiles = Math.ceil(OH / 2) * Math.ceil(OW / 2);
     // Counted as the direct convolution's flops: "effective" GFLOP/s.
-    convCases.push([`${label} Winograd (effective)`, () => k.winograd3x3(inp, H, W, C, out, OH, OW, Cout, 0, wp, mat, wp + 16 * mat, Cout, 1, 1, 1, scratch, winogradTiles(C, Cout), 0, tiles, 0, Math.ceil(Cout / 8)), flops]);
+    convCases.push([`${label} Winograd F2 (effective)`, () => k.winograd3x3(inp, H, W, C, out, OH, OW, Cout, 0, wp, mat, wp + 16 * mat, Cout, 1, 1, 1, scratch, winogradTiles(C, Cout), 0, tiles, 0, Math.ceil(Cout / 8)), flops]);
+    const wp4 = alloc(winogradBytes(C, Cout, 4) / 4);
+    packWinograd(w, bias, C, Cout, heap.subarray(wp4 / 4, wp4 / 4 + winogradBytes(C, Cout, 4) / 4), 4);
+    const tiles4 = Math.ceil(OH / 4) * Math.ceil(OW / 4);
+    convCases.push([`${label} Winograd F4 (effective)`, () => k.winograd4x4(inp, H, W, C, out, OH, OW, Cout, 0, wp4, mat, wp4 + 36 * mat, Cout, 1, 1, 1, scratch, winogradTiles(C, Cout, 4), 0, tiles4, 0, Math.ceil(Cout / 8)), flops]);
   }
   if (kk > 1) {
     const dst = alloc(mc * K);

@@ -4,12 +4,12 @@
  * Memory layout (bytes): [0, CONTROL_BYTES) control block for the thread pool; packed weights;
  * `threads` scratch areas; the activation arena, grown on demand up to `maxMemoryBytes`.
  */
-import { InputError, RuntimeError, WeightsError } from './errors.js';
+import { InputError, RuntimeError } from './errors.js';
 import { parseSafetensors, type Tensor } from './safetensors.js';
 import { accounting, buildNetwork, DEFAULT_NUM_CLASSES, type ModelName, type NetworkOptions } from './topology.js';
-import { checkWeights, convWeights, packedLength, packWeights, packWinograd, usesWinograd, weightSpec, winogradBytes } from './weights.js';
+import { checkWeights, convWeightBytes, convWeights, packConvWeights, weightSpec } from './weights.js';
 import { compileKernels, instantiateKernels, type KernelFlavor, type Kernels, type WasmSource } from './wasm.js';
-import { makePlan, type Layout, type Plan, ALIGN, scratchBytesFor, tensorBytes, winogradTile } from './plan.js';
+import { makePlan, type Layout, type Plan, scratchBytesFor, tensorBytes, winogradTile } from './plan.js';
 import { readAsset, readPathOrUrl } from './assets.js';
 import { imageTensor, labelsFor, toRGB, topK, type ClassifyOptions, type ImageInput, type Prediction } from './classify.js';
 
@@ -343,6 +343,10 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   // Weights of the whole network (root block, logits) are never "extra", whatever part of it runs.
   const full = buildNetwork(model, 224, 224, { numClasses: numClasses || DEFAULT_NUM_CLASSES[model] });
   checkWeights(tensors, weightSpec(net), new Set(weightSpec(full).map((s) => s.name)));
+  // Checked before any memory or worker exists, so a refusal leaves nothing behind.
+  if (options.labels !== undefined && (!Array.isArray(options.labels) || options.labels.length !== numClasses)) {
+    throw new InputError(`labels must be an array of ${numClasses} names, one per class`);
+  }
 
   // Layout: control block, packed weights, scratch per thread, arena.
   const convs = net.layers.filter((l) => l.kind === 'conv');
@@ -353,7 +357,7 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   const tile = winogradTile(winograd);
   for (const l of convs) {
     packed.set(l.scope, off);
-    off += tile && usesWinograd(l) ? winogradBytes(l.cin, l.cout, tile) : Math.ceil((packedLength(l.kh * l.kw * l.cin, l.cout) * 4) / ALIGN) * ALIGN;
+    off += convWeightBytes(l, tile);
   }
   const weightBytes = off - CONTROL_BYTES;
   const scratchBase = off;
@@ -374,10 +378,8 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   const heap = new Float32Array(memory.buffer);
   for (const l of convs) {
     const { w, bias } = convWeights(net, l, tensors);
-    const K = l.kh * l.kw * l.cin;
     const at = packed.get(l.scope)! / 4;
-    if (tile && usesWinograd(l)) packWinograd(w, bias, l.cin, l.cout, heap.subarray(at, at + winogradBytes(l.cin, l.cout, tile) / 4), tile);
-    else packWeights(w, bias, K, l.cout, heap.subarray(at, at + packedLength(K, l.cout)));
+    packConvWeights(l, w, bias, tile, heap.subarray(at, at + convWeightBytes(l, tile) / 4));
   }
   const km = await compileKernels({ shared, flavor: options.kernels, source: options.wasm });
   let executor: Executor;
@@ -404,14 +406,7 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
     peakActivationBytes: plan224.arenaBytes,
     weightBytes,
   };
-  if (weightBytes === 0 && convs.length > 0) throw new WeightsError('no weights were packed');
   const model_ = new Model(info, netOpts, memory, layout, maxBytes, executor);
-  if (options.labels !== undefined) {
-    if (!Array.isArray(options.labels) || options.labels.length !== numClasses) {
-      await model_.dispose();
-      throw new InputError(`labels must be an array of ${numClasses} names, one per class`);
-    }
-    model_.labels = options.labels.map(String);
-  }
+  if (options.labels !== undefined) model_.labels = options.labels.map(String);
   return model_;
 }

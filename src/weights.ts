@@ -162,3 +162,15 @@ export function packWinograd(w: Float32Array, bias: Float32Array, cin: number, c
   for (let xi = 0; xi < a * a; xi++) packWeights(U[xi], zero, cin, cout, out.subarray(xi * mat, xi * mat + packedLength(cin, cout)));
   out.set(bias, a * a * mat);
 }
+
+/** Bytes of one convolution's weights as packed for its algorithm (Winograd tile 2 or 4, or 0 for GEMM), 64-aligned. */
+export function convWeightBytes(l: ConvLayer, tile: 0 | WinogradTile): number {
+  if (tile && usesWinograd(l)) return winogradBytes(l.cin, l.cout, tile);
+  return Math.ceil((packedLength(l.kh * l.kw * l.cin, l.cout) * 4) / 64) * 64;
+}
+
+/** Pack one convolution's HWIO weights and bias for its algorithm into `out` (convWeightBytes(l, tile) bytes). */
+export function packConvWeights(l: ConvLayer, w: Float32Array, bias: Float32Array, tile: 0 | WinogradTile, out: Float32Array): void {
+  if (tile && usesWinograd(l)) packWinograd(w, bias, l.cin, l.cout, out, tile);
+  else packWeights(w, bias, l.kh * l.kw * l.cin, l.cout, out);
+}

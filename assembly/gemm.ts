@@ -1,11 +1,13 @@
 // Convolution as im2col + packed GEMM, NHWC.
 //
 // C[m][n] = bias[n] + sum_k A[m][k] * B[k][n], m = output pixel (n, oy, ox), k = (ky, kx, ci), n = output channel.
-// B is packed once at load into panels of NR = 8 output channels: panel j holds 8 biases, then K rows of
-// 8 weights (zero-padded past Cout). The 6x8 micro-kernel keeps 12 accumulators + 2 weight vectors + 1
-// broadcast = 15 live v128 values (16 with the product of the non-FMA build): it fits V8's 16 xmm
-// registers, and measured here (Xeon, relaxed FMA) it runs at ~40 GFLOP/s in L1 against ~33 for 4x8,
-// whose loop overhead per FMA is higher. Leftover rows take a 4x8 then a 1x8 kernel.
+// B is packed once at load into panels of NR = 12 output channels: panel j holds 12 biases, then K rows of
+// 12 weights (zero-padded past Cout). A is packed on the fly, 3 rows at a time, k-major (a0[k] a1[k] a2[k]),
+// into a small per-thread buffer that stays in L1 while every weight panel streams past it.
+// The 3x12 micro-kernel keeps 9 accumulators + 3 weight vectors + 1 broadcast = 13 live v128 values, inside
+// the 15 xmm registers V8 allocates (xmm15 is its scratch); all its loads use constant offsets from two
+// pointers. Measured here (Xeon, relaxed FMA, A and B in L1/L2) it runs at ~28-30 GFLOP/s where the
+// previous 6x8 kernel on unpacked rows (15 live values, an address add per broadcast) ran at ~15-18.
 // The epilogue adds ReLU and stores at `outOff` channels into pixels `outStride` channels apart, so an
 // inception branch writes straight into its slice of the concatenated output.
 //
@@ -13,154 +15,123 @@
 // results do not depend on how rows and panels are split between threads.
 import { madd, imin } from './common';
 
-export const NR: i32 = 8;
-export const MR: i32 = 6;
+export const NR: i32 = 12;
+export const MR: i32 = 3;
 
+/** Store lanes 0..n-1 of v at o (n <= 4). */
 // @ts-ignore: decorator
-@inline function storeTile(o: usize, c0: v128, c1: v128, valid: i32, relu: i32): void {
+@inline function storeLanes(o: usize, v: v128, n: i32): void {
+  if (n >= 4) {
+    v128.store(o, v);
+  } else {
+    if (n > 0) store<f32>(o, f32x4.extract_lane(v, 0));
+    if (n > 1) store<f32>(o, f32x4.extract_lane(v, 1), 4);
+    if (n > 2) store<f32>(o, f32x4.extract_lane(v, 2), 8);
+  }
+}
+
+/** One output row of a tile: 12 channels (fewer in a tail panel), ReLU applied if asked. */
+// @ts-ignore: decorator
+@inline function storeRow(o: usize, c0: v128, c1: v128, c2: v128, valid: i32, relu: i32): void {
   if (relu) {
     const z = f32x4.splat(0);
     // pmax(0, c) = 0 < c ? c : 0, as the scalar reference; one maxps (f32x4.max costs V8 several).
     c0 = f32x4.pmax(z, c0);
     c1 = f32x4.pmax(z, c1);
+    c2 = f32x4.pmax(z, c2);
   }
-  if (valid >= 8) {
+  if (valid >= 12) {
     v128.store(o, c0);
     v128.store(o, c1, 16);
+    v128.store(o, c2, 32);
   } else {
-    // Tail panel (Cout not a multiple of 8): store lane by lane.
-    if (valid > 0) store<f32>(o, f32x4.extract_lane(c0, 0));
-    if (valid > 1) store<f32>(o, f32x4.extract_lane(c0, 1), 4);
-    if (valid > 2) store<f32>(o, f32x4.extract_lane(c0, 2), 8);
-    if (valid > 3) store<f32>(o, f32x4.extract_lane(c0, 3), 12);
-    if (valid > 4) store<f32>(o, f32x4.extract_lane(c1, 0), 16);
-    if (valid > 5) store<f32>(o, f32x4.extract_lane(c1, 1), 20);
-    if (valid > 6) store<f32>(o, f32x4.extract_lane(c1, 2), 24);
+    storeLanes(o, c0, valid);
+    if (valid > 4) storeLanes(o + 16, c1, valid - 4);
+    if (valid > 8) storeLanes(o + 32, c2, valid - 8);
   }
 }
 
-/** One 6x8 tile: rows a0.. (rowBytes apart) against panel p; writes at o (outRowBytes apart). */
-function tile6(a0: usize, rowBytes: usize, K: i32, p: usize, o: usize, outRowBytes: usize, valid: i32, relu: i32): void {
-  const a1 = a0 + rowBytes;
+/** Pack rows a.. (rowBytes apart; `rows` of them, 1 to 3) k-major into dst: 3 floats per k, missing rows zero. */
+function packA(a: usize, rowBytes: usize, rows: i32, K: i32, dst: usize): void {
+  const kb = <usize>K << 2;
+  const a1 = a + rowBytes;
   const a2 = a1 + rowBytes;
-  const a3 = a2 + rowBytes;
-  const a4 = a3 + rowBytes;
-  const a5 = a4 + rowBytes;
+  if (rows >= 3) {
+    for (let k: usize = 0; k < kb; k += 4) {
+      store<u32>(dst, load<u32>(a + k));
+      store<u32>(dst, load<u32>(a1 + k), 4);
+      store<u32>(dst, load<u32>(a2 + k), 8);
+      dst += 12;
+    }
+  } else if (rows == 2) {
+    for (let k: usize = 0; k < kb; k += 4) {
+      store<u32>(dst, load<u32>(a + k));
+      store<u32>(dst, load<u32>(a1 + k), 4);
+      store<u32>(dst, 0, 8);
+      dst += 12;
+    }
+  } else {
+    for (let k: usize = 0; k < kb; k += 4) {
+      store<u32>(dst, load<u32>(a + k));
+      store<u64>(dst, 0, 4);
+      dst += 12;
+    }
+  }
+}
+
+/** One 3x12 tile: packed rows ap against panel p; writes `rows` rows (1 to 3) at o, outRowBytes apart. */
+function tile3(ap: usize, K: i32, p: usize, o: usize, outRowBytes: usize, valid: i32, rows: i32, relu: i32): void {
   let c00 = v128.load(p);
   let c01 = v128.load(p, 16);
-  let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01, c40 = c00, c41 = c01, c50 = c00, c51 = c01;
-  let b = p + 32;
-  for (let k: usize = 0, kb: usize = <usize>K << 2; k < kb; k += 4) {
+  let c02 = v128.load(p, 32);
+  let c10 = c00, c11 = c01, c12 = c02, c20 = c00, c21 = c01, c22 = c02;
+  let b = p + 48;
+  let a = ap;
+  const end = b + <usize>K * 48;
+  while (b < end) {
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
-    let a = v128.load32_splat(a0 + k);
-    c00 = madd(a, b0, c00);
-    c01 = madd(a, b1, c01);
-    a = v128.load32_splat(a1 + k);
-    c10 = madd(a, b0, c10);
-    c11 = madd(a, b1, c11);
-    a = v128.load32_splat(a2 + k);
-    c20 = madd(a, b0, c20);
-    c21 = madd(a, b1, c21);
-    a = v128.load32_splat(a3 + k);
-    c30 = madd(a, b0, c30);
-    c31 = madd(a, b1, c31);
-    a = v128.load32_splat(a4 + k);
-    c40 = madd(a, b0, c40);
-    c41 = madd(a, b1, c41);
-    a = v128.load32_splat(a5 + k);
-    c50 = madd(a, b0, c50);
-    c51 = madd(a, b1, c51);
-    b += 32;
+    const b2 = v128.load(b, 32);
+    let x = v128.load32_splat(a);
+    c00 = madd(x, b0, c00);
+    c01 = madd(x, b1, c01);
+    c02 = madd(x, b2, c02);
+    x = v128.load32_splat(a, 4);
+    c10 = madd(x, b0, c10);
+    c11 = madd(x, b1, c11);
+    c12 = madd(x, b2, c12);
+    x = v128.load32_splat(a, 8);
+    c20 = madd(x, b0, c20);
+    c21 = madd(x, b1, c21);
+    c22 = madd(x, b2, c22);
+    b += 48;
+    a += 12;
   }
-  storeTile(o, c00, c01, valid, relu);
-  storeTile(o + outRowBytes, c10, c11, valid, relu);
-  storeTile(o + 2 * outRowBytes, c20, c21, valid, relu);
-  storeTile(o + 3 * outRowBytes, c30, c31, valid, relu);
-  storeTile(o + 4 * outRowBytes, c40, c41, valid, relu);
-  storeTile(o + 5 * outRowBytes, c50, c51, valid, relu);
-}
-
-/** One 4x8 tile (leftover rows). */
-function tile4(a0: usize, rowBytes: usize, K: i32, p: usize, o: usize, outRowBytes: usize, valid: i32, relu: i32): void {
-  const a1 = a0 + rowBytes;
-  const a2 = a1 + rowBytes;
-  const a3 = a2 + rowBytes;
-  let c00 = v128.load(p);
-  let c01 = v128.load(p, 16);
-  let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
-  let b = p + 32;
-  for (let k: usize = 0, kb: usize = <usize>K << 2; k < kb; k += 4) {
-    const b0 = v128.load(b);
-    const b1 = v128.load(b, 16);
-    let a = v128.load32_splat(a0 + k);
-    c00 = madd(a, b0, c00);
-    c01 = madd(a, b1, c01);
-    a = v128.load32_splat(a1 + k);
-    c10 = madd(a, b0, c10);
-    c11 = madd(a, b1, c11);
-    a = v128.load32_splat(a2 + k);
-    c20 = madd(a, b0, c20);
-    c21 = madd(a, b1, c21);
-    a = v128.load32_splat(a3 + k);
-    c30 = madd(a, b0, c30);
-    c31 = madd(a, b1, c31);
-    b += 32;
-  }
-  storeTile(o, c00, c01, valid, relu);
-  storeTile(o + outRowBytes, c10, c11, valid, relu);
-  storeTile(o + 2 * outRowBytes, c20, c21, valid, relu);
-  storeTile(o + 3 * outRowBytes, c30, c31, valid, relu);
-}
-
-/** One 1x8 tile (leftover rows). */
-function tile1(a0: usize, K: i32, p: usize, o: usize, valid: i32, relu: i32): void {
-  let c00 = v128.load(p);
-  let c01 = v128.load(p, 16);
-  let b = p + 32;
-  for (let k: usize = 0, kb: usize = <usize>K << 2; k < kb; k += 4) {
-    const a = v128.load32_splat(a0 + k);
-    c00 = madd(a, v128.load(b), c00);
-    c01 = madd(a, v128.load(b, 16), c01);
-    b += 32;
-  }
-  storeTile(o, c00, c01, valid, relu);
+  storeRow(o, c00, c01, c02, valid, relu);
+  if (rows > 1) storeRow(o + outRowBytes, c10, c11, c12, valid, relu);
+  if (rows > 2) storeRow(o + 2 * outRowBytes, c20, c21, c22, valid, relu);
 }
 
 /**
  * rows x panels of C from A (rows lda floats apart) and packed B panels j0..j1.
  * out points at row 0, channel 0 of this block's output (already offset by outOff).
- * Rows are the outer loop: a 6-row slice of A (6 x K floats) stays in L1 while the weight panels
- * stream past it, which measured ~2x faster than panels outer (A re-read from L2 for every panel).
+ * apack: 3 * K floats of the calling thread's scratch for the packed rows.
+ * Rows are the outer loop: 3 packed rows stay in L1 while the weight panels stream past them.
  */
 export function gemm(
   A: usize, lda: i32, rows: i32, K: i32,
   packed: usize, Cout: i32, j0: i32, j1: i32,
-  out: usize, outStride: i32, relu: i32,
+  out: usize, outStride: i32, relu: i32, apack: usize,
 ): void {
-  const panelBytes = <usize>(K + 1) * 32;
+  const panelBytes = <usize>(K + 1) * (NR << 2);
   const rowBytes = <usize>lda << 2;
   const outRowBytes = <usize>outStride << 2;
-  let i = 0;
-  for (; i + 6 <= rows; i += 6) {
-    const a = A + <usize>i * rowBytes;
+  for (let i = 0; i < rows; i += MR) {
+    const r = imin(MR, rows - i);
+    packA(A + <usize>i * rowBytes, rowBytes, r, K, apack);
     const o = out + <usize>i * outRowBytes;
     for (let j = j0; j < j1; j++) {
-      tile6(a, rowBytes, K, packed + <usize>j * panelBytes, o + (<usize>(j * NR) << 2), outRowBytes, Cout - j * NR, relu);
-    }
-  }
-  for (; i + 4 <= rows; i += 4) {
-    const a = A + <usize>i * rowBytes;
-    const o = out + <usize>i * outRowBytes;
-    for (let j = j0; j < j1; j++) {
-      tile4(a, rowBytes, K, packed + <usize>j * panelBytes, o + (<usize>(j * NR) << 2), outRowBytes, Cout - j * NR, relu);
-    }
-  }
-  for (; i < rows; i++) {
-    const a = A + <usize>i * rowBytes;
-    const o = out + <usize>i * outRowBytes;
-    for (let j = j0; j < j1; j++) {
-      tile1(a, K, packed + <usize>j * panelBytes, o + (<usize>(j * NR) << 2), Cout - j * NR, relu);
+      tile3(apack, K, packed + <usize>j * panelBytes, o + (<usize>(j * NR) << 2), outRowBytes, Cout - j * NR, r, relu);
     }
   }
 }
@@ -204,7 +175,8 @@ export function im2col(
 /**
  * Convolution of output rows m0..m1 (flattened over N*OH*OW) and output panels j0..j1.
  * 1x1 stride-1 unpadded convolutions read the input as A directly; others go through im2col in blocks
- * of `mc` rows into `scratch` (mc * KH*KW*C floats, owned by the calling thread).
+ * of `mc` rows into `scratch` ((mc + 3) * KH*KW*C floats owned by the calling thread: the im2col block,
+ * then the GEMM's 3 packed rows).
  */
 export function conv2d(
   inp: usize, H: i32, W: i32, C: i32,
@@ -215,6 +187,7 @@ export function conv2d(
   const K = KH * KW * C;
   const direct = KH == 1 && KW == 1 && SH == 1 && SW == 1 && padT == 0 && padL == 0;
   const outBase = out + (<usize>outOff << 2);
+  const apack = scratch + <usize>mc * <usize>K * 4;
   for (let mb = m0; mb < m1; mb += mc) {
     const me = imin(mb + mc, m1);
     let A: usize;
@@ -224,7 +197,7 @@ export function conv2d(
       im2col(inp, H, W, C, OH, OW, KH, KW, SH, SW, padT, padL, mb, me, scratch);
       A = scratch;
     }
-    gemm(A, K, me - mb, K, packed, Cout, j0, j1, outBase + (<usize>mb * <usize>outStride << 2), outStride, relu);
+    gemm(A, K, me - mb, K, packed, Cout, j0, j1, outBase + (<usize>mb * <usize>outStride << 2), outStride, relu, apack);
   }
 }
 

@@ -3,11 +3,12 @@
 // Per 2x2 output tile: V = B^T d B (d the 4x4 input patch), M = V . U per position (16 GEMMs over
 // channels, U = G g G^T precomputed and packed at load), Y = A^T M A + bias. 16 multiplies per
 // output pair instead of 36 for a 2.25x cut in GEMM work. Tiles are processed in blocks of `tb` tiles
-// through per-thread scratch (V: 16*tb*C floats, then M: 16*tb*Cout floats), so a thread's range of tiles
+// through per-thread scratch (V: 16*tb*C floats, then M: 16*tb*Cout floats, then 3*C for the GEMM's
+// packed rows), so a thread's range of tiles
 // can be any [t0, t1) and each output is computed the same way whatever the split.
 //
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   A^T = [1 1 1 0; 0 1 -1 -1]
-import { gemm } from './gemm';
+import { gemm, NR } from './gemm';
 import { imin } from './common';
 
 // @ts-ignore: decorator
@@ -47,7 +48,7 @@ import { imin } from './common';
 
 /**
  * Convolution 3x3 stride 1 of output tiles t0..t1 (tiles of 2x2 over N * ceil(OH/2) * ceil(OW/2)) and
- * output-channel panels j0..j1 (8 channels each). Threads that split the panels each transform the
+ * output-channel panels j0..j1 (NR = 12 channels each). Threads that split the panels each transform the
  * input tiles again (cheap) but stream only their share of U (16 x C x Cout floats, the expensive part).
  * `packed` holds 16 packed matrices (K = C, zero bias), each `packedBytes` long; `bias` Cout floats.
  */
@@ -61,9 +62,9 @@ export function winograd3x3(
   const TW = (OW + 1) >> 1;
   const plane = TH * TW;
   const C4 = C & ~3;
-  // Output channels [cb, ce) of panels j0..j1 (8 channels each; the last may be partial).
-  const cb = j0 << 3;
-  const ce = imin(j1 << 3, Cout);
+  // Output channels [cb, ce) of panels j0..j1 (NR channels each; the last may be partial).
+  const cb = j0 * NR;
+  const ce = imin(j1 * NR, Cout);
   const ce4 = cb + ((ce - cb) & ~3);
   for (let tbeg = t0; tbeg < t1; tbeg += tb) {
     const tend = imin(tbeg + tb, t1);
@@ -134,7 +135,7 @@ export function winograd3x3(
     }
     // 16 GEMMs: M[xi] (T x Cout) = V[xi] (T x C) . U[xi] (C x Cout).
     for (let xi = 0; xi < 16; xi++) {
-      gemm(Vb + <usize>xi * vs, C, T, C, packed + <usize>xi * <usize>packedBytes, Cout, j0, j1, Mb + <usize>xi * ms, Cout, 0);
+      gemm(Vb + <usize>xi * vs, C, T, C, packed + <usize>xi * <usize>packedBytes, Cout, j0, j1, Mb + <usize>xi * ms, Cout, 0, Mb + 16 * ms);
     }
     // Output transform: Y = A^T M A + bias, ReLU, only the pixels inside OH x OW.
     for (let t = tbeg; t < tend; t++) {

@@ -2,11 +2,11 @@
 // 36 multiplies per 16 outputs (4x fewer than direct, against 2.25x for F(2x2, 3x3)), at the price of
 // larger transforms and more rounding (interpolation points 0, +-1, +-2, inf). Same structure as
 // winograd.ts: tiles in blocks through per-thread scratch (V: 36*tb*C floats, M: 36*tb*Cout floats,
-// plus 72 vectors of transform temporaries), any split of tiles and output panels gives the same result.
+// after 72 vectors of transform temporaries, then 3*C for the GEMM's packed rows), any split of tiles and output panels gives the same result.
 //
 //   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
 //   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
-import { gemm } from './gemm';
+import { gemm, NR } from './gemm';
 import { imin } from './common';
 
 /** B^T d B for one 4-channel vector: d is 36 vectors at tmp (row-major 6x6), result stored at v + xi*vs. */
@@ -60,8 +60,8 @@ export function winograd4x4(
   const TW = (OW + 3) >> 2;
   const plane = TH * TW;
   const C4 = C & ~3;
-  const cb = j0 << 3;
-  const ce = imin(j1 << 3, Cout);
+  const cb = j0 * NR;
+  const ce = imin(j1 * NR, Cout);
   const ce4 = cb + ((ce - cb) & ~3);
   const pix = <usize>C << 2;
   const z = f32x4.splat(0);
@@ -118,7 +118,7 @@ export function winograd4x4(
       }
     }
     for (let xi = 0; xi < 36; xi++) {
-      gemm(Vb + <usize>xi * vs, C, T, C, packed + <usize>xi * <usize>packedBytes, Cout, j0, j1, Mb + <usize>xi * ms, Cout, 0);
+      gemm(Vb + <usize>xi * vs, C, T, C, packed + <usize>xi * <usize>packedBytes, Cout, j0, j1, Mb + <usize>xi * ms, Cout, 0, Mb + 36 * ms);
     }
     for (let t = tbeg; t < tend; t++) {
       const n = t / plane;

@@ -6,8 +6,8 @@ import b from 'benny';
 import asc from 'assemblyscript/asc';
 import { parseArgs } from 'node:util';
 import { compileKernels, instantiateKernels } from '../dist/wasm.js';
-import { packWeights, packWinograd, winogradBytes, winogradMatrixBytes } from '../dist/weights.js';
-import { blockRows, winogradTiles } from '../dist/plan.js';
+import { NR, packWeights, packWinograd, winogradBytes, winogradMatrixBytes } from '../dist/weights.js';
+import { blockRows, WINOGRAD_FLOATS, winogradTiles } from '../dist/plan.js';
 
 const { values } = parseArgs({ options: { kernels: { type: 'string' }, quick: { type: 'boolean' } } });
 const km = await compileKernels({ shared: false, flavor: values.kernels ?? 'auto' });
@@ -49,8 +49,8 @@ const suite = (name, cases) => b.suite(
 // GEMM micro-kernel on the shapes of Mixed_4b (14x14 = 196 rows): its 1x1 convolutions and the
 // Winograd GEMMs of its 3x3 branch (tiles 49 per block, K = 96).
 const gemmCase = (label, rows, K, cout) => {
-  const A = alloc(rows * K), P = alloc(Math.ceil(cout / 8) * (K + 1) * 8), O = alloc(rows * cout);
-  return [label, () => k.gemm(A, K, rows, K, P, cout, 0, Math.ceil(cout / 8), O, cout, 1), 2 * rows * K * cout];
+  const A = alloc(rows * K), P = alloc(Math.ceil(cout / NR) * (K + 1) * NR), O = alloc(rows * cout), pack = alloc(3 * K);
+  return [label, () => k.gemm(A, K, rows, K, P, cout, 0, Math.ceil(cout / NR), O, cout, 1, pack), 2 * rows * K * cout];
 };
 await suite('GEMM micro-kernel, Mixed_4b shapes', [
   gemmCase('1x1 480->192 (Branch_0)', 196, 480, 192),
@@ -75,21 +75,21 @@ for (const [label, H, W, C, Cout, kk, s] of convShapes) {
   const K = kk * kk * C;
   const inp = alloc(H * W * C), out = alloc(OH * OW * Cout);
   const w = new Float32Array(K * Cout).map(() => Math.random() - 0.5), bias = new Float32Array(Cout);
-  const pk = alloc(Math.ceil(Cout / 8) * (K + 1) * 8);
+  const pk = alloc(Math.ceil(Cout / NR) * (K + 1) * NR);
   packWeights(w, bias, K, Cout, heap.subarray(pk / 4));
-  const mc = blockRows(K), scratch = alloc(Math.max(mc * K, 1 << 18));
+  const mc = blockRows(K), scratch = alloc(Math.max((mc + 3) * K, 288 + WINOGRAD_FLOATS + 3 * C));
   const flops = 2 * OH * OW * Cout * K;
-  convCases.push([`${label} im2col+GEMM`, () => k.conv2d(inp, H, W, C, out, OH, OW, Cout, 0, pk, Cout, kk, kk, s, s, pad, pad, 1, scratch, mc, 0, OH * OW, 0, Math.ceil(Cout / 8)), flops]);
+  convCases.push([`${label} im2col+GEMM`, () => k.conv2d(inp, H, W, C, out, OH, OW, Cout, 0, pk, Cout, kk, kk, s, s, pad, pad, 1, scratch, mc, 0, OH * OW, 0, Math.ceil(Cout / NR)), flops]);
   if (kk === 3 && s === 1) {
     const wp = alloc(winogradBytes(C, Cout) / 4);
     packWinograd(w, bias, C, Cout, heap.subarray(wp / 4, wp / 4 + winogradBytes(C, Cout) / 4));
     const mat = winogradMatrixBytes(C, Cout), tiles = Math.ceil(OH / 2) * Math.ceil(OW / 2);
     // Counted as the direct convolution's flops: "effective" GFLOP/s.
-    convCases.push([`${label} Winograd F2 (effective)`, () => k.winograd3x3(inp, H, W, C, out, OH, OW, Cout, 0, wp, mat, wp + 16 * mat, Cout, 1, 1, 1, scratch, winogradTiles(C, Cout), 0, tiles, 0, Math.ceil(Cout / 8)), flops]);
+    convCases.push([`${label} Winograd F2 (effective)`, () => k.winograd3x3(inp, H, W, C, out, OH, OW, Cout, 0, wp, mat, wp + 16 * mat, Cout, 1, 1, 1, scratch, winogradTiles(C, Cout), 0, tiles, 0, Math.ceil(Cout / NR)), flops]);
     const wp4 = alloc(winogradBytes(C, Cout, 4) / 4);
     packWinograd(w, bias, C, Cout, heap.subarray(wp4 / 4, wp4 / 4 + winogradBytes(C, Cout, 4) / 4), 4);
     const tiles4 = Math.ceil(OH / 4) * Math.ceil(OW / 4);
-    convCases.push([`${label} Winograd F4 (effective)`, () => k.winograd4x4(inp, H, W, C, out, OH, OW, Cout, 0, wp4, mat, wp4 + 36 * mat, Cout, 1, 1, 1, scratch, winogradTiles(C, Cout, 4), 0, tiles4, 0, Math.ceil(Cout / 8)), flops]);
+    convCases.push([`${label} Winograd F4 (effective)`, () => k.winograd4x4(inp, H, W, C, out, OH, OW, Cout, 0, wp4, mat, wp4 + 36 * mat, Cout, 1, 1, 1, scratch, winogradTiles(C, Cout, 4), 0, tiles4, 0, Math.ceil(Cout / NR)), flops]);
   }
   if (kk > 1) {
     const dst = alloc(mc * K);

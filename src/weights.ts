@@ -13,7 +13,7 @@ import type { ConvLayer, Network } from './topology.js';
 
 export const BN_EPSILON = 0.001;
 /** Output channels per packed panel (the micro-kernel's NR). */
-export const NR = 8;
+export const NR = 12;
 
 export interface WeightSpec {
   name: string;

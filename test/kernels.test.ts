@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { compileKernels, instantiateKernels, type Kernels } from '../dist/wasm.js';
-import { packWeights, packedLength, packWinograd, winogradBytes, winogradMatrixBytes } from '../dist/weights.js';
+import { NR, packWeights, packedLength, packWinograd, winogradBytes, winogradMatrixBytes } from '../dist/weights.js';
 import { blockRows, winogradTiles } from '../dist/plan.js';
 import { mulberry32 as rng } from './helpers/rng.js';
 
@@ -87,7 +87,9 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
       const h = 1 + 2 * Math.floor(r() * 7) + (t % 2);
       const w = 1 + 2 * Math.floor(r() * 7);
       const c = [1, 3, 5, 8, 13, 16, 19][Math.floor(r() * 7)];
-      const cout = [1, 5, 8, 12, 17, 24, 33][Math.floor(r() * 7)];
+      // Every tail of the 12-channel panels: 1, 4, 5, 8, 9, 11 lanes, none, and more than one panel.
+      const couts = [1, 4, 5, 8, 11, 12, 17, 24, 28, 33];
+      const cout = couts[Math.floor(r() * couts.length)];
       const caffe = r() < 0.5;
       let oh: number, ow: number, pt: number, pl: number;
       if (caffe) {
@@ -116,10 +118,10 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
       const outRef = heap.put(new Float32Array(outSize).fill(7));
       const out = heap.put(new Float32Array(outSize).fill(7));
       const mc = Math.max(4, Math.min(blockRows(K), 4 * (1 + Math.floor(r() * 4))));
-      const scratch = heap.alloc(mc * K);
+      const scratch = heap.alloc((mc + 3) * K);
       k.conv2d_ref(inp, h, w, c, outRef, oh, ow, stride, off, wp, bp, cout, kh, kw, s, s, pt, pl, relu, n);
       const M = n * oh * ow;
-      const panels = Math.ceil(cout / 8);
+      const panels = Math.ceil(cout / NR);
       for (const [m0, m1] of splits(r, M, 4)) {
         for (const [j0, j1] of splits(r, panels, 1)) {
           k.conv2d(inp, h, w, c, out, oh, ow, stride, off, pk, cout, kh, kw, s, s, pt, pl, relu, scratch, mc, m0, m1, j0, j1);
@@ -166,12 +168,12 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
       const outRef = heap.put(new Float32Array(size).fill(7));
       const out = heap.put(new Float32Array(size).fill(7));
       const tb = Math.max(1, Math.min(winogradTiles(c, cout, tile), 1 + Math.floor(r() * 5)));
-      const scratch = heap.alloc(288 + a * tb * (c + cout));
+      const scratch = heap.alloc(288 + a * tb * (c + cout) + 3 * c);
       k.conv2d_ref(inp, h, w, c, outRef, oh, ow, stride, off, wp, bp, cout, 3, 3, 1, 1, p, p, relu, n);
       const tiles = n * Math.ceil(oh / tile) * Math.ceil(ow / tile);
       const mat = winogradMatrixBytes(c, cout);
       for (const [t0, t1] of splits(r, tiles, 1)) {
-        for (const [j0, j1] of splits(r, Math.ceil(cout / 8), 1)) {
+        for (const [j0, j1] of splits(r, Math.ceil(cout / NR), 1)) {
           k[fn](inp, h, w, c, out, oh, ow, stride, off, pk, mat, pk + a * mat, cout, p, p, relu, scratch, tb, t0, t1, j0, j1);
         }
       }
@@ -184,17 +186,21 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
     expect(worst).toBeGreaterThan(0); // really a different algorithm from the reference
   });
 
-  it('packWeights lays out panels of 8 channels, bias first, zero padded', () => {
-    const K = 3, cout = 10;
-    const w = Float32Array.from({ length: K * cout }, (_, i) => i + 1);
+  it('packWeights lays out panels of 12 channels, bias first, zero padded', () => {
+    const K = 3, cout = 14;
+    // w[k][c] = 100 k + c + 1, bias[c] = -(c + 1)
+    const w = Float32Array.from({ length: K * cout }, (_, i) => 100 * Math.floor(i / cout) + (i % cout) + 1);
     const b = Float32Array.from({ length: cout }, (_, i) => -(i + 1));
     const p = packWeights(w, b, K, cout);
+    expect(NR).toBe(12);
+    expect(p.length).toBe(2 * (K + 1) * 12);
     expect(p.length).toBe(packedLength(K, cout));
-    expect(Array.from(p.subarray(0, 8))).toEqual([-1, -2, -3, -4, -5, -6, -7, -8]);
-    expect(Array.from(p.subarray(8, 16))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]); // k = 0, channels 0..7
-    const second = (K + 1) * 8;
-    expect(Array.from(p.subarray(second, second + 8))).toEqual([-9, -10, 0, 0, 0, 0, 0, 0]);
-    expect(Array.from(p.subarray(second + 8, second + 16))).toEqual([9, 10, 0, 0, 0, 0, 0, 0]);
+    expect(Array.from(p.subarray(0, 12))).toEqual([-1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12]);
+    expect(Array.from(p.subarray(12, 24))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]); // k = 0, channels 0..11
+    expect(Array.from(p.subarray(36, 48))).toEqual([201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212]); // k = 2
+    const second = (K + 1) * 12;
+    expect(Array.from(p.subarray(second, second + 12))).toEqual([-13, -14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(Array.from(p.subarray(second + 12, second + 24))).toEqual([13, 14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
   });
 
   it('maxpool and avgpool equal the reference for TF SAME, Caffe ceil mode and VALID windows', () => {

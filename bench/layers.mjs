@@ -1,0 +1,38 @@
+// Per-layer profile, one thread: each step of the inception_v1 (or --model googlenet) 224 batch 1 plan
+// timed on its own (median of --runs calls), with its multiply-adds and GFLOP/s, slowest first.
+import { parseArgs } from 'node:util';
+import { loadModel } from '../dist/index.js';
+import { randomInceptionWeights, randomInput, stats } from './common.mjs';
+
+const { values } = parseArgs({ options: { model: { type: 'string' }, runs: { type: 'string' }, winograd: { type: 'string' }, top: { type: 'string' } } });
+const model = values.model ?? 'inception_v1';
+const runs = Number(values.runs ?? 15);
+const winograd = values.winograd === undefined ? undefined : values.winograd === 'false' ? false : Number(values.winograd);
+const m = await loadModel({ model, threads: 1, winograd, weights: model === 'inception_v1' ? randomInceptionWeights(1) : undefined });
+const input = randomInput(1, 224, 224, 7, model === 'googlenet' ? 100 : 1);
+await m.run(input);
+// The model's own plan and kernels (internals: this is a development tool).
+const plan = m.plan(1, 224, 224);
+const k = m.executor.k;
+const rows = plan.steps.map((s) => {
+  const l = plan.net.layers[s.layer];
+  const y = plan.net.tensors.get(l.output);
+  const macs = l.kind === 'conv' ? y.h * y.w * l.cout * l.kh * l.kw * l.cin : 0;
+  const ms = [];
+  for (let r = 0; r < runs + 2; r++) {
+    const t = performance.now();
+    k[s.fn](...s.args);
+    if (r >= 2) ms.push(performance.now() - t);
+  }
+  const med = stats(ms).median;
+  return { name: l.scope ?? l.output, fn: s.fn, shape: l.kind === 'conv' ? `${l.kh}x${l.kw}/${l.stride} ${l.cin}->${l.cout} @${y.h}x${y.w}` : `${l.kind} @${y.h}x${y.w}x${y.c}`, ms: med, gflops: macs ? (2 * macs) / med / 1e6 : 0 };
+});
+const total = rows.reduce((a, r) => a + r.ms, 0);
+const byFn = {};
+for (const r of rows) byFn[r.fn] = (byFn[r.fn] ?? 0) + r.ms;
+console.log(`${model} 224 batch 1, one thread, ${m.info.kernels} kernels: sum of step medians ${total.toFixed(1)} ms`);
+console.log(Object.entries(byFn).map(([f, t]) => `${f} ${t.toFixed(1)} ms (${((100 * t) / total).toFixed(0)} %)`).join(', '));
+for (const r of [...rows].sort((a, b) => b.ms - a.ms).slice(0, Number(values.top ?? 25))) {
+  console.log(`${r.ms.toFixed(2).padStart(7)} ms ${r.gflops ? r.gflops.toFixed(1).padStart(5) + ' GF/s' : '          '}  ${r.fn.padEnd(11)} ${r.shape.padEnd(28)} ${r.name}`);
+}
+await m.dispose();

@@ -27,8 +27,13 @@ export const CTL_EPOCH = 48;
 export const CTL_CLAIM = 64;
 /** Int32 words of the control block the pool uses (320 bytes of the 4096 reserved). */
 export const CTL_WORDS = 80;
-/** Chunks per step and thread (fewer where the step is too small): finer = better balance under load. */
-export const CHUNKS_PER_THREAD = 4;
+/**
+ * Chunks per step and thread (fewer where the step is too small). Finer chunks balance better when a
+ * thread is held up, but each chunk repeats its rows' packing (and a Winograd chunk its input transform):
+ * measured interleaved here (2 threads, inception_v1 / googlenet 224), 1, 2, 4, 8 and 16 per thread gave
+ * 53.5, 56-59, 60-63, 67 and 84 ms (inception_v1) and 59, 54, 58 ms for 1, 2, 4 (googlenet).
+ */
+export const CHUNKS_PER_THREAD = 2;
 
 /** A step as the workers need it (the Plan's step without its layer index). */
 export type WireStep = Omit<Step, 'layer'>;

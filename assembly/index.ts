@@ -4,4 +4,4 @@ export { maxpool, avgpool, pool_ref } from './pool';
 export { lrn, lrn_ref } from './lrn';
 export { softmax, softmax_ref } from './softmax';
 export { winograd3x3 } from './winograd';
-export { winograd4x4 } from './winograd4';
+export { winograd4x4, winograd5x5 } from './winograd4';

@@ -1,4 +1,6 @@
-// Winograd F(4x4, 3x3) for stride-1 3x3 convolutions, NHWC: 4x4 output tiles from 6x6 input patches,
+// Winograd on 6 points (0, +-1, +-2, inf), NHWC: F(4x4, 3x3) for stride-1 3x3 convolutions and F(2x2, 5x5)
+// for stride-1 5x5 ones (GoogLeNet's 5x5 branches), which share the input transform B^T d B of 6x6 patches.
+// F(4x4, 3x3): 4x4 output tiles from 6x6 input patches,
 // 36 multiplies per 16 outputs (4x fewer than direct, against 2.25x for F(2x2, 3x3)), at the price of
 // larger transforms and more rounding (interpolation points 0, +-1, +-2, inf). Same structure as
 // winograd.ts: tiles in blocks through per-thread scratch (V: 36*tb*C floats, M: 36*tb*Cout floats,
@@ -47,6 +49,64 @@ import { imin } from './common';
 }
 
 /**
+ * V for tiles tbeg..tend: the 6x6 input patch of each tile (tiles `step` pixels apart: 4 for F(4x4, 3x3),
+ * 2 for F(2x2, 5x5)), transformed by B^T d B, 4 channels at a time, into 36 matrices of T x C floats at Vb
+ * (vs bytes apart). tmp: 72 vectors of scratch.
+ */
+function inputTiles(
+  inp: usize, H: i32, W: i32, C: i32, padT: i32, padL: i32, TW: i32, plane: i32, step: i32,
+  tbeg: i32, tend: i32, tmp: usize, Vb: usize, vs: usize,
+): void {
+  const C4 = C & ~3;
+  const pix = <usize>C << 2;
+  const z = f32x4.splat(0);
+  for (let t = tbeg; t < tend; t++) {
+    const n = t / plane;
+    const r = t - n * plane;
+    const ty = r / TW;
+    const tx = r - ty * TW;
+    const y0 = step * ty - padT;
+    const x0 = step * tx - padL;
+    const v = Vb + (<usize>(t - tbeg) * <usize>C << 2);
+    const inside = y0 >= 0 && y0 + 6 <= H && x0 >= 0 && x0 + 6 <= W;
+    for (let c = 0; c < C; c += 4) {
+      // Gather the 6x6 patch of channels c..c+3 (zero outside the image; past C for the last vector).
+      for (let i = 0; i < 6; i++) {
+        const iy = y0 + i;
+        for (let j = 0; j < 6; j++) {
+          const ix = x0 + j;
+          let d = z;
+          if (inside || (iy >= 0 && iy < H && ix >= 0 && ix < W)) {
+            const p = inp + (<usize>((n * H + iy) * W + ix) * pix) + (<usize>c << 2);
+            if (c < C4) d = v128.load(p);
+            else {
+              d = f32x4.replace_lane(d, 0, load<f32>(p));
+              if (c + 1 < C) d = f32x4.replace_lane(d, 1, load<f32>(p, 4));
+              if (c + 2 < C) d = f32x4.replace_lane(d, 2, load<f32>(p, 8));
+            }
+          }
+          v128.store(tmp + <usize>(i * 6 + j) * 16, d);
+        }
+      }
+      if (c < C4) {
+        transformIn(tmp, v + (<usize>c << 2), vs);
+      } else {
+        // Channel tail: transform into tmp's own space, then store only the valid lanes.
+        for (let xi = 0; xi < 36; xi++) v128.store(tmp + 576 + <usize>xi * 16, z);
+        transformIn(tmp, tmp + 576, 16);
+        for (let xi: usize = 0; xi < 36; xi++) {
+          const q = v + xi * vs + (<usize>c << 2);
+          const s = tmp + 576 + xi * 16;
+          store<f32>(q, load<f32>(s));
+          if (c + 1 < C) store<f32>(q, load<f32>(s, 4), 4);
+          if (c + 2 < C) store<f32>(q, load<f32>(s, 8), 8);
+        }
+      }
+    }
+  }
+}
+
+/**
  * Convolution 3x3 stride 1, output tiles t0..t1 (4x4 tiles over N * ceil(OH/4) * ceil(OW/4)) and output
  * panels j0..j1. `packed` holds 36 packed matrices (K = C, zero bias), `packedBytes` apart; `bias` Cout floats.
  */
@@ -59,11 +119,8 @@ export function winograd4x4(
   const TH = (OH + 3) >> 2;
   const TW = (OW + 3) >> 2;
   const plane = TH * TW;
-  const C4 = C & ~3;
   const cb = j0 * NR;
   const ce = imin(j1 * NR, Cout);
-  const ce4 = cb + ((ce - cb) & ~3);
-  const pix = <usize>C << 2;
   const z = f32x4.splat(0);
   for (let tbeg = t0; tbeg < t1; tbeg += tb) {
     const tend = imin(tbeg + tb, t1);
@@ -73,50 +130,7 @@ export function winograd4x4(
     const tmp = scratch;
     const Vb = scratch + 72 * 16; // after two 36-vector temporaries
     const Mb = Vb + 36 * vs;
-    for (let t = tbeg; t < tend; t++) {
-      const n = t / plane;
-      const r = t - n * plane;
-      const ty = r / TW;
-      const tx = r - ty * TW;
-      const y0 = 4 * ty - padT;
-      const x0 = 4 * tx - padL;
-      const v = Vb + (<usize>(t - tbeg) * <usize>C << 2);
-      const inside = y0 >= 0 && y0 + 6 <= H && x0 >= 0 && x0 + 6 <= W;
-      for (let c = 0; c < C; c += 4) {
-        // Gather the 6x6 patch of channels c..c+3 (zero outside the image; past C for the last vector).
-        for (let i = 0; i < 6; i++) {
-          const iy = y0 + i;
-          for (let j = 0; j < 6; j++) {
-            const ix = x0 + j;
-            let d = z;
-            if (inside || (iy >= 0 && iy < H && ix >= 0 && ix < W)) {
-              const p = inp + (<usize>((n * H + iy) * W + ix) * pix) + (<usize>c << 2);
-              if (c < C4) d = v128.load(p);
-              else {
-                d = f32x4.replace_lane(d, 0, load<f32>(p));
-                if (c + 1 < C) d = f32x4.replace_lane(d, 1, load<f32>(p, 4));
-                if (c + 2 < C) d = f32x4.replace_lane(d, 2, load<f32>(p, 8));
-              }
-            }
-            v128.store(tmp + <usize>(i * 6 + j) * 16, d);
-          }
-        }
-        if (c < C4) {
-          transformIn(tmp, v + (<usize>c << 2), vs);
-        } else {
-          // Channel tail: transform into tmp's own space, then store only the valid lanes.
-          for (let xi = 0; xi < 36; xi++) v128.store(tmp + 576 + <usize>xi * 16, z);
-          transformIn(tmp, tmp + 576, 16);
-          for (let xi: usize = 0; xi < 36; xi++) {
-            const q = v + xi * vs + (<usize>c << 2);
-            const s = tmp + 576 + xi * 16;
-            store<f32>(q, load<f32>(s));
-            if (c + 1 < C) store<f32>(q, load<f32>(s, 4), 4);
-            if (c + 2 < C) store<f32>(q, load<f32>(s, 8), 8);
-          }
-        }
-      }
-    }
+    inputTiles(inp, H, W, C, padT, padL, TW, plane, 4, tbeg, tend, tmp, Vb, vs);
     for (let xi = 0; xi < 36; xi++) {
       gemm(Vb + <usize>xi * vs, C, T, C, packed + <usize>xi * <usize>packedBytes, Cout, j0, j1, Mb + <usize>xi * ms, Cout, 0, Mb + 36 * ms);
     }
@@ -255,6 +269,104 @@ export function winograd4x4(
           if (3 < rows && 1 < cols) storeLanes(o0 + 3 * rowB + 1 * colB, y31, bias + (<usize>co << 2), nb, relu);
           if (3 < rows && 2 < cols) storeLanes(o0 + 3 * rowB + 2 * colB, y32, bias + (<usize>co << 2), nb, relu);
           if (3 < rows && 3 < cols) storeLanes(o0 + 3 * rowB + 3 * colB, y33, bias + (<usize>co << 2), nb, relu);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Convolution 5x5 stride 1 as F(2x2, 5x5) on the same 6x6 points: output tiles t0..t1 (2x2 tiles over
+ * N * ceil(OH/2) * ceil(OW/2)) and output panels j0..j1; 36 multiplies per 4 outputs instead of 100.
+ * Arguments as winograd4x4, `packed` holding U = G g G^T for G (6x5): rows c_p [1 p p^2 p^3 p^4] for
+ * p = 0, 1, -1, 2, -2 (c_p = 1/4, -1/6, -1/6, 1/24, 1/24) and [0 0 0 0 1]; A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 1].
+ */
+export function winograd5x5(
+  inp: usize, H: i32, W: i32, C: i32,
+  out: usize, OH: i32, OW: i32, outStride: i32, outOff: i32,
+  packed: usize, packedBytes: i32, bias: usize, Cout: i32, padT: i32, padL: i32, relu: i32,
+  scratch: usize, tb: i32, t0: i32, t1: i32, j0: i32, j1: i32,
+): void {
+  const TH = (OH + 1) >> 1;
+  const TW = (OW + 1) >> 1;
+  const plane = TH * TW;
+  const cb = j0 * NR;
+  const ce = imin(j1 * NR, Cout);
+  const z = f32x4.splat(0);
+  const two = f32x4.splat(2.0);
+  for (let tbeg = t0; tbeg < t1; tbeg += tb) {
+    const tend = imin(tbeg + tb, t1);
+    const T = tend - tbeg;
+    const vs = <usize>T * <usize>C << 2;
+    const ms = <usize>T * <usize>Cout << 2;
+    const tmp = scratch;
+    const Vb = scratch + 72 * 16;
+    const Mb = Vb + 36 * vs;
+    inputTiles(inp, H, W, C, padT, padL, TW, plane, 2, tbeg, tend, tmp, Vb, vs);
+    for (let xi = 0; xi < 36; xi++) {
+      gemm(Vb + <usize>xi * vs, C, T, C, packed + <usize>xi * <usize>packedBytes, Cout, j0, j1, Mb + <usize>xi * ms, Cout, 0, Mb + 36 * ms);
+    }
+    for (let t = tbeg; t < tend; t++) {
+      const n = t / plane;
+      const r = t - n * plane;
+      const ty = r / TW;
+      const tx = r - ty * TW;
+      const oy = 2 * ty;
+      const ox = 2 * tx;
+      const m = Mb + (<usize>(t - tbeg) * <usize>Cout << 2);
+      const rows = imin(2, OH - oy);
+      const cols = imin(2, OW - ox);
+      const o0 = out + (<usize>(((n * OH + oy) * OW + ox) * outStride + outOff) << 2);
+      const rowB = <usize>(OW * outStride) << 2;
+      const colB = <usize>outStride << 2;
+      for (let co = cb; co < ce; co += 4) {
+        const q = m + (<usize>co << 2);
+        const b = ce - co >= 4 ? v128.load(bias + (<usize>co << 2)) : z;
+        // s = A^T m (2 x 6), column by column; then y = s A (2 x 2).
+        let s00 = z, s01 = z, s02 = z, s03 = z, s04 = z, s05 = z;
+        let s10 = z, s11 = z, s12 = z, s13 = z, s14 = z, s15 = z;
+        for (let j: usize = 0; j < 6; j++) {
+          const c = q + j * ms;
+          const m0 = v128.load(c);
+          const m1 = v128.load(c + 6 * ms);
+          const m2 = v128.load(c + 12 * ms);
+          const m3 = v128.load(c + 18 * ms);
+          const m4 = v128.load(c + 24 * ms);
+          const m5 = v128.load(c + 30 * ms);
+          const a = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m0, m1), m2), m3), m4);
+          const d = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m1, m2), f32x4.mul(m3, two)), f32x4.mul(m4, two)), m5);
+          if (j == 0) { s00 = a; s10 = d; }
+          else if (j == 1) { s01 = a; s11 = d; }
+          else if (j == 2) { s02 = a; s12 = d; }
+          else if (j == 3) { s03 = a; s13 = d; }
+          else if (j == 4) { s04 = a; s14 = d; }
+          else { s05 = a; s15 = d; }
+        }
+        let y00 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), s03), s04), b);
+        let y01 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s01, s02), f32x4.mul(s03, two)), f32x4.mul(s04, two)), s05), b);
+        let y10 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), s13), s14), b);
+        let y11 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s11, s12), f32x4.mul(s13, two)), f32x4.mul(s14, two)), s15), b);
+        const o = o0 + (<usize>co << 2);
+        if (ce - co >= 4) {
+          if (relu) {
+            y00 = f32x4.pmax(z, y00); y01 = f32x4.pmax(z, y01); y10 = f32x4.pmax(z, y10); y11 = f32x4.pmax(z, y11);
+          }
+          v128.store(o, y00);
+          if (cols > 1) v128.store(o + colB, y01);
+          if (rows > 1) {
+            v128.store(o + rowB, y10);
+            if (cols > 1) v128.store(o + rowB + colB, y11);
+          }
+        } else {
+          // Channel tail: scalar lanes with their own bias.
+          const nb = ce - co;
+          const bp = bias + (<usize>co << 2);
+          storeLanes(o, y00, bp, nb, relu);
+          if (cols > 1) storeLanes(o + colB, y01, bp, nb, relu);
+          if (rows > 1) {
+            storeLanes(o + rowB, y10, bp, nb, relu);
+            if (cols > 1) storeLanes(o + rowB + colB, y11, bp, nb, relu);
+          }
         }
       }
     }

@@ -6,7 +6,7 @@ import b from 'benny';
 import asc from 'assemblyscript/asc';
 import { parseArgs } from 'node:util';
 import { compileKernels, instantiateKernels } from '../dist/wasm.js';
-import { NR, packWeights, packWinograd, winogradBytes, winogradMatrixBytes } from '../dist/weights.js';
+import { F2_3, F4_3, NR, packWeights, packWinograd, winogradBytes, winogradMatrixBytes } from '../dist/weights.js';
 import { blockRows, WINOGRAD_FLOATS, winogradTiles } from '../dist/plan.js';
 
 const { values } = parseArgs({ options: { kernels: { type: 'string' }, quick: { type: 'boolean' } } });
@@ -81,15 +81,15 @@ for (const [label, H, W, C, Cout, kk, s] of convShapes) {
   const flops = 2 * OH * OW * Cout * K;
   convCases.push([`${label} im2col+GEMM`, () => k.conv2d(inp, H, W, C, out, OH, OW, Cout, 0, pk, Cout, kk, kk, s, s, pad, pad, 1, scratch, mc, 0, OH * OW, 0, Math.ceil(Cout / NR)), flops]);
   if (kk === 3 && s === 1) {
-    const wp = alloc(winogradBytes(C, Cout) / 4);
-    packWinograd(w, bias, C, Cout, heap.subarray(wp / 4, wp / 4 + winogradBytes(C, Cout) / 4));
+    const wp = alloc(winogradBytes(C, Cout, F2_3) / 4);
+    packWinograd(w, bias, C, Cout, heap.subarray(wp / 4, wp / 4 + winogradBytes(C, Cout, F2_3) / 4), F2_3);
     const mat = winogradMatrixBytes(C, Cout), tiles = Math.ceil(OH / 2) * Math.ceil(OW / 2);
     // Counted as the direct convolution's flops: "effective" GFLOP/s.
-    convCases.push([`${label} Winograd F2 (effective)`, () => k.winograd3x3(inp, H, W, C, out, OH, OW, Cout, 0, wp, mat, wp + 16 * mat, Cout, 1, 1, 1, scratch, winogradTiles(C, Cout), 0, tiles, 0, Math.ceil(Cout / NR)), flops]);
-    const wp4 = alloc(winogradBytes(C, Cout, 4) / 4);
-    packWinograd(w, bias, C, Cout, heap.subarray(wp4 / 4, wp4 / 4 + winogradBytes(C, Cout, 4) / 4), 4);
+    convCases.push([`${label} Winograd F2 (effective)`, () => k.winograd3x3(inp, H, W, C, out, OH, OW, Cout, 0, wp, mat, wp + 16 * mat, Cout, 1, 1, 1, scratch, winogradTiles(C, Cout, F2_3), 0, tiles, 0, Math.ceil(Cout / NR)), flops]);
+    const wp4 = alloc(winogradBytes(C, Cout, F4_3) / 4);
+    packWinograd(w, bias, C, Cout, heap.subarray(wp4 / 4, wp4 / 4 + winogradBytes(C, Cout, F4_3) / 4), F4_3);
     const tiles4 = Math.ceil(OH / 4) * Math.ceil(OW / 4);
-    convCases.push([`${label} Winograd F4 (effective)`, () => k.winograd4x4(inp, H, W, C, out, OH, OW, Cout, 0, wp4, mat, wp4 + 36 * mat, Cout, 1, 1, 1, scratch, winogradTiles(C, Cout, 4), 0, tiles4, 0, Math.ceil(Cout / NR)), flops]);
+    convCases.push([`${label} Winograd F4 (effective)`, () => k.winograd4x4(inp, H, W, C, out, OH, OW, Cout, 0, wp4, mat, wp4 + 36 * mat, Cout, 1, 1, 1, scratch, winogradTiles(C, Cout, F4_3), 0, tiles4, 0, Math.ceil(Cout / NR)), flops]);
   }
   if (kk > 1) {
     const dst = alloc(mc * K);

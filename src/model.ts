@@ -31,8 +31,10 @@ export interface LoadOptions extends NetworkOptions {
   wasm?: WasmSource;
   /** Upper bound of the Wasm memory (weights + activations). Default 2 GiB. */
   maxMemoryBytes?: number;
-  /** Stride-1 3x3 convolutions as Winograd: F(4x4, 3x3) (true or 4, the default), F(2x2, 3x3) (2), or
-   * im2col + GEMM (false). */
+  /**
+   * Winograd convolutions: stride-1 3x3 ones as F(4x4, 3x3) (true or 4, the default) or F(2x2, 3x3) (2), and
+   * stride-1 5x5 ones (GoogLeNet) as F(2x2, 5x5) with either; false: everything im2col + GEMM.
+   */
   winograd?: boolean | 2 | 4;
   /** Class names for classify(), one per output (default: ImageNet, with "background" first for inception_v1). */
   labels?: string[];

@@ -7,7 +7,7 @@
  */
 import type { Network, TensorInfo } from './topology.js';
 import type { Kernels } from './wasm.js';
-import { NR, usesWinograd, winogradMatrixBytes, type WinogradTile } from './weights.js';
+import { F2_3, NR, winogradFor, winogradMatrixBytes, type Winograd, type WinogradTile } from './weights.js';
 
 export const ALIGN = 64;
 /** Floats of im2col block per thread: blocks of `mc` rows with mc * K <= this. */
@@ -72,8 +72,8 @@ export const WINOGRAD_FLOATS = 256 * 1024;
  * streams all (tile+2)^2 transformed weight matrices once. Measured on the 14x14 layers of inception_v1
  * (16 tiles): blocks of 12 or 16 tiles took 1.5 / 1.9 / 2.5 ms where blocks of 9 / 8 / 7 took 1.9 / 2.5 / 3.2.
  */
-export function winogradTiles(cin: number, cout: number, tile: WinogradTile = 2): number {
-  const fit = Math.floor(WINOGRAD_FLOATS / ((tile + 2) ** 2 * (cin + cout)));
+export function winogradTiles(cin: number, cout: number, v: Winograd = F2_3): number {
+  const fit = Math.floor(WINOGRAD_FLOATS / (v.alpha ** 2 * (cin + cout)));
   return Math.max(Math.min(fit, 3), 1, Math.floor(fit / 3) * 3);
 }
 
@@ -93,9 +93,10 @@ export function scratchBytesFor(net: Network): number {
   for (const l of net.layers) {
     // im2col block, then the GEMM's 3 packed rows of K.
     if (l.kind === 'conv') bytes = Math.max(bytes, (blockRows(l.kh * l.kw * l.cin) + 3) * l.kh * l.kw * l.cin * 4);
-    if (l.kind === 'conv' && usesWinograd(l)) {
-      // Either tile size: two 36-vector transform temporaries, the V and M blocks, the GEMM's packed rows.
-      for (const tile of [2, 4] as const) bytes = Math.max(bytes, 1152 + ((tile + 2) ** 2 * winogradTiles(l.cin, l.cout, tile) * (l.cin + l.cout) + 3 * l.cin) * 4);
+    for (const tile of [2, 4] as const) {
+      // Either 3x3 tile: two 36-vector transform temporaries, the V and M blocks, the GEMM's packed rows.
+      const v = l.kind === 'conv' ? winogradFor(l, tile) : undefined;
+      if (v && l.kind === 'conv') bytes = Math.max(bytes, 1152 + (v.alpha ** 2 * winogradTiles(l.cin, l.cout, v) * (l.cin + l.cout) + 3 * l.cin) * 4);
     }
     if (l.kind === 'lrn') bytes = Math.max(bytes, (net.tensors.get(l.input)!.c + l.size + 8) * 4);
   }
@@ -168,16 +169,16 @@ export function makePlan(net: Network, n: number, layout: Layout): Plan {
         const M = n * y.h * y.w;
         const panels = Math.ceil(l.cout / NR);
         const wptr = layout.packed.get(l.scope)!;
-        const tile = winogradTile(layout.winograd);
-        if (tile && usesWinograd(l)) {
-          const tiles = n * Math.ceil(y.h / tile) * Math.ceil(y.w / tile);
+        const v = winogradFor(l, winogradTile(layout.winograd));
+        if (v) {
+          const tiles = n * Math.ceil(y.h / v.m) * Math.ceil(y.w / v.m);
           const mat = winogradMatrixBytes(l.cin, l.cout);
-          // winograd3x3 / winograd4x4(inp, H, W, C, out, OH, OW, outStride, outOff, packed, packedBytes, bias,
-          //             Cout, padT, padL, relu, scratch, tb, t0, t1, j0, j1)
-          const tb = winogradTiles(l.cin, l.cout, tile);
+          // winograd3x3 / winograd4x4 / winograd5x5(inp, H, W, C, out, OH, OW, outStride, outOff, packed,
+          //             packedBytes, bias, Cout, padT, padL, relu, scratch, tb, t0, t1, j0, j1)
+          const tb = winogradTiles(l.cin, l.cout, v);
           steps.push({
-            fn: tile === 4 ? 'winograd4x4' : 'winograd3x3',
-            args: [inp, x.h, x.w, x.c, out, y.h, y.w, y.c, l.outOffset, wptr, mat, wptr + (tile + 2) ** 2 * mat, l.cout, l.padT, l.padL,
+            fn: v.fn,
+            args: [inp, x.h, x.w, x.c, out, y.h, y.w, y.c, l.outOffset, wptr, mat, wptr + v.alpha ** 2 * mat, l.cout, l.padT, l.padL,
               l.relu ? 1 : 0, scratchBase, tb, 0, tiles, 0, panels],
             lo: 18, hi: 19, total: tiles, align: 1, scratch: 16, lo2: 20, hi2: 21, total2: panels, minRows: tb, layer: li,
           });

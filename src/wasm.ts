@@ -23,6 +23,7 @@ export interface Kernels {
   softmax_ref(...args: number[]): void;
   winograd3x3(...args: number[]): void;
   winograd4x4(...args: number[]): void;
+  winograd5x5(...args: number[]): void;
 }
 
 export interface KernelModule {

@@ -111,48 +111,79 @@ export function packWeights(w: Float32Array, bias: Float32Array, K: number, cout
   return out;
 }
 
-/** Stride-1 3x3 convolutions run as Winograd F(2x2, 3x3) (see assembly/winograd.ts). */
-export function usesWinograd(l: { kh: number; kw: number; stride: number }, enabled = true): boolean {
-  return enabled && l.kh === 3 && l.kw === 3 && l.stride === 1;
+/** A Winograd algorithm F(m x m, r x r): its kernel, output tile m, filter size r, alpha = m + r - 1 points. */
+export interface Winograd {
+  fn: 'winograd3x3' | 'winograd4x4' | 'winograd5x5';
+  m: 2 | 4;
+  r: 3 | 5;
+  alpha: 4 | 6;
+}
+/** F(2x2, 3x3) (assembly/winograd.ts), F(4x4, 3x3) and F(2x2, 5x5) (assembly/winograd4.ts). */
+export const F2_3: Winograd = { fn: 'winograd3x3', m: 2, r: 3, alpha: 4 };
+export const F4_3: Winograd = { fn: 'winograd4x4', m: 4, r: 3, alpha: 6 };
+export const F2_5: Winograd = { fn: 'winograd5x5', m: 2, r: 5, alpha: 6 };
+
+/**
+ * The Winograd algorithm a convolution runs as, for a layout's tile choice (4: F(4x4, 3x3), 2: F(2x2, 3x3),
+ * 0: none), or undefined (im2col + GEMM). Stride-1 5x5 convolutions take F(2x2, 5x5) unless Winograd is off.
+ */
+export function winogradFor(l: { kh: number; kw: number; stride: number }, tile: 0 | WinogradTile): Winograd | undefined {
+  if (!tile || l.stride !== 1 || l.kh !== l.kw) return undefined;
+  if (l.kh === 3) return tile === 2 ? F2_3 : F4_3;
+  return l.kh === 5 ? F2_5 : undefined;
 }
 
-/** Bytes of one of the 16 packed Winograd matrices (K = cin), 64-byte aligned. */
+/** Bytes of one of the alpha^2 packed Winograd matrices (K = cin), 64-byte aligned. */
 export function winogradMatrixBytes(cin: number, cout: number): number {
   return Math.ceil((packedLength(cin, cout) * 4) / 64) * 64;
 }
 
 const G2 = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
-const G4 = [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]];
+/** G on the points 0, 1, -1, 2, -2 (rows c_p [1 p p^2 ...], c_p = 1/4, -1/6, -1/6, 1/24, 1/24) and inf. */
+const g6 = (r: number) => [
+  ...[0, 1, -1, 2, -2].map((p, i) => Array.from({ length: r }, (_, e) => [1 / 4, -1 / 6, -1 / 6, 1 / 24, 1 / 24][i] * p ** e)),
+  Array.from({ length: r }, (_, e) => (e === r - 1 ? 1 : 0)),
+];
+const G4 = g6(3);
+const G5 = g6(5);
 
-/** Winograd tile variants: F(2x2, 3x3) (16 matrices) and F(4x4, 3x3) (36 matrices). */
+/** The layout's Winograd tile for 3x3 convolutions: F(2x2, 3x3) (16 matrices) or F(4x4, 3x3) (36 matrices). */
 export type WinogradTile = 2 | 4;
 
-/** Bytes of a Winograd layer's weights: (tile+2)^2 packed matrices, then the bias. */
-export function winogradBytes(cin: number, cout: number, tile: WinogradTile = 2): number {
-  return (tile + 2) ** 2 * winogradMatrixBytes(cin, cout) + Math.ceil((cout * 4) / 64) * 64;
+/** Bytes of a Winograd layer's weights: alpha^2 packed matrices, then the bias. */
+export function winogradBytes(cin: number, cout: number, v: Winograd): number {
+  return v.alpha ** 2 * winogradMatrixBytes(cin, cout) + Math.ceil((cout * 4) / 64) * 64;
 }
 
 /**
- * U = G g G^T for every (cin, cout) of HWIO 3x3 weights, packed as (tile+2)^2 GEMM matrices [cin][cout]
- * with zero bias, followed by the bias, into `out` (a Float32Array view of winogradBytes(cin, cout, tile)
- * bytes). Computed in double. F(2x2): G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; F(4x4): Lavin's
- * points 0, -1, 1, -2, 2, inf.
+ * U = G g G^T for every (cin, cout) of HWIO r x r weights, packed as alpha^2 GEMM matrices [cin][cout]
+ * with zero bias, followed by the bias, into `out` (a Float32Array view of winogradBytes(cin, cout, v)
+ * bytes). Computed in double. F(2x2, 3x3): G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; F(4x4, 3x3) and
+ * F(2x2, 5x5): Lavin's points 0, 1, -1, 2, -2, inf.
  */
-export function packWinograd(w: Float32Array, bias: Float32Array, cin: number, cout: number, out: Float32Array, tile: WinogradTile = 2): void {
-  const G = tile === 2 ? G2 : G4;
-  const a = tile + 2;
+export function packWinograd(w: Float32Array, bias: Float32Array, cin: number, cout: number, out: Float32Array, v: Winograd): void {
+  const G = v.alpha === 4 ? G2 : v.r === 3 ? G4 : G5;
+  const { alpha: a, r } = v;
   const U = Array.from({ length: a * a }, () => new Float32Array(cin * cout));
-  const g = new Float64Array(9);
-  const tmp = new Float64Array(a * 3);
+  const g = new Float64Array(r * r);
+  const tmp = new Float64Array(a * r);
   for (let ci = 0; ci < cin; ci++) {
     for (let co = 0; co < cout; co++) {
-      for (let k = 0; k < 9; k++) g[k] = w[(k * cin + ci) * cout + co];
-      // tmp = G g (a x 3)
-      for (let i = 0; i < a; i++) for (let j = 0; j < 3; j++) tmp[i * 3 + j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
+      for (let k = 0; k < r * r; k++) g[k] = w[(k * cin + ci) * cout + co];
+      // tmp = G g (a x r)
+      for (let i = 0; i < a; i++) {
+        for (let j = 0; j < r; j++) {
+          let s = 0;
+          for (let k = 0; k < r; k++) s += G[i][k] * g[k * r + j];
+          tmp[i * r + j] = s;
+        }
+      }
       // U = tmp G^T (a x a)
       for (let i = 0; i < a; i++) {
         for (let j = 0; j < a; j++) {
-          U[i * a + j][ci * cout + co] = tmp[i * 3] * G[j][0] + tmp[i * 3 + 1] * G[j][1] + tmp[i * 3 + 2] * G[j][2];
+          let s = 0;
+          for (let k = 0; k < r; k++) s += tmp[i * r + k] * G[j][k];
+          U[i * a + j][ci * cout + co] = s;
         }
       }
     }
@@ -165,12 +196,14 @@ export function packWinograd(w: Float32Array, bias: Float32Array, cin: number, c
 
 /** Bytes of one convolution's weights as packed for its algorithm (Winograd tile 2 or 4, or 0 for GEMM), 64-aligned. */
 export function convWeightBytes(l: ConvLayer, tile: 0 | WinogradTile): number {
-  if (tile && usesWinograd(l)) return winogradBytes(l.cin, l.cout, tile);
+  const v = winogradFor(l, tile);
+  if (v) return winogradBytes(l.cin, l.cout, v);
   return Math.ceil((packedLength(l.kh * l.kw * l.cin, l.cout) * 4) / 64) * 64;
 }
 
 /** Pack one convolution's HWIO weights and bias for its algorithm into `out` (convWeightBytes(l, tile) bytes). */
 export function packConvWeights(l: ConvLayer, w: Float32Array, bias: Float32Array, tile: 0 | WinogradTile, out: Float32Array): void {
-  if (tile && usesWinograd(l)) packWinograd(w, bias, l.cin, l.cout, out, tile);
+  const v = winogradFor(l, tile);
+  if (v) packWinograd(w, bias, l.cin, l.cout, out, v);
   else packWeights(w, bias, l.kh * l.kw * l.cin, l.cout, out);
 }

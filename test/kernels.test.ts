@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { compileKernels, instantiateKernels, type Kernels } from '../dist/wasm.js';
-import { NR, packWeights, packedLength, packWinograd, winogradBytes, winogradMatrixBytes } from '../dist/weights.js';
+import { F2_3, F2_5, F4_3, NR, packWeights, packedLength, packWinograd, winogradBytes, winogradMatrixBytes } from '../dist/weights.js';
 import { blockRows, winogradTiles } from '../dist/plan.js';
 import { mulberry32 as rng } from './helpers/rng.js';
 
@@ -135,15 +135,17 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
     }
   });
 
-  // F(2x2, 3x3) and F(4x4, 3x3) against the direct 3x3 stride-1 convolution: odd sizes, Caffe pad 0 and
-  // TF SAME / Caffe pad 1 (the same for 3x3 stride 1), channel tails, concat slices, random splits of
-  // tiles and output panels. F4's larger transforms round more: its bound is 2e-5.
+  // F(2x2, 3x3), F(4x4, 3x3) and F(2x2, 5x5) against the direct r x r stride-1 convolution: odd sizes,
+  // Caffe pad 0 and TF SAME / Caffe pad (r-1)/2 (the same at stride 1), channel tails, concat slices, random
+  // splits of tiles and output panels. The 6-point transforms round more: their bound is 2e-5.
   it.each([
-    { tile: 2, fn: 'winograd3x3', seed: 11, tol: 1e-5 },
-    { tile: 4, fn: 'winograd4x4', seed: 12, tol: 2e-5 },
-  ] as const)('$fn F($tile x $tile, 3x3) equals the direct 3x3 stride-1 convolution', ({ tile, fn, seed, tol }) => {
+    { v: F2_3, seed: 11, tol: 1e-5 },
+    { v: F4_3, seed: 12, tol: 2e-5 },
+    { v: F2_5, seed: 13, tol: 2e-5 },
+  ] as const)('$v.fn F($v.m x $v.m, $v.r x $v.r) equals the direct stride-1 convolution', ({ v, seed, tol }) => {
     const r = rng(seed);
-    const a = (tile + 2) ** 2;
+    const { fn, r: kr, m: tile } = v;
+    const a = v.alpha ** 2;
     let worst = 0;
     for (let t = 0; t < 40; t++) {
       heap.reset();
@@ -151,25 +153,25 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
       const h = 1 + Math.floor(r() * 14), w = 1 + Math.floor(r() * 14);
       const c = [1, 3, 4, 5, 8, 13, 16, 32][Math.floor(r() * 8)];
       const cout = [1, 4, 5, 8, 12, 17, 32, 41][Math.floor(r() * 8)];
-      const p = t % 3 === 0 ? 0 : 1;
-      const oh = h + 2 * p - 2, ow = w + 2 * p - 2;
+      const p = t % 3 === 0 ? 0 : (kr - 1) / 2;
+      const oh = h + 2 * p - (kr - 1), ow = w + 2 * p - (kr - 1);
       if (oh < 1 || ow < 1) continue;
       const extra = (t % 2) * 5;
       const stride = cout + extra, off = extra ? 2 : 0;
       const x = random(r, n * h * w * c);
-      const wt = random(r, 9 * c * cout, 0.5);
+      const wt = random(r, kr * kr * c * cout, 0.5);
       const b = random(r, cout);
       const relu = t % 4 < 2 ? 1 : 0;
       const inp = heap.put(x), wp = heap.put(wt), bp = heap.put(b);
-      const bytes = winogradBytes(c, cout, tile);
+      const bytes = winogradBytes(c, cout, v);
       const pk = heap.alloc(bytes / 4);
-      packWinograd(wt, b, c, cout, heap.f32(pk, bytes / 4), tile);
+      packWinograd(wt, b, c, cout, heap.f32(pk, bytes / 4), v);
       const size = n * oh * ow * stride;
       const outRef = heap.put(new Float32Array(size).fill(7));
       const out = heap.put(new Float32Array(size).fill(7));
-      const tb = Math.max(1, Math.min(winogradTiles(c, cout, tile), 1 + Math.floor(r() * 5)));
+      const tb = Math.max(1, Math.min(winogradTiles(c, cout, v), 1 + Math.floor(r() * 5)));
       const scratch = heap.alloc(288 + a * tb * (c + cout) + 3 * c);
-      k.conv2d_ref(inp, h, w, c, outRef, oh, ow, stride, off, wp, bp, cout, 3, 3, 1, 1, p, p, relu, n);
+      k.conv2d_ref(inp, h, w, c, outRef, oh, ow, stride, off, wp, bp, cout, kr, kr, 1, 1, p, p, relu, n);
       const tiles = n * Math.ceil(oh / tile) * Math.ceil(ow / tile);
       const mat = winogradMatrixBytes(c, cout);
       for (const [t0, t1] of splits(r, tiles, 1)) {

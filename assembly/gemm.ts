@@ -1,4 +1,4 @@
-// Convolution as im2col + packed GEMM, NHWC.
+// Convolution as im2col + packed GEMM, NHWC (im2col writes the GEMM's packed rows directly).
 //
 // C[m][n] = bias[n] + sum_k A[m][k] * B[k][n], m = output pixel (n, oy, ox), k = (ky, kx, ci), n = output channel.
 // B is packed once at load into panels of NR = 12 output channels: panel j holds 12 biases, then K rows of
@@ -163,6 +163,19 @@ function tile3x4(ap: usize, K: i32, p: usize, o: usize, outRowBytes: usize, vali
   if (rows > 2) storeRow(o + 2 * outRowBytes, c2, z, z, valid, relu);
 }
 
+/** The panels j0..j1 of `rows` (1 to 3) output rows from packed rows ap, written at o (outRowBytes apart). */
+function panels(ap: usize, K: i32, packed: usize, Cout: i32, j0: i32, j1: i32, o: usize, outRowBytes: usize, rows: i32, relu: i32): void {
+  const panelBytes = <usize>(K + 1) * (NR << 2);
+  for (let j = j0; j < j1; j++) {
+    const valid = Cout - j * NR;
+    const p = packed + <usize>j * panelBytes;
+    const oj = o + (<usize>(j * NR) << 2);
+    if (valid > 8) tile3(ap, K, p, oj, outRowBytes, valid, rows, relu);
+    else if (valid > 4) tile3x8(ap, K, p, oj, outRowBytes, valid, rows, relu);
+    else tile3x4(ap, K, p, oj, outRowBytes, valid, rows, relu);
+  }
+}
+
 /**
  * rows x panels of C from A (rows lda floats apart) and packed B panels j0..j1.
  * out points at row 0, channel 0 of this block's output (already offset by outOff).
@@ -174,86 +187,92 @@ export function gemm(
   packed: usize, Cout: i32, j0: i32, j1: i32,
   out: usize, outStride: i32, relu: i32, apack: usize,
 ): void {
-  const panelBytes = <usize>(K + 1) * (NR << 2);
   const rowBytes = <usize>lda << 2;
   const outRowBytes = <usize>outStride << 2;
   for (let i = 0; i < rows; i += MR) {
     const r = imin(MR, rows - i);
     packA(A + <usize>i * rowBytes, rowBytes, r, K, apack);
-    const o = out + <usize>i * outRowBytes;
-    for (let j = j0; j < j1; j++) {
-      const valid = Cout - j * NR;
-      const p = packed + <usize>j * panelBytes;
-      const oj = o + (<usize>(j * NR) << 2);
-      if (valid > 8) tile3(apack, K, p, oj, outRowBytes, valid, r, relu);
-      else if (valid > 4) tile3x8(apack, K, p, oj, outRowBytes, valid, r, relu);
-      else tile3x4(apack, K, p, oj, outRowBytes, valid, r, relu);
-    }
+    panels(apack, K, packed, Cout, j0, j1, out + <usize>i * outRowBytes, outRowBytes, r, relu);
   }
 }
 
 /**
- * im2col rows m0..m1 (flattened n, oy, ox) into dst, K = KH*KW*C floats per row, order (ky, kx, c).
- * Padding positions are zero. For each ky the in-range kx run is contiguous in NHWC: one copy.
+ * im2col of output rows m..m+rows-1 (rows 1 to 3, flattened over n, oy, ox) straight into the GEMM's packed
+ * layout: for each k = (ky, kx, c), the rows' three values side by side; padding and missing rows are zero.
  */
-export function im2col(
+export function im2colPacked(
   inp: usize, H: i32, W: i32, C: i32,
   OH: i32, OW: i32, KH: i32, KW: i32, SH: i32, SW: i32, padT: i32, padL: i32,
-  m0: i32, m1: i32, dst: usize,
+  m: i32, rows: i32, dst: usize,
 ): void {
-  const K = KH * KW * C;
-  const pixBytes = <usize>C << 2;
   const plane = OH * OW;
-  for (let m = m0; m < m1; m++) {
-    const n = m / plane;
-    const r = m - n * plane;
-    const oy = r / OW;
-    const ox = r - oy * OW;
-    const ix0 = ox * SW - padL;
-    const kx0 = ix0 < 0 ? -ix0 : 0;
-    const kx1 = imin(KW, W - ix0);
-    let d = dst + (<usize>(m - m0) * <usize>K << 2);
-    for (let ky = 0; ky < KH; ky++) {
-      const iy = oy * SH - padT + ky;
-      if (iy < 0 || iy >= H || kx1 <= kx0) {
-        memory.fill(d, 0, <usize>KW * pixBytes);
-      } else {
-        if (kx0 > 0) memory.fill(d, 0, <usize>kx0 * pixBytes);
-        const src = inp + ((<usize>((n * H + iy) * W + ix0 + kx0)) * pixBytes);
-        memory.copy(d + <usize>kx0 * pixBytes, src, <usize>(kx1 - kx0) * pixBytes);
-        if (kx1 < KW) memory.fill(d + <usize>kx1 * pixBytes, 0, <usize>(KW - kx1) * pixBytes);
+  const pixBytes = <usize>C << 2;
+  // Per row: image n, the input corner of its window.
+  const n0 = m / plane, r0 = m - n0 * plane, y0 = (r0 / OW) * SH - padT, x0 = (r0 % OW) * SW - padL;
+  const m1 = imin(m + 1, m + rows - 1), m2 = imin(m + 2, m + rows - 1);
+  const n1 = m1 / plane, r1 = m1 - n1 * plane, y1 = (r1 / OW) * SH - padT, x1 = (r1 % OW) * SW - padL;
+  const n2 = m2 / plane, r2 = m2 - n2 * plane, y2 = (r2 / OW) * SH - padT, x2 = (r2 % OW) * SW - padL;
+  const runBytes = <usize>KW * pixBytes;
+  // Rows whose windows lie inside the image horizontally (the common case) copy each kernel row as one run.
+  const xin = x0 >= 0 && x0 + KW <= W && x1 >= 0 && x1 + KW <= W && x2 >= 0 && x2 + KW <= W;
+  let d = dst;
+  for (let ky = 0; ky < KH; ky++) {
+    const yok0 = y0 + ky >= 0 && y0 + ky < H;
+    const yok1 = rows > 1 && y1 + ky >= 0 && y1 + ky < H;
+    const yok2 = rows > 2 && y2 + ky >= 0 && y2 + ky < H;
+    if (xin && yok0 && yok1 && yok2) {
+      const s0 = inp + <usize>((n0 * H + y0 + ky) * W + x0) * pixBytes;
+      const s1 = inp + <usize>((n1 * H + y1 + ky) * W + x1) * pixBytes;
+      const s2 = inp + <usize>((n2 * H + y2 + ky) * W + x2) * pixBytes;
+      for (let i: usize = 0; i < runBytes; i += 4) {
+        store<u32>(d, load<u32>(s0 + i));
+        store<u32>(d, load<u32>(s1 + i), 4);
+        store<u32>(d, load<u32>(s2 + i), 8);
+        d += 12;
       }
-      d += <usize>KW * pixBytes;
+      continue;
+    }
+    for (let kx = 0; kx < KW; kx++) {
+      // A row outside the image (or past `rows`) reads nothing: its pointer stays valid, its value is 0.
+      const ok0 = yok0 && x0 + kx >= 0 && x0 + kx < W;
+      const ok1 = yok1 && x1 + kx >= 0 && x1 + kx < W;
+      const ok2 = yok2 && x2 + kx >= 0 && x2 + kx < W;
+      const s0 = ok0 ? inp + <usize>((n0 * H + y0 + ky) * W + x0 + kx) * pixBytes : inp;
+      const s1 = ok1 ? inp + <usize>((n1 * H + y1 + ky) * W + x1 + kx) * pixBytes : inp;
+      const s2 = ok2 ? inp + <usize>((n2 * H + y2 + ky) * W + x2 + kx) * pixBytes : inp;
+      for (let c: usize = 0; c < pixBytes; c += 4) {
+        const v0 = load<u32>(s0 + c);
+        const v1 = load<u32>(s1 + c);
+        const v2 = load<u32>(s2 + c);
+        store<u32>(d, ok0 ? v0 : 0);
+        store<u32>(d, ok1 ? v1 : 0, 4);
+        store<u32>(d, ok2 ? v2 : 0, 8);
+        d += 12;
+      }
     }
   }
 }
 
 /**
- * Convolution of output rows m0..m1 (flattened over N*OH*OW) and output panels j0..j1.
- * 1x1 stride-1 unpadded convolutions read the input as A directly; others go through im2col in blocks
- * of `mc` rows into `scratch` ((mc + 3) * KH*KW*C floats owned by the calling thread: the im2col block,
- * then the GEMM's 3 packed rows).
+ * Convolution of output rows m0..m1 (flattened over N*OH*OW) and output panels j0..j1, 3 rows at a time:
+ * 1x1 stride-1 unpadded convolutions pack the input pixels as they are, others gather their windows
+ * (im2colPacked), into `scratch` (3 * KH*KW*C floats owned by the calling thread), then run every panel.
  */
 export function conv2d(
   inp: usize, H: i32, W: i32, C: i32,
   out: usize, OH: i32, OW: i32, outStride: i32, outOff: i32,
   packed: usize, Cout: i32, KH: i32, KW: i32, SH: i32, SW: i32, padT: i32, padL: i32, relu: i32,
-  scratch: usize, mc: i32, m0: i32, m1: i32, j0: i32, j1: i32,
+  scratch: usize, m0: i32, m1: i32, j0: i32, j1: i32,
 ): void {
   const K = KH * KW * C;
   const direct = KH == 1 && KW == 1 && SH == 1 && SW == 1 && padT == 0 && padL == 0;
   const outBase = out + (<usize>outOff << 2);
-  const apack = scratch + <usize>mc * <usize>K * 4;
-  for (let mb = m0; mb < m1; mb += mc) {
-    const me = imin(mb + mc, m1);
-    let A: usize;
-    if (direct) {
-      A = inp + (<usize>mb * <usize>C << 2);
-    } else {
-      im2col(inp, H, W, C, OH, OW, KH, KW, SH, SW, padT, padL, mb, me, scratch);
-      A = scratch;
-    }
-    gemm(A, K, me - mb, K, packed, Cout, j0, j1, outBase + (<usize>mb * <usize>outStride << 2), outStride, relu, apack);
+  const outRowBytes = <usize>outStride << 2;
+  for (let m = m0; m < m1; m += MR) {
+    const r = imin(MR, m1 - m);
+    if (direct) packA(inp + (<usize>m * <usize>C << 2), <usize>C << 2, r, K, scratch);
+    else im2colPacked(inp, H, W, C, OH, OW, KH, KW, SH, SW, padT, padL, m, r, scratch);
+    panels(scratch, K, packed, Cout, j0, j1, outBase + <usize>m * outRowBytes, outRowBytes, r, relu);
   }
 }
 

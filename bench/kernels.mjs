@@ -7,7 +7,7 @@ import asc from 'assemblyscript/asc';
 import { parseArgs } from 'node:util';
 import { compileKernels, instantiateKernels } from '../dist/wasm.js';
 import { F2_3, F4_3, NR, packWeights, packWinograd, winogradBytes, winogradMatrixBytes } from '../dist/weights.js';
-import { blockRows, WINOGRAD_FLOATS, winogradTiles } from '../dist/plan.js';
+import { WINOGRAD_FLOATS, winogradTiles } from '../dist/plan.js';
 
 const { values } = parseArgs({ options: { kernels: { type: 'string' }, quick: { type: 'boolean' } } });
 const km = await compileKernels({ shared: false, flavor: values.kernels ?? 'auto' });
@@ -77,9 +77,9 @@ for (const [label, H, W, C, Cout, kk, s] of convShapes) {
   const w = new Float32Array(K * Cout).map(() => Math.random() - 0.5), bias = new Float32Array(Cout);
   const pk = alloc(Math.ceil(Cout / NR) * (K + 1) * NR);
   packWeights(w, bias, K, Cout, heap.subarray(pk / 4));
-  const mc = blockRows(K), scratch = alloc(Math.max((mc + 3) * K, 288 + WINOGRAD_FLOATS + 3 * C));
+  const scratch = alloc(Math.max(3 * K, 288 + WINOGRAD_FLOATS + 3 * C));
   const flops = 2 * OH * OW * Cout * K;
-  convCases.push([`${label} im2col+GEMM`, () => k.conv2d(inp, H, W, C, out, OH, OW, Cout, 0, pk, Cout, kk, kk, s, s, pad, pad, 1, scratch, mc, 0, OH * OW, 0, Math.ceil(Cout / NR)), flops]);
+  convCases.push([`${label} im2col+GEMM`, () => k.conv2d(inp, H, W, C, out, OH, OW, Cout, 0, pk, Cout, kk, kk, s, s, pad, pad, 1, scratch, 0, OH * OW, 0, Math.ceil(Cout / NR)), flops]);
   if (kk === 3 && s === 1) {
     const wp = alloc(winogradBytes(C, Cout, F2_3) / 4);
     packWinograd(w, bias, C, Cout, heap.subarray(wp / 4, wp / 4 + winogradBytes(C, Cout, F2_3) / 4), F2_3);
@@ -92,8 +92,10 @@ for (const [label, H, W, C, Cout, kk, s] of convShapes) {
     convCases.push([`${label} Winograd F4 (effective)`, () => k.winograd4x4(inp, H, W, C, out, OH, OW, Cout, 0, wp4, mat, wp4 + 36 * mat, Cout, 1, 1, 1, scratch, winogradTiles(C, Cout, F4_3), 0, tiles4, 0, Math.ceil(Cout / NR)), flops]);
   }
   if (kk > 1) {
-    const dst = alloc(mc * K);
-    convCases.push([`${label} im2col only (${mc} rows)`, () => k.im2col(inp, H, W, C, OH, OW, kk, kk, s, s, pad, pad, 0, mc, dst), 0]);
+    const dst = alloc(3 * K), M = OH * OW;
+    convCases.push([`${label} im2col only (into packed rows)`, () => {
+      for (let m = 0; m < M; m += 3) k.im2colPacked(inp, H, W, C, OH, OW, kk, kk, s, s, pad, pad, m, Math.min(3, M - m), dst);
+    }, 0]);
   }
 }
 await suite('Convolution by layer shape', convCases);

@@ -10,8 +10,6 @@ import type { Kernels } from './wasm.js';
 import { F2_3, NR, winogradFor, winogradMatrixBytes, type Winograd, type WinogradTile } from './weights.js';
 
 export const ALIGN = 64;
-/** Floats of im2col block per thread: blocks of `mc` rows with mc * K <= this. */
-export const IM2COL_FLOATS = 64 * 1024;
 
 export interface Step {
   fn: keyof Kernels;
@@ -82,17 +80,13 @@ export function winogradTile(w: boolean | WinogradTile | undefined): 0 | Winogra
   return w === false ? 0 : w === 2 ? 2 : 4;
 }
 
-/** Rows per im2col block for a reduction length K. */
-export function blockRows(K: number): number {
-  return Math.max(6, Math.floor(IM2COL_FLOATS / K / 6) * 6);
-}
 
 /** Scratch bytes a thread needs for this network. */
 export function scratchBytesFor(net: Network): number {
   let bytes = 4096;
   for (const l of net.layers) {
-    // im2col block, then the GEMM's 3 packed rows of K.
-    if (l.kind === 'conv') bytes = Math.max(bytes, (blockRows(l.kh * l.kw * l.cin) + 3) * l.kh * l.kw * l.cin * 4);
+    // The GEMM's 3 packed rows of K (im2col writes them directly).
+    if (l.kind === 'conv') bytes = Math.max(bytes, 3 * l.kh * l.kw * l.cin * 4);
     for (const tile of [2, 4] as const) {
       // Either 3x3 tile: two 36-vector transform temporaries, the V and M blocks, the GEMM's packed rows.
       const v = l.kind === 'conv' ? winogradFor(l, tile) : undefined;
@@ -165,7 +159,6 @@ export function makePlan(net: Network, n: number, layout: Layout): Plan {
     const out = offsets.get(l.output)!;
     switch (l.kind) {
       case 'conv': {
-        const K = l.kh * l.kw * l.cin;
         const M = n * y.h * y.w;
         const panels = Math.ceil(l.cout / NR);
         const wptr = layout.packed.get(l.scope)!;
@@ -185,12 +178,12 @@ export function makePlan(net: Network, n: number, layout: Layout): Plan {
           break;
         }
         // conv2d(inp, H, W, C, out, OH, OW, outStride, outOff, packed, Cout, KH, KW, SH, SW, padT, padL, relu,
-        //        scratch, mc, m0, m1, j0, j1)
+        //        scratch, m0, m1, j0, j1)
         steps.push({
           fn: 'conv2d',
           args: [inp, x.h, x.w, x.c, out, y.h, y.w, y.c, l.outOffset, wptr, l.cout, l.kh, l.kw, l.stride, l.stride,
-            l.padT, l.padL, l.relu ? 1 : 0, scratchBase, blockRows(K), 0, M, 0, panels],
-          lo: 20, hi: 21, total: M, align: 3, scratch: 18, lo2: 22, hi2: 23, total2: panels, layer: li,
+            l.padT, l.padL, l.relu ? 1 : 0, scratchBase, 0, M, 0, panels],
+          lo: 19, hi: 20, total: M, align: 3, scratch: 18, lo2: 21, hi2: 22, total2: panels, layer: li,
         });
         break;
       }

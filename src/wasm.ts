@@ -12,7 +12,7 @@ export type KernelFlavor = 'simd' | 'relaxed';
 export interface Kernels {
   conv2d(...args: number[]): void;
   gemm(...args: number[]): void;
-  im2col(...args: number[]): void;
+  im2colPacked(...args: number[]): void;
   conv2d_ref(...args: number[]): void;
   maxpool(...args: number[]): void;
   avgpool(...args: number[]): void;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { compileKernels, instantiateKernels, type Kernels } from '../dist/wasm.js';
 import { F2_3, F2_5, F4_3, NR, packWeights, packedLength, packWinograd, winogradBytes, winogradMatrixBytes } from '../dist/weights.js';
-import { blockRows, winogradTiles } from '../dist/plan.js';
+import { winogradTiles } from '../dist/plan.js';
 import { mulberry32 as rng } from './helpers/rng.js';
 
 
@@ -117,14 +117,13 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
       const outSize = n * oh * ow * stride;
       const outRef = heap.put(new Float32Array(outSize).fill(7));
       const out = heap.put(new Float32Array(outSize).fill(7));
-      const mc = Math.max(4, Math.min(blockRows(K), 4 * (1 + Math.floor(r() * 4))));
-      const scratch = heap.alloc((mc + 3) * K);
+      const scratch = heap.alloc(3 * K);
       k.conv2d_ref(inp, h, w, c, outRef, oh, ow, stride, off, wp, bp, cout, kh, kw, s, s, pt, pl, relu, n);
       const M = n * oh * ow;
       const panels = Math.ceil(cout / NR);
       for (const [m0, m1] of splits(r, M, 4)) {
         for (const [j0, j1] of splits(r, panels, 1)) {
-          k.conv2d(inp, h, w, c, out, oh, ow, stride, off, pk, cout, kh, kw, s, s, pt, pl, relu, scratch, mc, m0, m1, j0, j1);
+          k.conv2d(inp, h, w, c, out, oh, ow, stride, off, pk, cout, kh, kw, s, s, pt, pl, relu, scratch, m0, m1, j0, j1);
         }
       }
       const got = heap.f32(out, outSize).slice();

@@ -107,6 +107,27 @@ function inputTiles(
 }
 
 /**
+ * The first two stages for tiles tbeg..tend: V = B^T d B (inputTiles) after two 36-vector temporaries in
+ * scratch, then M = V . U for each of the 36 points over the panels j0..j1 (T x Cout floats per point).
+ * Returns where M starts; the GEMM packs its rows after it.
+ */
+function transformMultiply(
+  inp: usize, H: i32, W: i32, C: i32, padT: i32, padL: i32, TW: i32, plane: i32, step: i32, tbeg: i32, tend: i32,
+  scratch: usize, packed: usize, packedBytes: i32, Cout: i32, j0: i32, j1: i32,
+): usize {
+  const T = tend - tbeg;
+  const vs = <usize>T * <usize>C << 2;
+  const ms = <usize>T * <usize>Cout << 2;
+  const Vb = scratch + 72 * 16;
+  const Mb = Vb + 36 * vs;
+  inputTiles(inp, H, W, C, padT, padL, TW, plane, step, tbeg, tend, scratch, Vb, vs);
+  for (let xi = 0; xi < 36; xi++) {
+    gemm(Vb + <usize>xi * vs, C, T, C, packed + <usize>xi * <usize>packedBytes, Cout, j0, j1, Mb + <usize>xi * ms, Cout, 0, Mb + 36 * ms);
+  }
+  return Mb;
+}
+
+/**
  * Convolution 3x3 stride 1, output tiles t0..t1 (4x4 tiles over N * ceil(OH/4) * ceil(OW/4)) and output
  * panels j0..j1. `packed` holds 36 packed matrices (K = C, zero bias), `packedBytes` apart; `bias` Cout floats.
  */
@@ -125,15 +146,8 @@ export function winograd4x4(
   for (let tbeg = t0; tbeg < t1; tbeg += tb) {
     const tend = imin(tbeg + tb, t1);
     const T = tend - tbeg;
-    const vs = <usize>T * <usize>C << 2;
     const ms = <usize>T * <usize>Cout << 2;
-    const tmp = scratch;
-    const Vb = scratch + 72 * 16; // after two 36-vector temporaries
-    const Mb = Vb + 36 * vs;
-    inputTiles(inp, H, W, C, padT, padL, TW, plane, 4, tbeg, tend, tmp, Vb, vs);
-    for (let xi = 0; xi < 36; xi++) {
-      gemm(Vb + <usize>xi * vs, C, T, C, packed + <usize>xi * <usize>packedBytes, Cout, j0, j1, Mb + <usize>xi * ms, Cout, 0, Mb + 36 * ms);
-    }
+    const Mb = transformMultiply(inp, H, W, C, padT, padL, TW, plane, 4, tbeg, tend, scratch, packed, packedBytes, Cout, j0, j1);
     for (let t = tbeg; t < tend; t++) {
       const n = t / plane;
       const r = t - n * plane;
@@ -297,15 +311,8 @@ export function winograd5x5(
   for (let tbeg = t0; tbeg < t1; tbeg += tb) {
     const tend = imin(tbeg + tb, t1);
     const T = tend - tbeg;
-    const vs = <usize>T * <usize>C << 2;
     const ms = <usize>T * <usize>Cout << 2;
-    const tmp = scratch;
-    const Vb = scratch + 72 * 16;
-    const Mb = Vb + 36 * vs;
-    inputTiles(inp, H, W, C, padT, padL, TW, plane, 2, tbeg, tend, tmp, Vb, vs);
-    for (let xi = 0; xi < 36; xi++) {
-      gemm(Vb + <usize>xi * vs, C, T, C, packed + <usize>xi * <usize>packedBytes, Cout, j0, j1, Mb + <usize>xi * ms, Cout, 0, Mb + 36 * ms);
-    }
+    const Mb = transformMultiply(inp, H, W, C, padT, padL, TW, plane, 2, tbeg, tend, scratch, packed, packedBytes, Cout, j0, j1);
     for (let t = tbeg; t < tend; t++) {
       const n = t / plane;
       const r = t - n * plane;

@@ -43,15 +43,3 @@ export function stats(ms) {
   const q = (p) => s[Math.min(s.length - 1, Math.max(0, Math.round(p * (s.length - 1))))];
   return { median: q(0.5), p10: q(0.1), p90: q(0.9), runs: s.length };
 }
-
-/** Time `fn` (async) `runs` times after `warmup` calls; milliseconds per call. */
-export async function time(fn, { warmup = 3, runs = 20 } = {}) {
-  for (let i = 0; i < warmup; i++) await fn();
-  const ms = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    await fn();
-    ms.push(performance.now() - t);
-  }
-  return stats(ms);
-}

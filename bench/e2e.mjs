@@ -5,6 +5,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadModel } from '../dist/index.js';
+import { compileProgram } from '../dist/threads/schedule.js';
 import { randomInceptionWeights, randomInput, stats } from './common.mjs';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, runs: { type: 'string' }, threads: { type: 'string' } } });
@@ -44,7 +45,15 @@ for (const { c, m, ms, error } of live) {
     continue;
   }
   const s = stats(ms);
-  rows.push({ ...c, kernels: m.info.kernels, msPerImage: s.median / c.batch, p10: s.p10 / c.batch, p90: s.p90 / c.batch, runs: s.runs });
+  const row = { ...c, kernels: m.info.kernels, msPerImage: s.median / c.batch, p10: s.p10 / c.batch, p90: s.p90 / c.batch, runs: s.runs };
+  if (c.threads > 1 && c.batch === 1) {
+    // The pool's cost per sync point (empty barriers of all workers) and the sync points of this plan.
+    // Internals, as in bench/layers.mjs: this is a development tool.
+    const rounds = 20000;
+    row.barrierUs = ((await m.executor._barrierBench(rounds)) * 1000) / rounds;
+    row.syncPoints = compileProgram(m.plan(1, 224, 224), 0).levels.length;
+  }
+  rows.push(row);
   await m.dispose();
 }
 const meta = { date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model, cores: os.availableParallelism() };
@@ -56,5 +65,8 @@ if (values.json) {
   for (const r of rows) {
     if (r.error) console.log(`${r.model.padEnd(14)} ${String(r.batch).padStart(5)} ${String(r.threads).padStart(7)}  error: ${r.error}`);
     else console.log(`${r.model.padEnd(14)} ${String(r.batch).padStart(5)} ${String(r.threads).padStart(7)} ${r.kernels.padEnd(9)} ${r.msPerImage.toFixed(1).padStart(17)}  ${r.p10.toFixed(1)}-${r.p90.toFixed(1)}`);
+  }
+  for (const r of rows.filter((x) => x.barrierUs !== undefined)) {
+    console.log(`${r.model}, ${r.threads} threads: ${r.syncPoints} sync points per image, ${r.barrierUs.toFixed(2)} µs per barrier (empty, all workers)`);
   }
 }

@@ -65,10 +65,11 @@ export function tensorBytes(t: TensorInfo, n: number): number {
 export const WINOGRAD_FLOATS = 256 * 1024;
 
 /**
- * Tiles per Winograd block for cin input and cout output channels: a multiple of the GEMM's 6 rows
- * (a block of 7 ran as 6 + a 1-row tile, ~30 % slower), as many as the budget holds, since each block
- * streams all (tile+2)^2 transformed weight matrices once. Measured on the 14x14 layers of inception_v1
- * (16 tiles): blocks of 12 or 16 tiles took 1.5 / 1.9 / 2.5 ms where blocks of 9 / 8 / 7 took 1.9 / 2.5 / 3.2.
+ * Tiles per Winograd block for cin input and cout output channels: a multiple of the GEMM's 3 rows (a
+ * block that leaves a 1-row group wastes two thirds of it), as many as the budget holds, since each block
+ * streams all alpha^2 transformed weight matrices once. Measured on the 14x14 layers of inception_v1 (16
+ * tiles, with the earlier 6-row kernel): blocks of 12 or 16 tiles took 1.5 / 1.9 / 2.5 ms where blocks of
+ * 9 / 8 / 7 took 1.9 / 2.5 / 3.2.
  */
 export function winogradTiles(cin: number, cout: number, v: Winograd = F2_3): number {
   const fit = Math.floor(WINOGRAD_FLOATS / (v.alpha ** 2 * (cin + cout)));

@@ -10,6 +10,7 @@
  * - `labels`: the class names, as an array or as the text of labels/synset_words.txt (one per line; a Text
  *   module). Without them predictions are labelled `class <index>`.
  * - One thread, inline. Nothing reachable from this module imports the worker pool or any Node module.
+ * - Stride-1 3x3 convolutions default to Winograd F(2x2, 3x3) here (`winograd: 2`), for memory.
  */
 import { InputError } from './errors.js';
 import { createModel, type LoadOptions, type Model, type Platform } from './model.js';
@@ -58,5 +59,8 @@ export async function loadModel(options: EdgeLoadOptions): Promise<Model> {
   // The ImageNet file has 1000 names; TF-slim's inception_v1 has "background" first.
   if (labels && model === 'inception_v1' && numClasses === 1001 && labels.length === 1000) labels = ['background', ...labels];
   labels ??= Array.from({ length: numClasses }, (_, i) => `class ${i}`);
-  return createModel({ ...options, labels, kernels: options.kernels === 'relaxed' ? 'relaxed' : 'simd' }, edgePlatform);
+  // F(2x2, 3x3) by default: the F(4x4) weights take 72 MiB of Wasm memory for googlenet against 45 MiB, and
+  // isolates here are often capped at 128 MB (README, "Edge runtimes").
+  const winograd = options.winograd ?? 2;
+  return createModel({ ...options, labels, winograd, kernels: options.kernels === 'relaxed' ? 'relaxed' : 'simd' }, edgePlatform);
 }

@@ -88,7 +88,13 @@ describe('entry modules', () => {
       expect(warnings.join('\n')).toMatch(/threads: 4 asked/);
       const [top] = await model.classify(readFileSync(new URL('./fixtures/chelsea.png', import.meta.url)), { top: 1 });
       expect(top).toMatchObject({ index: 285, label: 'Egyptian cat' });
+      // F(2x2, 3x3) by default here: googlenet fits in 46 MiB of Wasm memory (F(4x4) takes 72 MiB).
+      expect(model.memoryBytes).toBeLessThan(46 * 2 ** 20);
       await model.dispose();
+      const f4 = await m.loadModel({ wasm, weights, winograd: 4 });
+      await f4.run({ data: new Float32Array(224 * 224 * 3), shape: [1, 224, 224, 3] });
+      expect(f4.memoryBytes).toBeGreaterThan(70 * 2 ** 20);
+      await f4.dispose();
     } finally {
       console.warn = warn;
     }

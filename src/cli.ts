@@ -352,5 +352,11 @@ export async function main(argv: string[]): Promise<number> {
 // Run when executed directly (the `googlenet` bin), not when imported.
 const invoked = process.argv[1] ? new URL(`file://${process.argv[1]}`).href : '';
 if (import.meta.url === invoked || process.argv[1]?.endsWith('/googlenet') || process.argv[1]?.endsWith('/cli.js')) {
+  // A reader that goes away (`googlenet classify photos/ | head`) ends the output, as it does for Unix tools:
+  // stop quietly instead of dying on EPIPE with a stack trace. Any other stdout failure is one clear line.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') process.stderr.write(`googlenet: cannot write the output: ${e.message}\n`);
+    process.exit(e.code === 'EPIPE' ? 0 : 1);
+  });
   main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 }

@@ -117,6 +117,20 @@ describe('googlenet CLI', () => {
     }
   };
 
+  it('classify piped into a reader that stops early (| head -1): exits 0 without an EPIPE stack trace', async () => {
+    const { spawn } = await import('node:child_process');
+    const files = Array.from({ length: 6 }, () => fixture('chelsea.png'));
+    const child = spawn(process.execPath, [cli, 'classify', ...files, '--top', '5', '--batch', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    // Read the first line, then close the pipe as `head -1` would.
+    const first = await new Promise<string>((resolve) => child.stdout.once('data', (d) => { resolve(String(d)); child.stdout.destroy(); }));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(first).toContain('chelsea.png');
+    expect(code).toBe(0);
+    expect(stderr).not.toMatch(/EPIPE|Unhandled|at /);
+  });
+
   it('classify on a folder: results for the good files, one error line per bad file, exit code 1', async () => {
     const { code, stdout, stderr } = await exec(['classify', dir, '--json', '--top', '3', '--batch', '2']);
     expect(code).toBe(1);

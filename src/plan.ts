@@ -7,7 +7,7 @@
  */
 import type { Network, TensorInfo } from './topology.js';
 import type { Kernels } from './wasm.js';
-import { F2_3, NR, winogradFor, winogradMatrixBytes, type Winograd, type WinogradTile } from './weights.js';
+import { NR, winogradFor, winogradMatrixBytes, type Winograd, type WinogradTile } from './weights.js';
 
 export const ALIGN = 64;
 
@@ -71,7 +71,7 @@ export const WINOGRAD_FLOATS = 256 * 1024;
  * tiles, with the earlier 6-row kernel): blocks of 12 or 16 tiles took 1.5 / 1.9 / 2.5 ms where blocks of
  * 9 / 8 / 7 took 1.9 / 2.5 / 3.2.
  */
-export function winogradTiles(cin: number, cout: number, v: Winograd = F2_3): number {
+export function winogradTiles(cin: number, cout: number, v: Winograd): number {
   const fit = Math.floor(WINOGRAD_FLOATS / (v.alpha ** 2 * (cin + cout)));
   return Math.max(Math.min(fit, 3), 1, Math.floor(fit / 3) * 3);
 }
@@ -81,17 +81,18 @@ export function winogradTile(w: boolean | WinogradTile | undefined): 0 | Winogra
   return w === false ? 0 : w === 2 ? 2 : 4;
 }
 
-
 /** Scratch bytes a thread needs for this network. */
 export function scratchBytesFor(net: Network): number {
   let bytes = 4096;
   for (const l of net.layers) {
-    // The GEMM's 3 packed rows of K (im2col writes them directly).
-    if (l.kind === 'conv') bytes = Math.max(bytes, 3 * l.kh * l.kw * l.cin * 4);
-    for (const tile of [2, 4] as const) {
+    if (l.kind === 'conv') {
+      // The GEMM's 3 packed rows of K (im2col writes them directly).
+      bytes = Math.max(bytes, 3 * l.kh * l.kw * l.cin * 4);
       // Either 3x3 tile: two 36-vector transform temporaries, the V and M blocks, the GEMM's packed rows.
-      const v = l.kind === 'conv' ? winogradFor(l, tile) : undefined;
-      if (v && l.kind === 'conv') bytes = Math.max(bytes, 1152 + (v.alpha ** 2 * winogradTiles(l.cin, l.cout, v) * (l.cin + l.cout) + 3 * l.cin) * 4);
+      for (const tile of [2, 4] as const) {
+        const v = winogradFor(l, tile);
+        if (v) bytes = Math.max(bytes, 1152 + (v.alpha ** 2 * winogradTiles(l.cin, l.cout, v) * (l.cin + l.cout) + 3 * l.cin) * 4);
+      }
     }
     if (l.kind === 'lrn') bytes = Math.max(bytes, (net.tensors.get(l.input)!.c + l.size + 8) * 4);
   }

@@ -137,7 +137,7 @@ const ROW_OVERHEAD = 0.25;
 
 /**
  * The grid (row parts x panel parts, at most `parts` cells) that minimises the largest cell.
- * Rows are cut at multiples of `align`; small layers (7x7 maps: 49 rows = 13 units of 4) also split
+ * Rows are cut at multiples of `align`; small layers (7x7 maps: 49 rows = 17 units of 3) also split
  * their output-channel panels.
  */
 export function grid(step: Pick<WireStep, 'total' | 'align' | 'total2' | 'minRows'>, parts: number): [number, number] {
@@ -163,8 +163,8 @@ export function grid(step: Pick<WireStep, 'total' | 'align' | 'total2' | 'minRow
 
 /**
  * The chunks of a step for `threads` threads: a grid of at most threads * CHUNKS_PER_THREAD cells (threads
- * for a Winograd step), row part major. They tile the step exactly (every element in exactly one chunk) and depend only on the step
- * and the thread count.
+ * for a Winograd step), row part major. They tile the step exactly (every element in exactly one chunk)
+ * and depend only on the step and the thread count.
  */
 export function chunks(step: WireStep, threads: number): Chunk[] {
   // A Winograd step (minRows) mostly splits its panels, and every panel column repeats the input transform

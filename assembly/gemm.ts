@@ -15,7 +15,7 @@
 //
 // Each output element is a sum over k in order 0..K-1 starting from the bias, whatever the tiling, so
 // results do not depend on how rows and panels are split between threads.
-import { madd, imin } from './common';
+import { madd, imin, imax } from './common';
 
 export const NR: i32 = 12;
 export const MR: i32 = 3;
@@ -274,6 +274,37 @@ export function conv2d(
     if (direct) packA(inp + (<usize>m * <usize>C << 2), <usize>C << 2, r, K, scratch);
     else im2colPacked(inp, H, W, C, OH, OW, KH, KW, SH, SW, padT, padL, m, r, scratch);
     panels(scratch, K, packed, Cout, j0, j1, outBase + <usize>m * outRowBytes, outRowBytes, r, relu);
+  }
+}
+
+/**
+ * Up to three 1x1 stride-1 convolutions of one input (an inception block's branch heads) as one GEMM over
+ * their concatenated panels: rows m0..m1 of the input (C floats per pixel) are packed once per 3 rows and
+ * every panel of every convolution runs against them. Panels are numbered across the convolutions (the
+ * first's, then the second's, ...), and j0..j1 picks a range of them, so a thread pool splits the fused
+ * step like one convolution. Convolution s has packed weights ws, Cout ns (0: absent), and writes at byte
+ * address os (its tensor plus its channel offset) into pixels ss channels apart. Each output is computed
+ * exactly as conv2d computes it.
+ */
+export function conv1x1multi(
+  inp: usize, C: i32, relu: i32, scratch: usize, m0: i32, m1: i32, j0: i32, j1: i32,
+  w0: usize, n0: i32, o0: usize, s0: i32,
+  w1: usize, n1: i32, o1: usize, s1: i32,
+  w2: usize, n2: i32, o2: usize, s2: i32,
+): void {
+  const rowBytes = <usize>C << 2;
+  const p0 = (n0 + NR - 1) / NR, p1 = (n1 + NR - 1) / NR, p2 = (n2 + NR - 1) / NR;
+  // Each convolution's own panel range within j0..j1.
+  const a0 = imin(j0, p0), b0 = imin(j1, p0);
+  const a1 = imin(imax(j0 - p0, 0), p1), b1 = imin(imax(j1 - p0, 0), p1);
+  const a2 = imin(imax(j0 - p0 - p1, 0), p2), b2 = imin(imax(j1 - p0 - p1, 0), p2);
+  const ob0 = <usize>s0 << 2, ob1 = <usize>s1 << 2, ob2 = <usize>s2 << 2;
+  for (let m = m0; m < m1; m += MR) {
+    const r = imin(MR, m1 - m);
+    packA(inp + <usize>m * rowBytes, rowBytes, r, C, scratch);
+    if (a0 < b0) panels(scratch, C, w0, n0, a0, b0, o0 + <usize>m * ob0, ob0, r, relu);
+    if (a1 < b1) panels(scratch, C, w1, n1, a1, b1, o1 + <usize>m * ob1, ob1, r, relu);
+    if (a2 < b2) panels(scratch, C, w2, n2, a2, b2, o2 + <usize>m * ob2, ob2, r, relu);
   }
 }
 

@@ -1,5 +1,5 @@
 // Entry point: every kernel family and its scalar reference.
-export { gemm, im2colPacked, conv2d, conv2d_ref } from './gemm';
+export { gemm, im2colPacked, conv2d, conv1x1multi, conv2d_ref } from './gemm';
 export { maxpool, avgpool, pool_ref } from './pool';
 export { lrn, lrn_ref } from './lrn';
 export { softmax, softmax_ref } from './softmax';

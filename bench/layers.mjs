@@ -15,9 +15,10 @@ await m.run(input);
 const plan = m.plan(1, 224, 224);
 const k = m.executor.k;
 const rows = plan.steps.map((s) => {
-  const l = plan.net.layers[s.layer];
+  const ls = (s.fused ?? [s.layer]).map((i) => plan.net.layers[i]);
+  const l = ls[0];
   const y = plan.net.tensors.get(l.output);
-  const macs = l.kind === 'conv' ? y.h * y.w * l.cout * l.kh * l.kw * l.cin : 0;
+  const macs = ls.reduce((a, c) => a + (c.kind === 'conv' ? y.h * y.w * c.cout * c.kh * c.kw * c.cin : 0), 0);
   const ms = [];
   for (let r = 0; r < runs + 2; r++) {
     const t = performance.now();
@@ -25,7 +26,9 @@ const rows = plan.steps.map((s) => {
     if (r >= 2) ms.push(performance.now() - t);
   }
   const med = stats(ms).median;
-  return { name: l.scope ?? l.output, fn: s.fn, shape: l.kind === 'conv' ? `${l.kh}x${l.kw}/${l.stride} ${l.cin}->${l.cout} @${y.h}x${y.w}` : `${l.kind} @${y.h}x${y.w}x${y.c}`, ms: med, gflops: macs ? (2 * macs) / med / 1e6 : 0 };
+  const cout = ls.map((c) => c.cout).join('+');
+  const name = ls.length > 1 ? `${l.scope.split('/').slice(0, -2).join('/')} heads (fused)` : l.scope ?? l.output;
+  return { name, fn: s.fn, shape: l.kind === 'conv' ? `${l.kh}x${l.kw}/${l.stride} ${l.cin}->${cout} @${y.h}x${y.w}` : `${l.kind} @${y.h}x${y.w}x${y.c}`, ms: med, gflops: macs ? (2 * macs) / med / 1e6 : 0 };
 });
 const total = rows.reduce((a, r) => a + r.ms, 0);
 const byFn = {};

@@ -11,6 +11,7 @@ export type KernelFlavor = 'simd' | 'relaxed';
 /** Kernel exports, as raw functions over pointers into the shared memory. */
 export interface Kernels {
   conv2d(...args: number[]): void;
+  conv1x1multi(...args: number[]): void;
   gemm(...args: number[]): void;
   im2colPacked(...args: number[]): void;
   conv2d_ref(...args: number[]): void;

@@ -134,6 +134,47 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
     }
   });
 
+  it('conv1x1multi (up to three 1x1 convolutions of one input as one GEMM) equals each direct convolution', () => {
+    const r = rng(5);
+    const couts = [1, 4, 5, 8, 11, 12, 17, 24, 33];
+    for (let t = 0; t < 40; t++) {
+      heap.reset();
+      const n = 1 + Math.floor(r() * 2);
+      const h = 1 + Math.floor(r() * 9), w = 1 + Math.floor(r() * 9);
+      const c = [1, 3, 5, 8, 13, 16, 19][Math.floor(r() * 7)];
+      const M = n * h * w;
+      const relu = t % 2;
+      const inp = heap.put(random(r, M * c));
+      // Two or three convolutions, each into its own tensor (some wider, written at a channel offset).
+      const convs = Array.from({ length: 2 + (t % 2) }, () => {
+        const cout = couts[Math.floor(r() * couts.length)];
+        const off = r() < 0.5 ? 3 : 0;
+        const stride = cout + off + Math.floor(r() * 2) * 4;
+        const wt = random(r, c * cout, 0.5), b = random(r, cout);
+        const wp = heap.put(wt), bp = heap.put(b), pk = heap.put(packWeights(wt, b, c, cout));
+        const outRef = heap.put(new Float32Array(M * stride).fill(7));
+        const out = heap.put(new Float32Array(M * stride).fill(7));
+        k.conv2d_ref(inp, h, w, c, outRef, h, w, stride, off, wp, bp, cout, 1, 1, 1, 1, 0, 0, relu, n);
+        return { cout, off, stride, pk, outRef, out };
+      });
+      const args: number[] = [];
+      for (let s = 0; s < 3; s++) {
+        const v = convs[s];
+        args.push(...(v ? [v.pk, v.cout, v.out + 4 * v.off, v.stride] : [0, 0, 0, 0]));
+      }
+      const panels = convs.reduce((a, v) => a + Math.ceil(v.cout / NR), 0);
+      const scratch = heap.alloc(3 * c);
+      for (const [m0, m1] of splits(r, M, 3)) {
+        for (const [j0, j1] of splits(r, panels, 1)) k.conv1x1multi(inp, c, relu, scratch, m0, m1, j0, j1, ...args);
+      }
+      for (const v of convs) {
+        const got = heap.f32(v.out, M * v.stride).slice(), want = heap.f32(v.outRef, M * v.stride).slice();
+        for (let p = 0; p < M; p++) for (let q = 0; q < v.stride; q++) if (q < v.off || q >= v.off + v.cout) expect(got[p * v.stride + q]).toBe(7);
+        close(got, want, 1e-5);
+      }
+    }
+  });
+
   // F(2x2, 3x3), F(4x4, 3x3) and F(2x2, 5x5) against the direct r x r stride-1 convolution: odd sizes,
   // Caffe pad 0 and TF SAME / Caffe pad (r-1)/2 (the same at stride 1), channel tails, concat slices, random
   // splits of tiles and output panels. The 6-point transforms round more: their bound is 2e-5.

@@ -2,6 +2,8 @@
 // plan, options, and every bad input as a typed error that names the problem.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { FUSE_BYTES, fusedGroups, makePlan } from '../dist/plan.js';
+import { packedLength } from '../dist/weights.js';
 import {
   loadModel, parseSafetensors, encodeSafetensors, buildNetwork, accounting, weightSpec, endpointNames,
   InputError, WeightsError, RuntimeError, type Model,
@@ -207,5 +209,38 @@ describe('convolution algorithms', () => {
       expect(d).toBeLessThan(1e-4);
       await m.dispose();
     }
+  });
+
+  it("fuses each inception block's 1x1 branch heads into one GEMM step, within FUSE_BYTES, each layer once", () => {
+    for (const model of ['inception_v1', 'googlenet'] as const) {
+      const net = buildNetwork(model, 224, 224, {});
+      const groups = fusedGroups(net);
+      const seen = new Set<number>();
+      for (const [lead, g] of groups) {
+        expect(g[0]).toBe(lead);
+        let bytes = 0;
+        for (const i of g) {
+          const l = net.layers[i];
+          expect(seen.has(i)).toBe(false);
+          seen.add(i);
+          expect(l.kind === 'conv' && l.kh === 1 && l.kw === 1 && l.stride === 1 && l.input === net.layers[lead].input).toBe(true);
+          if (l.kind === 'conv') bytes += packedLength(l.cin, l.cout) * 4;
+        }
+        expect(bytes).toBeLessThanOrEqual(FUSE_BYTES);
+      }
+      // Nine inception blocks: one group each (the last two split around their largest head).
+      expect(groups.size).toBe(9);
+      // The plan computes every layer exactly once.
+      const plan = makePlan(net, 1, { arenaBase: 0, scratchBase: 0, packed: new Map(), winograd: 4 });
+      const covered = plan.steps.flatMap((s) => s.fused ?? [s.layer]).sort((a, b) => a - b);
+      expect(covered).toEqual(net.layers.map((_, i) => i));
+      expect(plan.steps.filter((s) => s.fn === 'conv1x1multi').length).toBe(9);
+    }
+    const v1 = buildNetwork('inception_v1', 224, 224, {});
+    const scopes = (g: number[]) => g.map((i) => (v1.layers[i] as { scope: string }).scope.split('/').slice(1).join('/'));
+    const all = [...fusedGroups(v1).values()].map(scopes);
+    expect(all[0]).toEqual(['Mixed_3b/Branch_0/Conv2d_0a_1x1', 'Mixed_3b/Branch_1/Conv2d_0a_1x1', 'Mixed_3b/Branch_2/Conv2d_0a_1x1']);
+    // Mixed_5c's Branch_0 (832 -> 384: 1.3 MB packed) stays a step of its own.
+    expect(all.flat()).not.toContain('Mixed_5c/Branch_0/Conv2d_0a_1x1');
   });
 });

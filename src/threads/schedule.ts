@@ -17,6 +17,7 @@
  * sees every write up to it, but possibly also later writes into the same tensor.)
  */
 import type { Plan } from '../plan.js';
+import type { Layer } from '../topology.js';
 import { tensorBytes } from '../plan.js';
 import type { WireProgram, WireStep } from './protocol.js';
 
@@ -31,7 +32,8 @@ interface Access {
 
 interface StepAccess {
   reads: Access[];
-  write: Access;
+  /** One per layer the step computes (a fused step writes several tensors). */
+  writes: Access[];
 }
 
 export interface Program extends WireProgram {
@@ -51,17 +53,15 @@ function accesses(plan: Plan): StepAccess[] {
     const start = offsets.get(name)!;
     return { tensor: name, start, end: start + tensorBytes(t, n), c0: 0, c1: t.c };
   };
-  return plan.steps.map((s) => {
-    const l = net.layers[s.layer];
-    const input = whole(l.input);
+  const write = (l: Layer): Access => {
     const out = whole(l.output);
-    let write = out;
-    if (l.kind === 'conv') write = { ...out, c0: l.outOffset, c1: l.outOffset + l.cout };
-    else if (l.kind === 'maxpool' || l.kind === 'avgpool') {
-      const c = net.tensors.get(l.input)!.c;
-      write = { ...out, c0: l.outOffset, c1: l.outOffset + c };
-    }
-    return { reads: [input], write };
+    if (l.kind === 'conv') return { ...out, c0: l.outOffset, c1: l.outOffset + l.cout };
+    if (l.kind === 'maxpool' || l.kind === 'avgpool') return { ...out, c0: l.outOffset, c1: l.outOffset + net.tensors.get(l.input)!.c };
+    return out;
+  };
+  return plan.steps.map((s) => {
+    const layers = (s.fused ?? [s.layer]).map((i) => net.layers[i]);
+    return { reads: layers.map((l) => whole(l.input)), writes: layers.map(write) };
   });
 }
 
@@ -74,19 +74,19 @@ export function compileProgram(plan: Plan, id: number): Program {
     let lv = 0;
     for (let j = 0; j < i; j++) {
       const b = acc[j];
-      const raw = a.reads.some((r) => overlaps(r, b.write));
-      const war = b.reads.some((r) => overlaps(r, a.write));
-      const waw = overlaps(a.write, b.write);
+      const raw = a.reads.some((r) => b.writes.some((w) => overlaps(r, w)));
+      const war = b.reads.some((r) => a.writes.some((w) => overlaps(r, w)));
+      const waw = a.writes.some((w) => b.writes.some((v) => overlaps(w, v)));
       if (raw || war || waw) lv = Math.max(lv, level[j] + 1);
-      // The main thread reads the tensor of capture step j after level captureLevel[j]: nothing may
-      // overwrite its bytes before that.
-      if (captured.has(j) && overlaps(a.write, wholeOf(b.write))) lv = Math.max(lv, captureLevel[j] + 1);
+      // The main thread reads the tensors of capture step j after level captureLevel[j]: nothing may
+      // overwrite their bytes before that.
+      if (captured.has(j) && a.writes.some((w) => b.writes.some((v) => overlaps(w, wholeOf(v))))) lv = Math.max(lv, captureLevel[j] + 1);
     }
     level.push(lv);
-    // Step i's tensor is complete once every writer of its bytes up to i has run.
-    const whole = wholeOf(a.write);
+    // Step i's tensors are complete once every writer of their bytes up to i has run.
+    const wholes = a.writes.map(wholeOf);
     let cap = lv;
-    for (let j = 0; j < i; j++) if (overlaps(acc[j].write, whole)) cap = Math.max(cap, level[j]);
+    for (let j = 0; j < i; j++) if (acc[j].writes.some((w) => wholes.some((v) => overlaps(w, v)))) cap = Math.max(cap, level[j]);
     captureLevel.push(cap);
   });
   const levels: number[][] = [];

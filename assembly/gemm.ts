@@ -164,24 +164,72 @@ function tile3x4(ap: usize, K: i32, p: usize, o: usize, outRowBytes: usize, vali
   if (rows > 2) storeRow(o + 2 * outRowBytes, c2, z, z, valid, relu);
 }
 
-/** The panels j0..j1 of `rows` (1 to 3) output rows from packed rows ap, written at o (outRowBytes apart). */
-function panels(ap: usize, K: i32, packed: usize, Cout: i32, j0: i32, j1: i32, o: usize, outRowBytes: usize, rows: i32, relu: i32): void {
+/**
+ * Tail panel of at most 4 valid channels for two packed blocks at once (3 rows at ap0, rows1 at ap1): 6x4.
+ * Alone, the 3x4 tile's three accumulators wait on the multiply-add latency and take almost as long as a
+ * full 3x12 panel; six chains keep the units busy for twice the rows.
+ */
+function tile6x4(ap0: usize, ap1: usize, K: i32, p: usize, o: usize, outRowBytes: usize, valid: i32, rows1: i32, relu: i32): void {
+  let c0 = v128.load(p);
+  let c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+  const z = f32x4.splat(0);
+  let b = p + 48;
+  let a = ap0;
+  let e = ap1;
+  const end = b + <usize>K * 48;
+  while (b < end) {
+    const b0 = v128.load(b);
+    c0 = madd(v128.load32_splat(a), b0, c0);
+    c1 = madd(v128.load32_splat(a, 4), b0, c1);
+    c2 = madd(v128.load32_splat(a, 8), b0, c2);
+    c3 = madd(v128.load32_splat(e), b0, c3);
+    c4 = madd(v128.load32_splat(e, 4), b0, c4);
+    c5 = madd(v128.load32_splat(e, 8), b0, c5);
+    b += 48;
+    a += 12;
+    e += 12;
+  }
+  storeRow(o, c0, z, z, valid, relu);
+  storeRow(o + outRowBytes, c1, z, z, valid, relu);
+  storeRow(o + 2 * outRowBytes, c2, z, z, valid, relu);
+  const o1 = o + 3 * outRowBytes;
+  storeRow(o1, c3, z, z, valid, relu);
+  if (rows1 > 1) storeRow(o1 + outRowBytes, c4, z, z, valid, relu);
+  if (rows1 > 2) storeRow(o1 + 2 * outRowBytes, c5, z, z, valid, relu);
+}
+
+/**
+ * The panels j0..j1 of up to two packed blocks of output rows: rows0 (1 to 3) rows packed at ap and, when
+ * rows1 > 0 (then rows0 = 3), rows1 more packed right after them (3 * K floats on), written at o,
+ * outRowBytes apart. Each panel runs for both blocks in turn, so its weights come from L1 the second time.
+ */
+function panels(ap: usize, K: i32, packed: usize, Cout: i32, j0: i32, j1: i32, o: usize, outRowBytes: usize, rows0: i32, rows1: i32, relu: i32): void {
   const panelBytes = <usize>(K + 1) * (NR << 2);
+  const ap1 = ap + <usize>K * 12;
+  const o1 = o + 3 * outRowBytes;
   for (let j = j0; j < j1; j++) {
     const valid = Cout - j * NR;
     const p = packed + <usize>j * panelBytes;
-    const oj = o + (<usize>(j * NR) << 2);
-    if (valid > 8) tile3(ap, K, p, oj, outRowBytes, valid, rows, relu);
-    else if (valid > 4) tile3x8(ap, K, p, oj, outRowBytes, valid, rows, relu);
-    else tile3x4(ap, K, p, oj, outRowBytes, valid, rows, relu);
+    const cj = <usize>(j * NR) << 2;
+    if (valid > 8) {
+      tile3(ap, K, p, o + cj, outRowBytes, valid, rows0, relu);
+      if (rows1 > 0) tile3(ap1, K, p, o1 + cj, outRowBytes, valid, rows1, relu);
+    } else if (valid > 4) {
+      tile3x8(ap, K, p, o + cj, outRowBytes, valid, rows0, relu);
+      if (rows1 > 0) tile3x8(ap1, K, p, o1 + cj, outRowBytes, valid, rows1, relu);
+    } else if (rows1 > 0) {
+      tile6x4(ap, ap1, K, p, o + cj, outRowBytes, valid, rows1, relu);
+    } else {
+      tile3x4(ap, K, p, o + cj, outRowBytes, valid, rows0, relu);
+    }
   }
 }
 
 /**
  * rows x panels of C from A (rows lda floats apart) and packed B panels j0..j1.
  * out points at row 0, channel 0 of this block's output (already offset by outOff).
- * apack: 3 * K floats of the calling thread's scratch for the packed rows.
- * Rows are the outer loop: 3 packed rows stay in L1 while the weight panels stream past them.
+ * apack: 6 * K floats of the calling thread's scratch for the packed rows.
+ * Rows are the outer loop: 6 packed rows stay in L1 while the weight panels stream past them.
  */
 export function gemm(
   A: usize, lda: i32, rows: i32, K: i32,
@@ -190,10 +238,11 @@ export function gemm(
 ): void {
   const rowBytes = <usize>lda << 2;
   const outRowBytes = <usize>outStride << 2;
-  for (let i = 0; i < rows; i += MR) {
-    const r = imin(MR, rows - i);
-    packA(A + <usize>i * rowBytes, rowBytes, r, K, apack);
-    panels(apack, K, packed, Cout, j0, j1, out + <usize>i * outRowBytes, outRowBytes, r, relu);
+  for (let i = 0; i < rows; i += 2 * MR) {
+    const r0 = imin(MR, rows - i), r1 = imin(MR, rows - i - r0);
+    packA(A + <usize>i * rowBytes, rowBytes, r0, K, apack);
+    if (r1 > 0) packA(A + <usize>(i + MR) * rowBytes, rowBytes, r1, K, apack + <usize>K * 12);
+    panels(apack, K, packed, Cout, j0, j1, out + <usize>i * outRowBytes, outRowBytes, r0, r1, relu);
   }
 }
 
@@ -255,9 +304,10 @@ export function im2colPacked(
 }
 
 /**
- * Convolution of output rows m0..m1 (flattened over N*OH*OW) and output panels j0..j1, 3 rows at a time:
+ * Convolution of output rows m0..m1 (flattened over N*OH*OW) and output panels j0..j1:
  * 1x1 stride-1 unpadded convolutions pack the input pixels as they are, others gather their windows
- * (im2colPacked), into `scratch` (3 * KH*KW*C floats owned by the calling thread), then run every panel.
+ * (im2colPacked), 6 rows at a time into `scratch` (6 * KH*KW*C floats owned by the calling thread), then run
+ * every panel.
  */
 export function conv2d(
   inp: usize, H: i32, W: i32, C: i32,
@@ -269,17 +319,23 @@ export function conv2d(
   const direct = KH == 1 && KW == 1 && SH == 1 && SW == 1 && padT == 0 && padL == 0;
   const outBase = out + (<usize>outOff << 2);
   const outRowBytes = <usize>outStride << 2;
-  for (let m = m0; m < m1; m += MR) {
-    const r = imin(MR, m1 - m);
-    if (direct) packA(inp + (<usize>m * <usize>C << 2), <usize>C << 2, r, K, scratch);
-    else im2colPacked(inp, H, W, C, OH, OW, KH, KW, SH, SW, padT, padL, m, r, scratch);
-    panels(scratch, K, packed, Cout, j0, j1, outBase + <usize>m * outRowBytes, outRowBytes, r, relu);
+  const second = scratch + <usize>K * 12;
+  for (let m = m0; m < m1; m += 2 * MR) {
+    const r0 = imin(MR, m1 - m), r1 = imin(MR, m1 - m - r0);
+    if (direct) {
+      packA(inp + (<usize>m * <usize>C << 2), <usize>C << 2, r0, K, scratch);
+      if (r1 > 0) packA(inp + (<usize>(m + MR) * <usize>C << 2), <usize>C << 2, r1, K, second);
+    } else {
+      im2colPacked(inp, H, W, C, OH, OW, KH, KW, SH, SW, padT, padL, m, r0, scratch);
+      if (r1 > 0) im2colPacked(inp, H, W, C, OH, OW, KH, KW, SH, SW, padT, padL, m + MR, r1, second);
+    }
+    panels(scratch, K, packed, Cout, j0, j1, outBase + <usize>m * outRowBytes, outRowBytes, r0, r1, relu);
   }
 }
 
 /**
  * Up to three 1x1 stride-1 convolutions of one input (an inception block's branch heads) as one GEMM over
- * their concatenated panels: rows m0..m1 of the input (C floats per pixel) are packed once per 3 rows and
+ * their concatenated panels: rows m0..m1 of the input (C floats per pixel) are packed once per 6 rows and
  * every panel of every convolution runs against them. Panels are numbered across the convolutions (the
  * first's, then the second's, ...), and j0..j1 picks a range of them, so a thread pool splits the fused
  * step like one convolution. Convolution s has packed weights ws, Cout ns (0: absent), and writes at byte
@@ -299,12 +355,13 @@ export function conv1x1multi(
   const a1 = imin(imax(j0 - p0, 0), p1), b1 = imin(imax(j1 - p0, 0), p1);
   const a2 = imin(imax(j0 - p0 - p1, 0), p2), b2 = imin(imax(j1 - p0 - p1, 0), p2);
   const ob0 = <usize>s0 << 2, ob1 = <usize>s1 << 2, ob2 = <usize>s2 << 2;
-  for (let m = m0; m < m1; m += MR) {
-    const r = imin(MR, m1 - m);
-    packA(inp + <usize>m * rowBytes, rowBytes, r, C, scratch);
-    if (a0 < b0) panels(scratch, C, w0, n0, a0, b0, o0 + <usize>m * ob0, ob0, r, relu);
-    if (a1 < b1) panels(scratch, C, w1, n1, a1, b1, o1 + <usize>m * ob1, ob1, r, relu);
-    if (a2 < b2) panels(scratch, C, w2, n2, a2, b2, o2 + <usize>m * ob2, ob2, r, relu);
+  for (let m = m0; m < m1; m += 2 * MR) {
+    const r0 = imin(MR, m1 - m), r1 = imin(MR, m1 - m - r0);
+    packA(inp + <usize>m * rowBytes, rowBytes, r0, C, scratch);
+    if (r1 > 0) packA(inp + <usize>(m + MR) * rowBytes, rowBytes, r1, C, scratch + <usize>C * 12);
+    if (a0 < b0) panels(scratch, C, w0, n0, a0, b0, o0 + <usize>m * ob0, ob0, r0, r1, relu);
+    if (a1 < b1) panels(scratch, C, w1, n1, a1, b1, o1 + <usize>m * ob1, ob1, r0, r1, relu);
+    if (a2 < b2) panels(scratch, C, w2, n2, a2, b2, o2 + <usize>m * ob2, ob2, r0, r1, relu);
   }
 }
 

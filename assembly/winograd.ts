@@ -3,7 +3,7 @@
 // Per 2x2 output tile: V = B^T d B (d the 4x4 input patch), M = V . U per position (16 GEMMs over
 // channels, U = G g G^T precomputed and packed at load), Y = A^T M A + bias. 16 multiplies per
 // output pair instead of 36 for a 2.25x cut in GEMM work. Tiles are processed in blocks of `tb` tiles
-// through per-thread scratch (V: 16*tb*C floats, then M: 16*tb*Cout floats, then 3*C for the GEMM's
+// through per-thread scratch (V: 16*tb*C floats, then M: 16*tb*Cout floats, then 6*C for the GEMM's
 // packed rows), so a thread's range of tiles
 // can be any [t0, t1) and each output is computed the same way whatever the split.
 //

@@ -88,12 +88,12 @@ export function scratchBytesFor(net: Network): number {
   let bytes = 4096;
   for (const l of net.layers) {
     if (l.kind === 'conv') {
-      // The GEMM's 3 packed rows of K (im2col writes them directly).
-      bytes = Math.max(bytes, 3 * l.kh * l.kw * l.cin * 4);
+      // The GEMM's 6 packed rows of K (im2col writes them directly).
+      bytes = Math.max(bytes, 6 * l.kh * l.kw * l.cin * 4);
       // Either 3x3 tile: two 36-vector transform temporaries, the V and M blocks, the GEMM's packed rows.
       for (const tile of [2, 4] as const) {
         const v = winogradFor(l, tile);
-        if (v) bytes = Math.max(bytes, 1152 + (v.alpha ** 2 * winogradTiles(l.cin, l.cout, v) * (l.cin + l.cout) + 3 * l.cin) * 4);
+        if (v) bytes = Math.max(bytes, 1152 + (v.alpha ** 2 * winogradTiles(l.cin, l.cout, v) * (l.cin + l.cout) + 6 * l.cin) * 4);
       }
     }
     if (l.kind === 'lrn') bytes = Math.max(bytes, (net.tensors.get(l.input)!.c + l.size + 8) * 4);

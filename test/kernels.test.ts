@@ -117,7 +117,7 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
       const outSize = n * oh * ow * stride;
       const outRef = heap.put(new Float32Array(outSize).fill(7));
       const out = heap.put(new Float32Array(outSize).fill(7));
-      const scratch = heap.alloc(3 * K);
+      const scratch = heap.alloc(6 * K);
       k.conv2d_ref(inp, h, w, c, outRef, oh, ow, stride, off, wp, bp, cout, kh, kw, s, s, pt, pl, relu, n);
       const M = n * oh * ow;
       const panels = Math.ceil(cout / NR);
@@ -163,7 +163,7 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
         args.push(...(v ? [v.pk, v.cout, v.out + 4 * v.off, v.stride] : [0, 0, 0, 0]));
       }
       const panels = convs.reduce((a, v) => a + Math.ceil(v.cout / NR), 0);
-      const scratch = heap.alloc(3 * c);
+      const scratch = heap.alloc(6 * c);
       for (const [m0, m1] of splits(r, M, 3)) {
         for (const [j0, j1] of splits(r, panels, 1)) k.conv1x1multi(inp, c, relu, scratch, m0, m1, j0, j1, ...args);
       }
@@ -210,7 +210,7 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
       const outRef = heap.put(new Float32Array(size).fill(7));
       const out = heap.put(new Float32Array(size).fill(7));
       const tb = Math.max(1, Math.min(winogradTiles(c, cout, v), 1 + Math.floor(r() * 5)));
-      const scratch = heap.alloc(288 + a * tb * (c + cout) + 3 * c);
+      const scratch = heap.alloc(288 + a * tb * (c + cout) + 6 * c);
       k.conv2d_ref(inp, h, w, c, outRef, oh, ow, stride, off, wp, bp, cout, kr, kr, 1, 1, p, p, relu, n);
       const tiles = n * Math.ceil(oh / tile) * Math.ceil(ow / tile);
       const mat = winogradMatrixBytes(c, cout);

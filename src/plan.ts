@@ -112,7 +112,7 @@ export interface Layout {
   winograd?: boolean | WinogradTile;
 }
 
-/** Most packed weight bytes one fused 1x1 step streams per 3 rows: half of L2, so they stay there. */
+/** Most packed weight bytes one fused 1x1 step streams per 6 rows: half of L2, so they stay there. */
 export const FUSE_BYTES = 1 << 20;
 
 const pointwise = (l: Layer): l is ConvLayer => l.kind === 'conv' && l.kh === 1 && l.kw === 1 && l.stride === 1 && l.padT === 0 && l.padL === 0;

@@ -225,6 +225,13 @@ function panels(ap: usize, K: i32, packed: usize, Cout: i32, j0: i32, j1: i32, o
   }
 }
 
+/** Pack rows0 (1 to 3) rows at a and, if rows1 > 0, rows1 more after them, as the two blocks `panels` takes. */
+// @ts-ignore: decorator
+@inline function packPair(a: usize, rowBytes: usize, rows0: i32, rows1: i32, K: i32, dst: usize): void {
+  packA(a, rowBytes, rows0, K, dst);
+  if (rows1 > 0) packA(a + MR * rowBytes, rowBytes, rows1, K, dst + <usize>K * 12);
+}
+
 /**
  * rows x panels of C from A (rows lda floats apart) and packed B panels j0..j1.
  * out points at row 0, channel 0 of this block's output (already offset by outOff).
@@ -240,8 +247,7 @@ export function gemm(
   const outRowBytes = <usize>outStride << 2;
   for (let i = 0; i < rows; i += 2 * MR) {
     const r0 = imin(MR, rows - i), r1 = imin(MR, rows - i - r0);
-    packA(A + <usize>i * rowBytes, rowBytes, r0, K, apack);
-    if (r1 > 0) packA(A + <usize>(i + MR) * rowBytes, rowBytes, r1, K, apack + <usize>K * 12);
+    packPair(A + <usize>i * rowBytes, rowBytes, r0, r1, K, apack);
     panels(apack, K, packed, Cout, j0, j1, out + <usize>i * outRowBytes, outRowBytes, r0, r1, relu);
   }
 }
@@ -305,9 +311,9 @@ export function im2colPacked(
 
 /**
  * Convolution of output rows m0..m1 (flattened over N*OH*OW) and output panels j0..j1:
- * 1x1 stride-1 unpadded convolutions pack the input pixels as they are, others gather their windows
- * (im2colPacked), 6 rows at a time into `scratch` (6 * KH*KW*C floats owned by the calling thread), then run
- * every panel.
+ * a 1x1 stride-1 unpadded convolution is a GEMM on the input pixels as they are; others gather their
+ * windows (im2colPacked), 6 rows at a time into `scratch` (6 * KH*KW*C floats owned by the calling thread),
+ * then run every panel.
  */
 export function conv2d(
   inp: usize, H: i32, W: i32, C: i32,
@@ -316,19 +322,17 @@ export function conv2d(
   scratch: usize, m0: i32, m1: i32, j0: i32, j1: i32,
 ): void {
   const K = KH * KW * C;
-  const direct = KH == 1 && KW == 1 && SH == 1 && SW == 1 && padT == 0 && padL == 0;
   const outBase = out + (<usize>outOff << 2);
   const outRowBytes = <usize>outStride << 2;
+  if (KH == 1 && KW == 1 && SH == 1 && SW == 1 && padT == 0 && padL == 0) {
+    gemm(inp + (<usize>m0 * <usize>C << 2), C, m1 - m0, K, packed, Cout, j0, j1, outBase + <usize>m0 * outRowBytes, outStride, relu, scratch);
+    return;
+  }
   const second = scratch + <usize>K * 12;
   for (let m = m0; m < m1; m += 2 * MR) {
     const r0 = imin(MR, m1 - m), r1 = imin(MR, m1 - m - r0);
-    if (direct) {
-      packA(inp + (<usize>m * <usize>C << 2), <usize>C << 2, r0, K, scratch);
-      if (r1 > 0) packA(inp + (<usize>(m + MR) * <usize>C << 2), <usize>C << 2, r1, K, second);
-    } else {
-      im2colPacked(inp, H, W, C, OH, OW, KH, KW, SH, SW, padT, padL, m, r0, scratch);
-      if (r1 > 0) im2colPacked(inp, H, W, C, OH, OW, KH, KW, SH, SW, padT, padL, m + MR, r1, second);
-    }
+    im2colPacked(inp, H, W, C, OH, OW, KH, KW, SH, SW, padT, padL, m, r0, scratch);
+    if (r1 > 0) im2colPacked(inp, H, W, C, OH, OW, KH, KW, SH, SW, padT, padL, m + MR, r1, second);
     panels(scratch, K, packed, Cout, j0, j1, outBase + <usize>m * outRowBytes, outRowBytes, r0, r1, relu);
   }
 }
@@ -357,8 +361,7 @@ export function conv1x1multi(
   const ob0 = <usize>s0 << 2, ob1 = <usize>s1 << 2, ob2 = <usize>s2 << 2;
   for (let m = m0; m < m1; m += 2 * MR) {
     const r0 = imin(MR, m1 - m), r1 = imin(MR, m1 - m - r0);
-    packA(inp + <usize>m * rowBytes, rowBytes, r0, C, scratch);
-    if (r1 > 0) packA(inp + <usize>(m + MR) * rowBytes, rowBytes, r1, C, scratch + <usize>C * 12);
+    packPair(inp + <usize>m * rowBytes, rowBytes, r0, r1, C, scratch);
     if (a0 < b0) panels(scratch, C, w0, n0, a0, b0, o0 + <usize>m * ob0, ob0, r0, r1, relu);
     if (a1 < b1) panels(scratch, C, w1, n1, a1, b1, o1 + <usize>m * ob1, ob1, r0, r1, relu);
     if (a2 < b2) panels(scratch, C, w2, n2, a2, b2, o2 + <usize>m * ob2, ob2, r0, r1, relu);

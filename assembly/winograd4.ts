@@ -128,172 +128,250 @@ function transformMultiply(
 }
 
 /**
- * Convolution 3x3 stride 1, output tiles t0..t1 (4x4 tiles over N * ceil(OH/4) * ceil(OW/4)) and output
- * panels j0..j1. `packed` holds 36 packed matrices (K = C, zero bias), `packedBytes` apart; `bias` Cout floats.
+ * F(4x4, 3x3) output stage for 4 channels of one tile: Y = A^T M A + b, ReLU, stored at o for the rows x cols
+ * of the tile inside the image (rowB / colB bytes between output rows / columns). q: the first of M's 36
+ * points (ms bytes apart). nb < 4: a channel tail (b is zero), stored lane by lane with its bias at bp.
  */
+// @ts-ignore: decorator
+@inline function output4x4(q: usize, ms: usize, b: v128, o: usize, rowB: usize, colB: usize, rows: i32, cols: i32, relu: i32, bp: usize, nb: i32): void {
+  const z = f32x4.splat(0);
+  // s = A^T m (4 x 6), column by column; then y = s A (4 x 4).
+  const m00 = v128.load(q + 0 * ms);
+  const m01 = v128.load(q + 1 * ms);
+  const m02 = v128.load(q + 2 * ms);
+  const m03 = v128.load(q + 3 * ms);
+  const m04 = v128.load(q + 4 * ms);
+  const m05 = v128.load(q + 5 * ms);
+  const m10 = v128.load(q + 6 * ms);
+  const m11 = v128.load(q + 7 * ms);
+  const m12 = v128.load(q + 8 * ms);
+  const m13 = v128.load(q + 9 * ms);
+  const m14 = v128.load(q + 10 * ms);
+  const m15 = v128.load(q + 11 * ms);
+  const m20 = v128.load(q + 12 * ms);
+  const m21 = v128.load(q + 13 * ms);
+  const m22 = v128.load(q + 14 * ms);
+  const m23 = v128.load(q + 15 * ms);
+  const m24 = v128.load(q + 16 * ms);
+  const m25 = v128.load(q + 17 * ms);
+  const m30 = v128.load(q + 18 * ms);
+  const m31 = v128.load(q + 19 * ms);
+  const m32 = v128.load(q + 20 * ms);
+  const m33 = v128.load(q + 21 * ms);
+  const m34 = v128.load(q + 22 * ms);
+  const m35 = v128.load(q + 23 * ms);
+  const m40 = v128.load(q + 24 * ms);
+  const m41 = v128.load(q + 25 * ms);
+  const m42 = v128.load(q + 26 * ms);
+  const m43 = v128.load(q + 27 * ms);
+  const m44 = v128.load(q + 28 * ms);
+  const m45 = v128.load(q + 29 * ms);
+  const m50 = v128.load(q + 30 * ms);
+  const m51 = v128.load(q + 31 * ms);
+  const m52 = v128.load(q + 32 * ms);
+  const m53 = v128.load(q + 33 * ms);
+  const m54 = v128.load(q + 34 * ms);
+  const m55 = v128.load(q + 35 * ms);
+  const s00 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m00, m10), m20), m30), m40);
+  const s01 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m01, m11), m21), m31), m41);
+  const s02 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m02, m12), m22), m32), m42);
+  const s03 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m03, m13), m23), m33), m43);
+  const s04 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m04, m14), m24), m34), m44);
+  const s05 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m05, m15), m25), m35), m45);
+  const s10 = f32x4.sub(f32x4.add(f32x4.sub(m10, m20), f32x4.mul(m30, f32x4.splat(2.0))), f32x4.mul(m40, f32x4.splat(2.0)));
+  const s11 = f32x4.sub(f32x4.add(f32x4.sub(m11, m21), f32x4.mul(m31, f32x4.splat(2.0))), f32x4.mul(m41, f32x4.splat(2.0)));
+  const s12 = f32x4.sub(f32x4.add(f32x4.sub(m12, m22), f32x4.mul(m32, f32x4.splat(2.0))), f32x4.mul(m42, f32x4.splat(2.0)));
+  const s13 = f32x4.sub(f32x4.add(f32x4.sub(m13, m23), f32x4.mul(m33, f32x4.splat(2.0))), f32x4.mul(m43, f32x4.splat(2.0)));
+  const s14 = f32x4.sub(f32x4.add(f32x4.sub(m14, m24), f32x4.mul(m34, f32x4.splat(2.0))), f32x4.mul(m44, f32x4.splat(2.0)));
+  const s15 = f32x4.sub(f32x4.add(f32x4.sub(m15, m25), f32x4.mul(m35, f32x4.splat(2.0))), f32x4.mul(m45, f32x4.splat(2.0)));
+  const s20 = f32x4.add(f32x4.add(f32x4.add(m10, m20), f32x4.mul(m30, f32x4.splat(4.0))), f32x4.mul(m40, f32x4.splat(4.0)));
+  const s21 = f32x4.add(f32x4.add(f32x4.add(m11, m21), f32x4.mul(m31, f32x4.splat(4.0))), f32x4.mul(m41, f32x4.splat(4.0)));
+  const s22 = f32x4.add(f32x4.add(f32x4.add(m12, m22), f32x4.mul(m32, f32x4.splat(4.0))), f32x4.mul(m42, f32x4.splat(4.0)));
+  const s23 = f32x4.add(f32x4.add(f32x4.add(m13, m23), f32x4.mul(m33, f32x4.splat(4.0))), f32x4.mul(m43, f32x4.splat(4.0)));
+  const s24 = f32x4.add(f32x4.add(f32x4.add(m14, m24), f32x4.mul(m34, f32x4.splat(4.0))), f32x4.mul(m44, f32x4.splat(4.0)));
+  const s25 = f32x4.add(f32x4.add(f32x4.add(m15, m25), f32x4.mul(m35, f32x4.splat(4.0))), f32x4.mul(m45, f32x4.splat(4.0)));
+  const s30 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m10, m20), f32x4.mul(m30, f32x4.splat(8.0))), f32x4.mul(m40, f32x4.splat(8.0))), m50);
+  const s31 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m11, m21), f32x4.mul(m31, f32x4.splat(8.0))), f32x4.mul(m41, f32x4.splat(8.0))), m51);
+  const s32 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m12, m22), f32x4.mul(m32, f32x4.splat(8.0))), f32x4.mul(m42, f32x4.splat(8.0))), m52);
+  const s33 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m13, m23), f32x4.mul(m33, f32x4.splat(8.0))), f32x4.mul(m43, f32x4.splat(8.0))), m53);
+  const s34 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m14, m24), f32x4.mul(m34, f32x4.splat(8.0))), f32x4.mul(m44, f32x4.splat(8.0))), m54);
+  const s35 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m15, m25), f32x4.mul(m35, f32x4.splat(8.0))), f32x4.mul(m45, f32x4.splat(8.0))), m55);
+  let y00 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), s03), s04), b);
+  let y01 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s01, s02), f32x4.mul(s03, f32x4.splat(2.0))), f32x4.mul(s04, f32x4.splat(2.0))), b);
+  let y02 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s01, s02), f32x4.mul(s03, f32x4.splat(4.0))), f32x4.mul(s04, f32x4.splat(4.0))), b);
+  let y03 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s01, s02), f32x4.mul(s03, f32x4.splat(8.0))), f32x4.mul(s04, f32x4.splat(8.0))), s05), b);
+  let y10 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), s13), s14), b);
+  let y11 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s11, s12), f32x4.mul(s13, f32x4.splat(2.0))), f32x4.mul(s14, f32x4.splat(2.0))), b);
+  let y12 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s11, s12), f32x4.mul(s13, f32x4.splat(4.0))), f32x4.mul(s14, f32x4.splat(4.0))), b);
+  let y13 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s11, s12), f32x4.mul(s13, f32x4.splat(8.0))), f32x4.mul(s14, f32x4.splat(8.0))), s15), b);
+  let y20 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s20, s21), s22), s23), s24), b);
+  let y21 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s21, s22), f32x4.mul(s23, f32x4.splat(2.0))), f32x4.mul(s24, f32x4.splat(2.0))), b);
+  let y22 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s21, s22), f32x4.mul(s23, f32x4.splat(4.0))), f32x4.mul(s24, f32x4.splat(4.0))), b);
+  let y23 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s21, s22), f32x4.mul(s23, f32x4.splat(8.0))), f32x4.mul(s24, f32x4.splat(8.0))), s25), b);
+  let y30 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s30, s31), s32), s33), s34), b);
+  let y31 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s31, s32), f32x4.mul(s33, f32x4.splat(2.0))), f32x4.mul(s34, f32x4.splat(2.0))), b);
+  let y32 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s31, s32), f32x4.mul(s33, f32x4.splat(4.0))), f32x4.mul(s34, f32x4.splat(4.0))), b);
+  let y33 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s31, s32), f32x4.mul(s33, f32x4.splat(8.0))), f32x4.mul(s34, f32x4.splat(8.0))), s35), b);
+  if (nb == 4) {
+    if (relu) {
+      y00 = f32x4.pmax(z, y00); y01 = f32x4.pmax(z, y01); y02 = f32x4.pmax(z, y02); y03 = f32x4.pmax(z, y03);
+      y10 = f32x4.pmax(z, y10); y11 = f32x4.pmax(z, y11); y12 = f32x4.pmax(z, y12); y13 = f32x4.pmax(z, y13);
+      y20 = f32x4.pmax(z, y20); y21 = f32x4.pmax(z, y21); y22 = f32x4.pmax(z, y22); y23 = f32x4.pmax(z, y23);
+      y30 = f32x4.pmax(z, y30); y31 = f32x4.pmax(z, y31); y32 = f32x4.pmax(z, y32); y33 = f32x4.pmax(z, y33);
+    }
+    if (0 < rows && 0 < cols) v128.store(o + 0 * rowB + 0 * colB, y00);
+    if (0 < rows && 1 < cols) v128.store(o + 0 * rowB + 1 * colB, y01);
+    if (0 < rows && 2 < cols) v128.store(o + 0 * rowB + 2 * colB, y02);
+    if (0 < rows && 3 < cols) v128.store(o + 0 * rowB + 3 * colB, y03);
+    if (1 < rows && 0 < cols) v128.store(o + 1 * rowB + 0 * colB, y10);
+    if (1 < rows && 1 < cols) v128.store(o + 1 * rowB + 1 * colB, y11);
+    if (1 < rows && 2 < cols) v128.store(o + 1 * rowB + 2 * colB, y12);
+    if (1 < rows && 3 < cols) v128.store(o + 1 * rowB + 3 * colB, y13);
+    if (2 < rows && 0 < cols) v128.store(o + 2 * rowB + 0 * colB, y20);
+    if (2 < rows && 1 < cols) v128.store(o + 2 * rowB + 1 * colB, y21);
+    if (2 < rows && 2 < cols) v128.store(o + 2 * rowB + 2 * colB, y22);
+    if (2 < rows && 3 < cols) v128.store(o + 2 * rowB + 3 * colB, y23);
+    if (3 < rows && 0 < cols) v128.store(o + 3 * rowB + 0 * colB, y30);
+    if (3 < rows && 1 < cols) v128.store(o + 3 * rowB + 1 * colB, y31);
+    if (3 < rows && 2 < cols) v128.store(o + 3 * rowB + 2 * colB, y32);
+    if (3 < rows && 3 < cols) v128.store(o + 3 * rowB + 3 * colB, y33);
+  } else {
+    if (0 < rows && 0 < cols) storeLanes(o + 0 * rowB + 0 * colB, y00, bp, nb, relu);
+    if (0 < rows && 1 < cols) storeLanes(o + 0 * rowB + 1 * colB, y01, bp, nb, relu);
+    if (0 < rows && 2 < cols) storeLanes(o + 0 * rowB + 2 * colB, y02, bp, nb, relu);
+    if (0 < rows && 3 < cols) storeLanes(o + 0 * rowB + 3 * colB, y03, bp, nb, relu);
+    if (1 < rows && 0 < cols) storeLanes(o + 1 * rowB + 0 * colB, y10, bp, nb, relu);
+    if (1 < rows && 1 < cols) storeLanes(o + 1 * rowB + 1 * colB, y11, bp, nb, relu);
+    if (1 < rows && 2 < cols) storeLanes(o + 1 * rowB + 2 * colB, y12, bp, nb, relu);
+    if (1 < rows && 3 < cols) storeLanes(o + 1 * rowB + 3 * colB, y13, bp, nb, relu);
+    if (2 < rows && 0 < cols) storeLanes(o + 2 * rowB + 0 * colB, y20, bp, nb, relu);
+    if (2 < rows && 1 < cols) storeLanes(o + 2 * rowB + 1 * colB, y21, bp, nb, relu);
+    if (2 < rows && 2 < cols) storeLanes(o + 2 * rowB + 2 * colB, y22, bp, nb, relu);
+    if (2 < rows && 3 < cols) storeLanes(o + 2 * rowB + 3 * colB, y23, bp, nb, relu);
+    if (3 < rows && 0 < cols) storeLanes(o + 3 * rowB + 0 * colB, y30, bp, nb, relu);
+    if (3 < rows && 1 < cols) storeLanes(o + 3 * rowB + 1 * colB, y31, bp, nb, relu);
+    if (3 < rows && 2 < cols) storeLanes(o + 3 * rowB + 2 * colB, y32, bp, nb, relu);
+    if (3 < rows && 3 < cols) storeLanes(o + 3 * rowB + 3 * colB, y33, bp, nb, relu);
+  }
+}
+
+/** F(2x2, 5x5) output stage for 4 channels of one tile: as output4x4, with A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 1]. */
+// @ts-ignore: decorator
+@inline function output2x2r5(q: usize, ms: usize, b: v128, o: usize, rowB: usize, colB: usize, rows: i32, cols: i32, relu: i32, bp: usize, nb: i32): void {
+  const z = f32x4.splat(0);
+  const two = f32x4.splat(2.0);
+  // s = A^T m (2 x 6), column by column; then y = s A (2 x 2).
+  const m00 = v128.load(q), m01 = v128.load(q + ms), m02 = v128.load(q + 2 * ms);
+  const m03 = v128.load(q + 3 * ms), m04 = v128.load(q + 4 * ms), m05 = v128.load(q + 5 * ms);
+  const m10 = v128.load(q + 6 * ms), m11 = v128.load(q + 7 * ms), m12 = v128.load(q + 8 * ms);
+  const m13 = v128.load(q + 9 * ms), m14 = v128.load(q + 10 * ms), m15 = v128.load(q + 11 * ms);
+  const m20 = v128.load(q + 12 * ms), m21 = v128.load(q + 13 * ms), m22 = v128.load(q + 14 * ms);
+  const m23 = v128.load(q + 15 * ms), m24 = v128.load(q + 16 * ms), m25 = v128.load(q + 17 * ms);
+  const m30 = v128.load(q + 18 * ms), m31 = v128.load(q + 19 * ms), m32 = v128.load(q + 20 * ms);
+  const m33 = v128.load(q + 21 * ms), m34 = v128.load(q + 22 * ms), m35 = v128.load(q + 23 * ms);
+  const m40 = v128.load(q + 24 * ms), m41 = v128.load(q + 25 * ms), m42 = v128.load(q + 26 * ms);
+  const m43 = v128.load(q + 27 * ms), m44 = v128.load(q + 28 * ms), m45 = v128.load(q + 29 * ms);
+  const m50 = v128.load(q + 30 * ms), m51 = v128.load(q + 31 * ms), m52 = v128.load(q + 32 * ms);
+  const m53 = v128.load(q + 33 * ms), m54 = v128.load(q + 34 * ms), m55 = v128.load(q + 35 * ms);
+  const s00 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m00, m10), m20), m30), m40);
+  const s01 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m01, m11), m21), m31), m41);
+  const s02 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m02, m12), m22), m32), m42);
+  const s03 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m03, m13), m23), m33), m43);
+  const s04 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m04, m14), m24), m34), m44);
+  const s05 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m05, m15), m25), m35), m45);
+  const s10 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m10, m20), f32x4.mul(m30, two)), f32x4.mul(m40, two)), m50);
+  const s11 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m11, m21), f32x4.mul(m31, two)), f32x4.mul(m41, two)), m51);
+  const s12 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m12, m22), f32x4.mul(m32, two)), f32x4.mul(m42, two)), m52);
+  const s13 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m13, m23), f32x4.mul(m33, two)), f32x4.mul(m43, two)), m53);
+  const s14 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m14, m24), f32x4.mul(m34, two)), f32x4.mul(m44, two)), m54);
+  const s15 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m15, m25), f32x4.mul(m35, two)), f32x4.mul(m45, two)), m55);
+  let y00 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), s03), s04), b);
+  let y01 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s01, s02), f32x4.mul(s03, two)), f32x4.mul(s04, two)), s05), b);
+  let y10 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), s13), s14), b);
+  let y11 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s11, s12), f32x4.mul(s13, two)), f32x4.mul(s14, two)), s15), b);
+  if (nb == 4) {
+    if (relu) {
+      y00 = f32x4.pmax(z, y00); y01 = f32x4.pmax(z, y01); y10 = f32x4.pmax(z, y10); y11 = f32x4.pmax(z, y11);
+    }
+    v128.store(o, y00);
+    if (cols > 1) v128.store(o + colB, y01);
+    if (rows > 1) {
+      v128.store(o + rowB, y10);
+      if (cols > 1) v128.store(o + rowB + colB, y11);
+    }
+  } else {
+    storeLanes(o, y00, bp, nb, relu);
+    if (cols > 1) storeLanes(o + colB, y01, bp, nb, relu);
+    if (rows > 1) {
+      storeLanes(o + rowB, y10, bp, nb, relu);
+      if (cols > 1) storeLanes(o + rowB + colB, y11, bp, nb, relu);
+    }
+  }
+}
+
+/**
+ * The 6-point Winograd convolutions: output tiles t0..t1 (step x step tiles over N * ceil(OH/step) *
+ * ceil(OW/step)) and output panels j0..j1, in blocks of tb tiles through transformMultiply, then each tile's
+ * output stage (step 4: F(4x4, 3x3), step 2: F(2x2, 5x5)). `packed` holds 36 packed matrices (K = C, zero
+ * bias), `packedBytes` apart; `bias` Cout floats.
+ */
+// @ts-ignore: decorator
+@inline function winograd6(
+  step: i32, inp: usize, H: i32, W: i32, C: i32,
+  out: usize, OH: i32, OW: i32, outStride: i32, outOff: i32,
+  packed: usize, packedBytes: i32, bias: usize, Cout: i32, padT: i32, padL: i32, relu: i32,
+  scratch: usize, tb: i32, t0: i32, t1: i32, j0: i32, j1: i32,
+): void {
+  const TH = (OH + step - 1) / step;
+  const TW = (OW + step - 1) / step;
+  const plane = TH * TW;
+  const cb = j0 * NR;
+  const ce = imin(j1 * NR, Cout);
+  const z = f32x4.splat(0);
+  const rowB = <usize>(OW * outStride) << 2;
+  const colB = <usize>outStride << 2;
+  for (let tbeg = t0; tbeg < t1; tbeg += tb) {
+    const tend = imin(tbeg + tb, t1);
+    const ms = <usize>(tend - tbeg) * <usize>Cout << 2;
+    const Mb = transformMultiply(inp, H, W, C, padT, padL, TW, plane, step, tbeg, tend, scratch, packed, packedBytes, Cout, j0, j1);
+    for (let t = tbeg; t < tend; t++) {
+      const n = t / plane;
+      const r = t - n * plane;
+      const ty = r / TW;
+      const tx = r - ty * TW;
+      const oy = step * ty;
+      const ox = step * tx;
+      const m = Mb + (<usize>(t - tbeg) * <usize>Cout << 2);
+      const rows = imin(step, OH - oy);
+      const cols = imin(step, OW - ox);
+      const o0 = out + (<usize>(((n * OH + oy) * OW + ox) * outStride + outOff) << 2);
+      for (let co = cb; co < ce; co += 4) {
+        const nb = imin(4, ce - co);
+        const bp = bias + (<usize>co << 2);
+        const b = nb == 4 ? v128.load(bp) : z;
+        const q = m + (<usize>co << 2);
+        const o = o0 + (<usize>co << 2);
+        if (step == 4) output4x4(q, ms, b, o, rowB, colB, rows, cols, relu, bp, nb);
+        else output2x2r5(q, ms, b, o, rowB, colB, rows, cols, relu, bp, nb);
+      }
+    }
+  }
+}
+
+/** Convolution 3x3 stride 1 as F(4x4, 3x3): 4x4 output tiles; arguments as winograd6. */
 export function winograd4x4(
   inp: usize, H: i32, W: i32, C: i32,
   out: usize, OH: i32, OW: i32, outStride: i32, outOff: i32,
   packed: usize, packedBytes: i32, bias: usize, Cout: i32, padT: i32, padL: i32, relu: i32,
   scratch: usize, tb: i32, t0: i32, t1: i32, j0: i32, j1: i32,
 ): void {
-  const TH = (OH + 3) >> 2;
-  const TW = (OW + 3) >> 2;
-  const plane = TH * TW;
-  const cb = j0 * NR;
-  const ce = imin(j1 * NR, Cout);
-  const z = f32x4.splat(0);
-  for (let tbeg = t0; tbeg < t1; tbeg += tb) {
-    const tend = imin(tbeg + tb, t1);
-    const T = tend - tbeg;
-    const ms = <usize>T * <usize>Cout << 2;
-    const Mb = transformMultiply(inp, H, W, C, padT, padL, TW, plane, 4, tbeg, tend, scratch, packed, packedBytes, Cout, j0, j1);
-    for (let t = tbeg; t < tend; t++) {
-      const n = t / plane;
-      const r = t - n * plane;
-      const ty = r / TW;
-      const tx = r - ty * TW;
-      const oy = 4 * ty;
-      const ox = 4 * tx;
-      const m = Mb + (<usize>(t - tbeg) * <usize>Cout << 2);
-      const rows = imin(4, OH - oy);
-      const cols = imin(4, OW - ox);
-      for (let co = cb; co < ce; co += 4) {
-        const q = m + (<usize>co << 2);
-        const b = ce - co >= 4 ? v128.load(bias + (<usize>co << 2)) : z;
-        // s = A^T m (4 x 6), column by column; then y = s A (4 x 4).
-        const m00 = v128.load(q + 0 * ms);
-        const m01 = v128.load(q + 1 * ms);
-        const m02 = v128.load(q + 2 * ms);
-        const m03 = v128.load(q + 3 * ms);
-        const m04 = v128.load(q + 4 * ms);
-        const m05 = v128.load(q + 5 * ms);
-        const m10 = v128.load(q + 6 * ms);
-        const m11 = v128.load(q + 7 * ms);
-        const m12 = v128.load(q + 8 * ms);
-        const m13 = v128.load(q + 9 * ms);
-        const m14 = v128.load(q + 10 * ms);
-        const m15 = v128.load(q + 11 * ms);
-        const m20 = v128.load(q + 12 * ms);
-        const m21 = v128.load(q + 13 * ms);
-        const m22 = v128.load(q + 14 * ms);
-        const m23 = v128.load(q + 15 * ms);
-        const m24 = v128.load(q + 16 * ms);
-        const m25 = v128.load(q + 17 * ms);
-        const m30 = v128.load(q + 18 * ms);
-        const m31 = v128.load(q + 19 * ms);
-        const m32 = v128.load(q + 20 * ms);
-        const m33 = v128.load(q + 21 * ms);
-        const m34 = v128.load(q + 22 * ms);
-        const m35 = v128.load(q + 23 * ms);
-        const m40 = v128.load(q + 24 * ms);
-        const m41 = v128.load(q + 25 * ms);
-        const m42 = v128.load(q + 26 * ms);
-        const m43 = v128.load(q + 27 * ms);
-        const m44 = v128.load(q + 28 * ms);
-        const m45 = v128.load(q + 29 * ms);
-        const m50 = v128.load(q + 30 * ms);
-        const m51 = v128.load(q + 31 * ms);
-        const m52 = v128.load(q + 32 * ms);
-        const m53 = v128.load(q + 33 * ms);
-        const m54 = v128.load(q + 34 * ms);
-        const m55 = v128.load(q + 35 * ms);
-        const s00 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m00, m10), m20), m30), m40);
-        const s01 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m01, m11), m21), m31), m41);
-        const s02 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m02, m12), m22), m32), m42);
-        const s03 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m03, m13), m23), m33), m43);
-        const s04 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m04, m14), m24), m34), m44);
-        const s05 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m05, m15), m25), m35), m45);
-        const s10 = f32x4.sub(f32x4.add(f32x4.sub(m10, m20), f32x4.mul(m30, f32x4.splat(2.0))), f32x4.mul(m40, f32x4.splat(2.0)));
-        const s11 = f32x4.sub(f32x4.add(f32x4.sub(m11, m21), f32x4.mul(m31, f32x4.splat(2.0))), f32x4.mul(m41, f32x4.splat(2.0)));
-        const s12 = f32x4.sub(f32x4.add(f32x4.sub(m12, m22), f32x4.mul(m32, f32x4.splat(2.0))), f32x4.mul(m42, f32x4.splat(2.0)));
-        const s13 = f32x4.sub(f32x4.add(f32x4.sub(m13, m23), f32x4.mul(m33, f32x4.splat(2.0))), f32x4.mul(m43, f32x4.splat(2.0)));
-        const s14 = f32x4.sub(f32x4.add(f32x4.sub(m14, m24), f32x4.mul(m34, f32x4.splat(2.0))), f32x4.mul(m44, f32x4.splat(2.0)));
-        const s15 = f32x4.sub(f32x4.add(f32x4.sub(m15, m25), f32x4.mul(m35, f32x4.splat(2.0))), f32x4.mul(m45, f32x4.splat(2.0)));
-        const s20 = f32x4.add(f32x4.add(f32x4.add(m10, m20), f32x4.mul(m30, f32x4.splat(4.0))), f32x4.mul(m40, f32x4.splat(4.0)));
-        const s21 = f32x4.add(f32x4.add(f32x4.add(m11, m21), f32x4.mul(m31, f32x4.splat(4.0))), f32x4.mul(m41, f32x4.splat(4.0)));
-        const s22 = f32x4.add(f32x4.add(f32x4.add(m12, m22), f32x4.mul(m32, f32x4.splat(4.0))), f32x4.mul(m42, f32x4.splat(4.0)));
-        const s23 = f32x4.add(f32x4.add(f32x4.add(m13, m23), f32x4.mul(m33, f32x4.splat(4.0))), f32x4.mul(m43, f32x4.splat(4.0)));
-        const s24 = f32x4.add(f32x4.add(f32x4.add(m14, m24), f32x4.mul(m34, f32x4.splat(4.0))), f32x4.mul(m44, f32x4.splat(4.0)));
-        const s25 = f32x4.add(f32x4.add(f32x4.add(m15, m25), f32x4.mul(m35, f32x4.splat(4.0))), f32x4.mul(m45, f32x4.splat(4.0)));
-        const s30 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m10, m20), f32x4.mul(m30, f32x4.splat(8.0))), f32x4.mul(m40, f32x4.splat(8.0))), m50);
-        const s31 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m11, m21), f32x4.mul(m31, f32x4.splat(8.0))), f32x4.mul(m41, f32x4.splat(8.0))), m51);
-        const s32 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m12, m22), f32x4.mul(m32, f32x4.splat(8.0))), f32x4.mul(m42, f32x4.splat(8.0))), m52);
-        const s33 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m13, m23), f32x4.mul(m33, f32x4.splat(8.0))), f32x4.mul(m43, f32x4.splat(8.0))), m53);
-        const s34 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m14, m24), f32x4.mul(m34, f32x4.splat(8.0))), f32x4.mul(m44, f32x4.splat(8.0))), m54);
-        const s35 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m15, m25), f32x4.mul(m35, f32x4.splat(8.0))), f32x4.mul(m45, f32x4.splat(8.0))), m55);
-        const o0 = out + (<usize>(((n * OH + oy) * OW + ox) * outStride + outOff + co) << 2);
-        const rowB = <usize>(OW * outStride) << 2;
-        const colB = <usize>outStride << 2;
-        let y00 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), s03), s04), b);
-        let y01 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s01, s02), f32x4.mul(s03, f32x4.splat(2.0))), f32x4.mul(s04, f32x4.splat(2.0))), b);
-        let y02 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s01, s02), f32x4.mul(s03, f32x4.splat(4.0))), f32x4.mul(s04, f32x4.splat(4.0))), b);
-        let y03 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s01, s02), f32x4.mul(s03, f32x4.splat(8.0))), f32x4.mul(s04, f32x4.splat(8.0))), s05), b);
-        let y10 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), s13), s14), b);
-        let y11 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s11, s12), f32x4.mul(s13, f32x4.splat(2.0))), f32x4.mul(s14, f32x4.splat(2.0))), b);
-        let y12 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s11, s12), f32x4.mul(s13, f32x4.splat(4.0))), f32x4.mul(s14, f32x4.splat(4.0))), b);
-        let y13 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s11, s12), f32x4.mul(s13, f32x4.splat(8.0))), f32x4.mul(s14, f32x4.splat(8.0))), s15), b);
-        let y20 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s20, s21), s22), s23), s24), b);
-        let y21 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s21, s22), f32x4.mul(s23, f32x4.splat(2.0))), f32x4.mul(s24, f32x4.splat(2.0))), b);
-        let y22 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s21, s22), f32x4.mul(s23, f32x4.splat(4.0))), f32x4.mul(s24, f32x4.splat(4.0))), b);
-        let y23 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s21, s22), f32x4.mul(s23, f32x4.splat(8.0))), f32x4.mul(s24, f32x4.splat(8.0))), s25), b);
-        let y30 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s30, s31), s32), s33), s34), b);
-        let y31 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s31, s32), f32x4.mul(s33, f32x4.splat(2.0))), f32x4.mul(s34, f32x4.splat(2.0))), b);
-        let y32 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s31, s32), f32x4.mul(s33, f32x4.splat(4.0))), f32x4.mul(s34, f32x4.splat(4.0))), b);
-        let y33 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s31, s32), f32x4.mul(s33, f32x4.splat(8.0))), f32x4.mul(s34, f32x4.splat(8.0))), s35), b);
-        if (ce - co >= 4) {
-          if (relu) {
-            y00 = f32x4.pmax(z, y00); y01 = f32x4.pmax(z, y01); y02 = f32x4.pmax(z, y02); y03 = f32x4.pmax(z, y03);
-            y10 = f32x4.pmax(z, y10); y11 = f32x4.pmax(z, y11); y12 = f32x4.pmax(z, y12); y13 = f32x4.pmax(z, y13);
-            y20 = f32x4.pmax(z, y20); y21 = f32x4.pmax(z, y21); y22 = f32x4.pmax(z, y22); y23 = f32x4.pmax(z, y23);
-            y30 = f32x4.pmax(z, y30); y31 = f32x4.pmax(z, y31); y32 = f32x4.pmax(z, y32); y33 = f32x4.pmax(z, y33);
-          }
-          if (0 < rows && 0 < cols) v128.store(o0 + 0 * rowB + 0 * colB, y00);
-          if (0 < rows && 1 < cols) v128.store(o0 + 0 * rowB + 1 * colB, y01);
-          if (0 < rows && 2 < cols) v128.store(o0 + 0 * rowB + 2 * colB, y02);
-          if (0 < rows && 3 < cols) v128.store(o0 + 0 * rowB + 3 * colB, y03);
-          if (1 < rows && 0 < cols) v128.store(o0 + 1 * rowB + 0 * colB, y10);
-          if (1 < rows && 1 < cols) v128.store(o0 + 1 * rowB + 1 * colB, y11);
-          if (1 < rows && 2 < cols) v128.store(o0 + 1 * rowB + 2 * colB, y12);
-          if (1 < rows && 3 < cols) v128.store(o0 + 1 * rowB + 3 * colB, y13);
-          if (2 < rows && 0 < cols) v128.store(o0 + 2 * rowB + 0 * colB, y20);
-          if (2 < rows && 1 < cols) v128.store(o0 + 2 * rowB + 1 * colB, y21);
-          if (2 < rows && 2 < cols) v128.store(o0 + 2 * rowB + 2 * colB, y22);
-          if (2 < rows && 3 < cols) v128.store(o0 + 2 * rowB + 3 * colB, y23);
-          if (3 < rows && 0 < cols) v128.store(o0 + 3 * rowB + 0 * colB, y30);
-          if (3 < rows && 1 < cols) v128.store(o0 + 3 * rowB + 1 * colB, y31);
-          if (3 < rows && 2 < cols) v128.store(o0 + 3 * rowB + 2 * colB, y32);
-          if (3 < rows && 3 < cols) v128.store(o0 + 3 * rowB + 3 * colB, y33);
-        } else {
-          // Channel tail: scalar lanes with their own bias.
-          const nb = ce - co;
-          if (0 < rows && 0 < cols) storeLanes(o0 + 0 * rowB + 0 * colB, y00, bias + (<usize>co << 2), nb, relu);
-          if (0 < rows && 1 < cols) storeLanes(o0 + 0 * rowB + 1 * colB, y01, bias + (<usize>co << 2), nb, relu);
-          if (0 < rows && 2 < cols) storeLanes(o0 + 0 * rowB + 2 * colB, y02, bias + (<usize>co << 2), nb, relu);
-          if (0 < rows && 3 < cols) storeLanes(o0 + 0 * rowB + 3 * colB, y03, bias + (<usize>co << 2), nb, relu);
-          if (1 < rows && 0 < cols) storeLanes(o0 + 1 * rowB + 0 * colB, y10, bias + (<usize>co << 2), nb, relu);
-          if (1 < rows && 1 < cols) storeLanes(o0 + 1 * rowB + 1 * colB, y11, bias + (<usize>co << 2), nb, relu);
-          if (1 < rows && 2 < cols) storeLanes(o0 + 1 * rowB + 2 * colB, y12, bias + (<usize>co << 2), nb, relu);
-          if (1 < rows && 3 < cols) storeLanes(o0 + 1 * rowB + 3 * colB, y13, bias + (<usize>co << 2), nb, relu);
-          if (2 < rows && 0 < cols) storeLanes(o0 + 2 * rowB + 0 * colB, y20, bias + (<usize>co << 2), nb, relu);
-          if (2 < rows && 1 < cols) storeLanes(o0 + 2 * rowB + 1 * colB, y21, bias + (<usize>co << 2), nb, relu);
-          if (2 < rows && 2 < cols) storeLanes(o0 + 2 * rowB + 2 * colB, y22, bias + (<usize>co << 2), nb, relu);
-          if (2 < rows && 3 < cols) storeLanes(o0 + 2 * rowB + 3 * colB, y23, bias + (<usize>co << 2), nb, relu);
-          if (3 < rows && 0 < cols) storeLanes(o0 + 3 * rowB + 0 * colB, y30, bias + (<usize>co << 2), nb, relu);
-          if (3 < rows && 1 < cols) storeLanes(o0 + 3 * rowB + 1 * colB, y31, bias + (<usize>co << 2), nb, relu);
-          if (3 < rows && 2 < cols) storeLanes(o0 + 3 * rowB + 2 * colB, y32, bias + (<usize>co << 2), nb, relu);
-          if (3 < rows && 3 < cols) storeLanes(o0 + 3 * rowB + 3 * colB, y33, bias + (<usize>co << 2), nb, relu);
-        }
-      }
-    }
-  }
+  winograd6(4, inp, H, W, C, out, OH, OW, outStride, outOff, packed, packedBytes, bias, Cout, padT, padL, relu, scratch, tb, t0, t1, j0, j1);
 }
 
 /**
- * Convolution 5x5 stride 1 as F(2x2, 5x5) on the same 6x6 points: output tiles t0..t1 (2x2 tiles over
- * N * ceil(OH/2) * ceil(OW/2)) and output panels j0..j1; 36 multiplies per 4 outputs instead of 100.
- * Arguments as winograd4x4, `packed` holding U = G g G^T for G (6x5): rows c_p [1 p p^2 p^3 p^4] for
- * p = 0, 1, -1, 2, -2 (c_p = 1/4, -1/6, -1/6, 1/24, 1/24) and [0 0 0 0 1]; A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 1].
+ * Convolution 5x5 stride 1 as F(2x2, 5x5) on the same 6x6 points: 2x2 output tiles, 36 multiplies per 4
+ * outputs instead of 100. `packed` holds U = G g G^T for G (6x5): rows c_p [1 p p^2 p^3 p^4] for
+ * p = 0, 1, -1, 2, -2 (c_p = 1/4, -1/6, -1/6, 1/24, 1/24) and [0 0 0 0 1]. Arguments as winograd6.
  */
 export function winograd5x5(
   inp: usize, H: i32, W: i32, C: i32,
@@ -301,83 +379,7 @@ export function winograd5x5(
   packed: usize, packedBytes: i32, bias: usize, Cout: i32, padT: i32, padL: i32, relu: i32,
   scratch: usize, tb: i32, t0: i32, t1: i32, j0: i32, j1: i32,
 ): void {
-  const TH = (OH + 1) >> 1;
-  const TW = (OW + 1) >> 1;
-  const plane = TH * TW;
-  const cb = j0 * NR;
-  const ce = imin(j1 * NR, Cout);
-  const z = f32x4.splat(0);
-  const two = f32x4.splat(2.0);
-  for (let tbeg = t0; tbeg < t1; tbeg += tb) {
-    const tend = imin(tbeg + tb, t1);
-    const T = tend - tbeg;
-    const ms = <usize>T * <usize>Cout << 2;
-    const Mb = transformMultiply(inp, H, W, C, padT, padL, TW, plane, 2, tbeg, tend, scratch, packed, packedBytes, Cout, j0, j1);
-    for (let t = tbeg; t < tend; t++) {
-      const n = t / plane;
-      const r = t - n * plane;
-      const ty = r / TW;
-      const tx = r - ty * TW;
-      const oy = 2 * ty;
-      const ox = 2 * tx;
-      const m = Mb + (<usize>(t - tbeg) * <usize>Cout << 2);
-      const rows = imin(2, OH - oy);
-      const cols = imin(2, OW - ox);
-      const o0 = out + (<usize>(((n * OH + oy) * OW + ox) * outStride + outOff) << 2);
-      const rowB = <usize>(OW * outStride) << 2;
-      const colB = <usize>outStride << 2;
-      for (let co = cb; co < ce; co += 4) {
-        const q = m + (<usize>co << 2);
-        const b = ce - co >= 4 ? v128.load(bias + (<usize>co << 2)) : z;
-        // s = A^T m (2 x 6), column by column; then y = s A (2 x 2).
-        let s00 = z, s01 = z, s02 = z, s03 = z, s04 = z, s05 = z;
-        let s10 = z, s11 = z, s12 = z, s13 = z, s14 = z, s15 = z;
-        for (let j: usize = 0; j < 6; j++) {
-          const c = q + j * ms;
-          const m0 = v128.load(c);
-          const m1 = v128.load(c + 6 * ms);
-          const m2 = v128.load(c + 12 * ms);
-          const m3 = v128.load(c + 18 * ms);
-          const m4 = v128.load(c + 24 * ms);
-          const m5 = v128.load(c + 30 * ms);
-          const a = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m0, m1), m2), m3), m4);
-          const d = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m1, m2), f32x4.mul(m3, two)), f32x4.mul(m4, two)), m5);
-          if (j == 0) { s00 = a; s10 = d; }
-          else if (j == 1) { s01 = a; s11 = d; }
-          else if (j == 2) { s02 = a; s12 = d; }
-          else if (j == 3) { s03 = a; s13 = d; }
-          else if (j == 4) { s04 = a; s14 = d; }
-          else { s05 = a; s15 = d; }
-        }
-        let y00 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), s03), s04), b);
-        let y01 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s01, s02), f32x4.mul(s03, two)), f32x4.mul(s04, two)), s05), b);
-        let y10 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), s13), s14), b);
-        let y11 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s11, s12), f32x4.mul(s13, two)), f32x4.mul(s14, two)), s15), b);
-        const o = o0 + (<usize>co << 2);
-        if (ce - co >= 4) {
-          if (relu) {
-            y00 = f32x4.pmax(z, y00); y01 = f32x4.pmax(z, y01); y10 = f32x4.pmax(z, y10); y11 = f32x4.pmax(z, y11);
-          }
-          v128.store(o, y00);
-          if (cols > 1) v128.store(o + colB, y01);
-          if (rows > 1) {
-            v128.store(o + rowB, y10);
-            if (cols > 1) v128.store(o + rowB + colB, y11);
-          }
-        } else {
-          // Channel tail: scalar lanes with their own bias.
-          const nb = ce - co;
-          const bp = bias + (<usize>co << 2);
-          storeLanes(o, y00, bp, nb, relu);
-          if (cols > 1) storeLanes(o + colB, y01, bp, nb, relu);
-          if (rows > 1) {
-            storeLanes(o + rowB, y10, bp, nb, relu);
-            if (cols > 1) storeLanes(o + rowB + colB, y11, bp, nb, relu);
-          }
-        }
-      }
-    }
-  }
+  winograd6(2, inp, H, W, C, out, OH, OW, outStride, outOff, packed, packedBytes, bias, Cout, padT, padL, relu, scratch, tb, t0, t1, j0, j1);
 }
 
 /** Store the first nb lanes of y + bias (bias added here: the vector path's b was zero), with ReLU. */

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { compileKernels, instantiateKernels } from '../dist/wasm.js';
 import { F2_3, F4_3, NR, packWeights, packWinograd, winogradBytes, winogradMatrixBytes } from '../dist/weights.js';
 import { WINOGRAD_FLOATS, winogradTiles } from '../dist/plan.js';
+import { stats } from './common.mjs';
 
 const { values } = parseArgs({ options: { kernels: { type: 'string' }, quick: { type: 'boolean' } } });
 const km = await compileKernels({ shared: false, flavor: values.kernels ?? 'auto' });
@@ -73,8 +74,7 @@ const paired = gemmCases.map(([label, fn, flops]) => {
     const g = flops / (performance.now() - t);
     if (r >= 2) ratios.push(g / p);
   }
-  ratios.sort((a, b) => a - b);
-  return { label, ofPeak: ratios[ratios.length >> 1], p10: ratios[Math.floor(ratios.length * 0.1)], p90: ratios[Math.floor(ratios.length * 0.9)] };
+  return { label, ...stats(ratios) };
 });
 
 // Convolution by layer shape: [label, H, W, C, Cout, k, stride].
@@ -141,4 +141,4 @@ for (const r of results) {
   console.log(`  ${r.case.padEnd(56)} ${g}  ${p}  ${r.ms.toFixed(3).padStart(7)}`);
 }
 console.log('GEMM against the peak measured right before each call (median of 61 pairs, p10-p90)');
-for (const r of paired) console.log(`  ${r.label.padEnd(56)} ${(100 * r.ofPeak).toFixed(0).padStart(7)} %  (${(100 * r.p10).toFixed(0)}-${(100 * r.p90).toFixed(0)} %)`);
+for (const r of paired) console.log(`  ${r.label.padEnd(56)} ${(100 * r.median).toFixed(0).padStart(7)} %  (${(100 * r.p10).toFixed(0)}-${(100 * r.p90).toFixed(0)} %)`);

@@ -127,14 +127,20 @@ function transformMultiply(
   return Mb;
 }
 
+/** Store output pixel y (4 channels, bias included) at o, with ReLU; nb < 4: a channel tail, see storeLanes. */
+// @ts-ignore: decorator
+@inline function put(o: usize, y: v128, nb: i32, bp: usize, relu: i32): void {
+  if (nb == 4) v128.store(o, relu ? f32x4.pmax(f32x4.splat(0), y) : y);
+  else storeLanes(o, y, bp, nb, relu);
+}
+
 /**
  * F(4x4, 3x3) output stage for 4 channels of one tile: Y = A^T M A + b, ReLU, stored at o for the rows x cols
  * of the tile inside the image (rowB / colB bytes between output rows / columns). q: the first of M's 36
- * points (ms bytes apart). nb < 4: a channel tail (b is zero), stored lane by lane with its bias at bp.
+ * points (ms bytes apart). nb < 4: a channel tail (b is zero), stored lane by lane with its bias at bp (put).
  */
 // @ts-ignore: decorator
 @inline function output4x4(q: usize, ms: usize, b: v128, o: usize, rowB: usize, colB: usize, rows: i32, cols: i32, relu: i32, bp: usize, nb: i32): void {
-  const z = f32x4.splat(0);
   // s = A^T m (4 x 6), column by column; then y = s A (4 x 4).
   const m00 = v128.load(q + 0 * ms);
   const m01 = v128.load(q + 1 * ms);
@@ -196,69 +202,43 @@ function transformMultiply(
   const s33 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m13, m23), f32x4.mul(m33, f32x4.splat(8.0))), f32x4.mul(m43, f32x4.splat(8.0))), m53);
   const s34 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m14, m24), f32x4.mul(m34, f32x4.splat(8.0))), f32x4.mul(m44, f32x4.splat(8.0))), m54);
   const s35 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m15, m25), f32x4.mul(m35, f32x4.splat(8.0))), f32x4.mul(m45, f32x4.splat(8.0))), m55);
-  let y00 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), s03), s04), b);
-  let y01 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s01, s02), f32x4.mul(s03, f32x4.splat(2.0))), f32x4.mul(s04, f32x4.splat(2.0))), b);
-  let y02 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s01, s02), f32x4.mul(s03, f32x4.splat(4.0))), f32x4.mul(s04, f32x4.splat(4.0))), b);
-  let y03 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s01, s02), f32x4.mul(s03, f32x4.splat(8.0))), f32x4.mul(s04, f32x4.splat(8.0))), s05), b);
-  let y10 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), s13), s14), b);
-  let y11 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s11, s12), f32x4.mul(s13, f32x4.splat(2.0))), f32x4.mul(s14, f32x4.splat(2.0))), b);
-  let y12 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s11, s12), f32x4.mul(s13, f32x4.splat(4.0))), f32x4.mul(s14, f32x4.splat(4.0))), b);
-  let y13 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s11, s12), f32x4.mul(s13, f32x4.splat(8.0))), f32x4.mul(s14, f32x4.splat(8.0))), s15), b);
-  let y20 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s20, s21), s22), s23), s24), b);
-  let y21 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s21, s22), f32x4.mul(s23, f32x4.splat(2.0))), f32x4.mul(s24, f32x4.splat(2.0))), b);
-  let y22 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s21, s22), f32x4.mul(s23, f32x4.splat(4.0))), f32x4.mul(s24, f32x4.splat(4.0))), b);
-  let y23 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s21, s22), f32x4.mul(s23, f32x4.splat(8.0))), f32x4.mul(s24, f32x4.splat(8.0))), s25), b);
-  let y30 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s30, s31), s32), s33), s34), b);
-  let y31 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s31, s32), f32x4.mul(s33, f32x4.splat(2.0))), f32x4.mul(s34, f32x4.splat(2.0))), b);
-  let y32 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s31, s32), f32x4.mul(s33, f32x4.splat(4.0))), f32x4.mul(s34, f32x4.splat(4.0))), b);
-  let y33 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s31, s32), f32x4.mul(s33, f32x4.splat(8.0))), f32x4.mul(s34, f32x4.splat(8.0))), s35), b);
-  if (nb == 4) {
-    if (relu) {
-      y00 = f32x4.pmax(z, y00); y01 = f32x4.pmax(z, y01); y02 = f32x4.pmax(z, y02); y03 = f32x4.pmax(z, y03);
-      y10 = f32x4.pmax(z, y10); y11 = f32x4.pmax(z, y11); y12 = f32x4.pmax(z, y12); y13 = f32x4.pmax(z, y13);
-      y20 = f32x4.pmax(z, y20); y21 = f32x4.pmax(z, y21); y22 = f32x4.pmax(z, y22); y23 = f32x4.pmax(z, y23);
-      y30 = f32x4.pmax(z, y30); y31 = f32x4.pmax(z, y31); y32 = f32x4.pmax(z, y32); y33 = f32x4.pmax(z, y33);
-    }
-    if (0 < rows && 0 < cols) v128.store(o + 0 * rowB + 0 * colB, y00);
-    if (0 < rows && 1 < cols) v128.store(o + 0 * rowB + 1 * colB, y01);
-    if (0 < rows && 2 < cols) v128.store(o + 0 * rowB + 2 * colB, y02);
-    if (0 < rows && 3 < cols) v128.store(o + 0 * rowB + 3 * colB, y03);
-    if (1 < rows && 0 < cols) v128.store(o + 1 * rowB + 0 * colB, y10);
-    if (1 < rows && 1 < cols) v128.store(o + 1 * rowB + 1 * colB, y11);
-    if (1 < rows && 2 < cols) v128.store(o + 1 * rowB + 2 * colB, y12);
-    if (1 < rows && 3 < cols) v128.store(o + 1 * rowB + 3 * colB, y13);
-    if (2 < rows && 0 < cols) v128.store(o + 2 * rowB + 0 * colB, y20);
-    if (2 < rows && 1 < cols) v128.store(o + 2 * rowB + 1 * colB, y21);
-    if (2 < rows && 2 < cols) v128.store(o + 2 * rowB + 2 * colB, y22);
-    if (2 < rows && 3 < cols) v128.store(o + 2 * rowB + 3 * colB, y23);
-    if (3 < rows && 0 < cols) v128.store(o + 3 * rowB + 0 * colB, y30);
-    if (3 < rows && 1 < cols) v128.store(o + 3 * rowB + 1 * colB, y31);
-    if (3 < rows && 2 < cols) v128.store(o + 3 * rowB + 2 * colB, y32);
-    if (3 < rows && 3 < cols) v128.store(o + 3 * rowB + 3 * colB, y33);
-  } else {
-    if (0 < rows && 0 < cols) storeLanes(o + 0 * rowB + 0 * colB, y00, bp, nb, relu);
-    if (0 < rows && 1 < cols) storeLanes(o + 0 * rowB + 1 * colB, y01, bp, nb, relu);
-    if (0 < rows && 2 < cols) storeLanes(o + 0 * rowB + 2 * colB, y02, bp, nb, relu);
-    if (0 < rows && 3 < cols) storeLanes(o + 0 * rowB + 3 * colB, y03, bp, nb, relu);
-    if (1 < rows && 0 < cols) storeLanes(o + 1 * rowB + 0 * colB, y10, bp, nb, relu);
-    if (1 < rows && 1 < cols) storeLanes(o + 1 * rowB + 1 * colB, y11, bp, nb, relu);
-    if (1 < rows && 2 < cols) storeLanes(o + 1 * rowB + 2 * colB, y12, bp, nb, relu);
-    if (1 < rows && 3 < cols) storeLanes(o + 1 * rowB + 3 * colB, y13, bp, nb, relu);
-    if (2 < rows && 0 < cols) storeLanes(o + 2 * rowB + 0 * colB, y20, bp, nb, relu);
-    if (2 < rows && 1 < cols) storeLanes(o + 2 * rowB + 1 * colB, y21, bp, nb, relu);
-    if (2 < rows && 2 < cols) storeLanes(o + 2 * rowB + 2 * colB, y22, bp, nb, relu);
-    if (2 < rows && 3 < cols) storeLanes(o + 2 * rowB + 3 * colB, y23, bp, nb, relu);
-    if (3 < rows && 0 < cols) storeLanes(o + 3 * rowB + 0 * colB, y30, bp, nb, relu);
-    if (3 < rows && 1 < cols) storeLanes(o + 3 * rowB + 1 * colB, y31, bp, nb, relu);
-    if (3 < rows && 2 < cols) storeLanes(o + 3 * rowB + 2 * colB, y32, bp, nb, relu);
-    if (3 < rows && 3 < cols) storeLanes(o + 3 * rowB + 3 * colB, y33, bp, nb, relu);
-  }
+  const y00 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), s03), s04), b);
+  const y01 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s01, s02), f32x4.mul(s03, f32x4.splat(2.0))), f32x4.mul(s04, f32x4.splat(2.0))), b);
+  const y02 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s01, s02), f32x4.mul(s03, f32x4.splat(4.0))), f32x4.mul(s04, f32x4.splat(4.0))), b);
+  const y03 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s01, s02), f32x4.mul(s03, f32x4.splat(8.0))), f32x4.mul(s04, f32x4.splat(8.0))), s05), b);
+  const y10 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), s13), s14), b);
+  const y11 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s11, s12), f32x4.mul(s13, f32x4.splat(2.0))), f32x4.mul(s14, f32x4.splat(2.0))), b);
+  const y12 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s11, s12), f32x4.mul(s13, f32x4.splat(4.0))), f32x4.mul(s14, f32x4.splat(4.0))), b);
+  const y13 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s11, s12), f32x4.mul(s13, f32x4.splat(8.0))), f32x4.mul(s14, f32x4.splat(8.0))), s15), b);
+  const y20 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s20, s21), s22), s23), s24), b);
+  const y21 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s21, s22), f32x4.mul(s23, f32x4.splat(2.0))), f32x4.mul(s24, f32x4.splat(2.0))), b);
+  const y22 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s21, s22), f32x4.mul(s23, f32x4.splat(4.0))), f32x4.mul(s24, f32x4.splat(4.0))), b);
+  const y23 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s21, s22), f32x4.mul(s23, f32x4.splat(8.0))), f32x4.mul(s24, f32x4.splat(8.0))), s25), b);
+  const y30 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s30, s31), s32), s33), s34), b);
+  const y31 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s31, s32), f32x4.mul(s33, f32x4.splat(2.0))), f32x4.mul(s34, f32x4.splat(2.0))), b);
+  const y32 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s31, s32), f32x4.mul(s33, f32x4.splat(4.0))), f32x4.mul(s34, f32x4.splat(4.0))), b);
+  const y33 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s31, s32), f32x4.mul(s33, f32x4.splat(8.0))), f32x4.mul(s34, f32x4.splat(8.0))), s35), b);
+  if (0 < rows && 0 < cols) put(o + 0 * rowB + 0 * colB, y00, nb, bp, relu);
+  if (0 < rows && 1 < cols) put(o + 0 * rowB + 1 * colB, y01, nb, bp, relu);
+  if (0 < rows && 2 < cols) put(o + 0 * rowB + 2 * colB, y02, nb, bp, relu);
+  if (0 < rows && 3 < cols) put(o + 0 * rowB + 3 * colB, y03, nb, bp, relu);
+  if (1 < rows && 0 < cols) put(o + 1 * rowB + 0 * colB, y10, nb, bp, relu);
+  if (1 < rows && 1 < cols) put(o + 1 * rowB + 1 * colB, y11, nb, bp, relu);
+  if (1 < rows && 2 < cols) put(o + 1 * rowB + 2 * colB, y12, nb, bp, relu);
+  if (1 < rows && 3 < cols) put(o + 1 * rowB + 3 * colB, y13, nb, bp, relu);
+  if (2 < rows && 0 < cols) put(o + 2 * rowB + 0 * colB, y20, nb, bp, relu);
+  if (2 < rows && 1 < cols) put(o + 2 * rowB + 1 * colB, y21, nb, bp, relu);
+  if (2 < rows && 2 < cols) put(o + 2 * rowB + 2 * colB, y22, nb, bp, relu);
+  if (2 < rows && 3 < cols) put(o + 2 * rowB + 3 * colB, y23, nb, bp, relu);
+  if (3 < rows && 0 < cols) put(o + 3 * rowB + 0 * colB, y30, nb, bp, relu);
+  if (3 < rows && 1 < cols) put(o + 3 * rowB + 1 * colB, y31, nb, bp, relu);
+  if (3 < rows && 2 < cols) put(o + 3 * rowB + 2 * colB, y32, nb, bp, relu);
+  if (3 < rows && 3 < cols) put(o + 3 * rowB + 3 * colB, y33, nb, bp, relu);
 }
 
 /** F(2x2, 5x5) output stage for 4 channels of one tile: as output4x4, with A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 1]. */
 // @ts-ignore: decorator
 @inline function output2x2r5(q: usize, ms: usize, b: v128, o: usize, rowB: usize, colB: usize, rows: i32, cols: i32, relu: i32, bp: usize, nb: i32): void {
-  const z = f32x4.splat(0);
   const two = f32x4.splat(2.0);
   // s = A^T m (2 x 6), column by column; then y = s A (2 x 2).
   const m00 = v128.load(q), m01 = v128.load(q + ms), m02 = v128.load(q + 2 * ms);
@@ -285,27 +265,15 @@ function transformMultiply(
   const s13 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m13, m23), f32x4.mul(m33, two)), f32x4.mul(m43, two)), m53);
   const s14 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m14, m24), f32x4.mul(m34, two)), f32x4.mul(m44, two)), m54);
   const s15 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m15, m25), f32x4.mul(m35, two)), f32x4.mul(m45, two)), m55);
-  let y00 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), s03), s04), b);
-  let y01 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s01, s02), f32x4.mul(s03, two)), f32x4.mul(s04, two)), s05), b);
-  let y10 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), s13), s14), b);
-  let y11 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s11, s12), f32x4.mul(s13, two)), f32x4.mul(s14, two)), s15), b);
-  if (nb == 4) {
-    if (relu) {
-      y00 = f32x4.pmax(z, y00); y01 = f32x4.pmax(z, y01); y10 = f32x4.pmax(z, y10); y11 = f32x4.pmax(z, y11);
-    }
-    v128.store(o, y00);
-    if (cols > 1) v128.store(o + colB, y01);
-    if (rows > 1) {
-      v128.store(o + rowB, y10);
-      if (cols > 1) v128.store(o + rowB + colB, y11);
-    }
-  } else {
-    storeLanes(o, y00, bp, nb, relu);
-    if (cols > 1) storeLanes(o + colB, y01, bp, nb, relu);
-    if (rows > 1) {
-      storeLanes(o + rowB, y10, bp, nb, relu);
-      if (cols > 1) storeLanes(o + rowB + colB, y11, bp, nb, relu);
-    }
+  const y00 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), s03), s04), b);
+  const y01 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s01, s02), f32x4.mul(s03, two)), f32x4.mul(s04, two)), s05), b);
+  const y10 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), s13), s14), b);
+  const y11 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s11, s12), f32x4.mul(s13, two)), f32x4.mul(s14, two)), s15), b);
+  put(o, y00, nb, bp, relu);
+  if (cols > 1) put(o + colB, y01, nb, bp, relu);
+  if (rows > 1) {
+    put(o + rowB, y10, nb, bp, relu);
+    if (cols > 1) put(o + rowB + colB, y11, nb, bp, relu);
   }
 }
 

@@ -216,13 +216,12 @@ export function makePlan(net: Network, n: number, layout: Layout): Plan {
     if (group) {
       // conv1x1multi(inp, C, relu, scratch, m0, m1, j0, j1, then per convolution: packed, Cout, out + outOff, outStride)
       const convs = group.map((j) => net.layers[j] as ConvLayer);
-      const args = [inp, x.c, convs[0].relu ? 1 : 0, scratchBase, 0, n * y.h * y.w, 0, 0];
+      const panels = convs.reduce((a, c) => a + Math.ceil(c.cout / NR), 0);
+      const args = [inp, x.c, convs[0].relu ? 1 : 0, scratchBase, 0, n * y.h * y.w, 0, panels];
       for (let s = 0; s < 3; s++) {
         const c = convs[s];
         args.push(c ? layout.packed.get(c.scope)! : 0, c ? c.cout : 0, c ? offsets.get(c.output)! + c.outOffset * 4 : 0, c ? net.tensors.get(c.output)!.c : 0);
       }
-      const panels = convs.reduce((a, c) => a + Math.ceil(c.cout / NR), 0);
-      args[7] = panels;
       steps.push({
         fn: 'conv1x1multi', args, lo: 4, hi: 5, total: n * y.h * y.w, align: 3, scratch: 3, lo2: 6, hi2: 7, total2: panels,
         layer: li, fused: group,

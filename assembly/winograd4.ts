@@ -134,90 +134,62 @@ function transformMultiply(
   else storeLanes(o, y, bp, nb, relu);
 }
 
+// The rows of F(4x4, 3x3)'s A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1] applied to six
+// vectors, in a fixed order. F(2x2, 5x5)'s A^T is the first row and the second one plus x5.
+// @ts-ignore: decorator
+@inline function at0(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128): v128 {
+  return f32x4.add(f32x4.add(f32x4.add(f32x4.add(x0, x1), x2), x3), x4);
+}
+// @ts-ignore: decorator
+@inline function at1(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128): v128 {
+  return f32x4.sub(f32x4.add(f32x4.sub(x1, x2), f32x4.mul(x3, f32x4.splat(2.0))), f32x4.mul(x4, f32x4.splat(2.0)));
+}
+// @ts-ignore: decorator
+@inline function at2(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128): v128 {
+  return f32x4.add(f32x4.add(f32x4.add(x1, x2), f32x4.mul(x3, f32x4.splat(4.0))), f32x4.mul(x4, f32x4.splat(4.0)));
+}
+// @ts-ignore: decorator
+@inline function at3(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128): v128 {
+  return f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(x1, x2), f32x4.mul(x3, f32x4.splat(8.0))), f32x4.mul(x4, f32x4.splat(8.0))), x5);
+}
+
 /**
  * F(4x4, 3x3) output stage for 4 channels of one tile: Y = A^T M A + b, ReLU, stored at o for the rows x cols
  * of the tile inside the image (rowB / colB bytes between output rows / columns). q: the first of M's 36
- * points (ms bytes apart). nb < 4: a channel tail (b is zero), stored lane by lane with its bias at bp (put).
+ * points (ms bytes apart, row-major 6x6). nb < 4: a channel tail (b is zero), stored lane by lane with its
+ * bias at bp (put).
  */
 // @ts-ignore: decorator
 @inline function output4x4(q: usize, ms: usize, b: v128, o: usize, rowB: usize, colB: usize, rows: i32, cols: i32, relu: i32, bp: usize, nb: i32): void {
-  // s = A^T m (4 x 6), column by column; then y = s A (4 x 4).
-  const m00 = v128.load(q + 0 * ms);
-  const m01 = v128.load(q + 1 * ms);
-  const m02 = v128.load(q + 2 * ms);
-  const m03 = v128.load(q + 3 * ms);
-  const m04 = v128.load(q + 4 * ms);
-  const m05 = v128.load(q + 5 * ms);
-  const m10 = v128.load(q + 6 * ms);
-  const m11 = v128.load(q + 7 * ms);
-  const m12 = v128.load(q + 8 * ms);
-  const m13 = v128.load(q + 9 * ms);
-  const m14 = v128.load(q + 10 * ms);
-  const m15 = v128.load(q + 11 * ms);
-  const m20 = v128.load(q + 12 * ms);
-  const m21 = v128.load(q + 13 * ms);
-  const m22 = v128.load(q + 14 * ms);
-  const m23 = v128.load(q + 15 * ms);
-  const m24 = v128.load(q + 16 * ms);
-  const m25 = v128.load(q + 17 * ms);
-  const m30 = v128.load(q + 18 * ms);
-  const m31 = v128.load(q + 19 * ms);
-  const m32 = v128.load(q + 20 * ms);
-  const m33 = v128.load(q + 21 * ms);
-  const m34 = v128.load(q + 22 * ms);
-  const m35 = v128.load(q + 23 * ms);
-  const m40 = v128.load(q + 24 * ms);
-  const m41 = v128.load(q + 25 * ms);
-  const m42 = v128.load(q + 26 * ms);
-  const m43 = v128.load(q + 27 * ms);
-  const m44 = v128.load(q + 28 * ms);
-  const m45 = v128.load(q + 29 * ms);
-  const m50 = v128.load(q + 30 * ms);
-  const m51 = v128.load(q + 31 * ms);
-  const m52 = v128.load(q + 32 * ms);
-  const m53 = v128.load(q + 33 * ms);
-  const m54 = v128.load(q + 34 * ms);
-  const m55 = v128.load(q + 35 * ms);
-  const s00 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m00, m10), m20), m30), m40);
-  const s01 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m01, m11), m21), m31), m41);
-  const s02 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m02, m12), m22), m32), m42);
-  const s03 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m03, m13), m23), m33), m43);
-  const s04 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m04, m14), m24), m34), m44);
-  const s05 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m05, m15), m25), m35), m45);
-  const s10 = f32x4.sub(f32x4.add(f32x4.sub(m10, m20), f32x4.mul(m30, f32x4.splat(2.0))), f32x4.mul(m40, f32x4.splat(2.0)));
-  const s11 = f32x4.sub(f32x4.add(f32x4.sub(m11, m21), f32x4.mul(m31, f32x4.splat(2.0))), f32x4.mul(m41, f32x4.splat(2.0)));
-  const s12 = f32x4.sub(f32x4.add(f32x4.sub(m12, m22), f32x4.mul(m32, f32x4.splat(2.0))), f32x4.mul(m42, f32x4.splat(2.0)));
-  const s13 = f32x4.sub(f32x4.add(f32x4.sub(m13, m23), f32x4.mul(m33, f32x4.splat(2.0))), f32x4.mul(m43, f32x4.splat(2.0)));
-  const s14 = f32x4.sub(f32x4.add(f32x4.sub(m14, m24), f32x4.mul(m34, f32x4.splat(2.0))), f32x4.mul(m44, f32x4.splat(2.0)));
-  const s15 = f32x4.sub(f32x4.add(f32x4.sub(m15, m25), f32x4.mul(m35, f32x4.splat(2.0))), f32x4.mul(m45, f32x4.splat(2.0)));
-  const s20 = f32x4.add(f32x4.add(f32x4.add(m10, m20), f32x4.mul(m30, f32x4.splat(4.0))), f32x4.mul(m40, f32x4.splat(4.0)));
-  const s21 = f32x4.add(f32x4.add(f32x4.add(m11, m21), f32x4.mul(m31, f32x4.splat(4.0))), f32x4.mul(m41, f32x4.splat(4.0)));
-  const s22 = f32x4.add(f32x4.add(f32x4.add(m12, m22), f32x4.mul(m32, f32x4.splat(4.0))), f32x4.mul(m42, f32x4.splat(4.0)));
-  const s23 = f32x4.add(f32x4.add(f32x4.add(m13, m23), f32x4.mul(m33, f32x4.splat(4.0))), f32x4.mul(m43, f32x4.splat(4.0)));
-  const s24 = f32x4.add(f32x4.add(f32x4.add(m14, m24), f32x4.mul(m34, f32x4.splat(4.0))), f32x4.mul(m44, f32x4.splat(4.0)));
-  const s25 = f32x4.add(f32x4.add(f32x4.add(m15, m25), f32x4.mul(m35, f32x4.splat(4.0))), f32x4.mul(m45, f32x4.splat(4.0)));
-  const s30 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m10, m20), f32x4.mul(m30, f32x4.splat(8.0))), f32x4.mul(m40, f32x4.splat(8.0))), m50);
-  const s31 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m11, m21), f32x4.mul(m31, f32x4.splat(8.0))), f32x4.mul(m41, f32x4.splat(8.0))), m51);
-  const s32 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m12, m22), f32x4.mul(m32, f32x4.splat(8.0))), f32x4.mul(m42, f32x4.splat(8.0))), m52);
-  const s33 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m13, m23), f32x4.mul(m33, f32x4.splat(8.0))), f32x4.mul(m43, f32x4.splat(8.0))), m53);
-  const s34 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m14, m24), f32x4.mul(m34, f32x4.splat(8.0))), f32x4.mul(m44, f32x4.splat(8.0))), m54);
-  const s35 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m15, m25), f32x4.mul(m35, f32x4.splat(8.0))), f32x4.mul(m45, f32x4.splat(8.0))), m55);
-  const y00 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), s03), s04), b);
-  const y01 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s01, s02), f32x4.mul(s03, f32x4.splat(2.0))), f32x4.mul(s04, f32x4.splat(2.0))), b);
-  const y02 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s01, s02), f32x4.mul(s03, f32x4.splat(4.0))), f32x4.mul(s04, f32x4.splat(4.0))), b);
-  const y03 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s01, s02), f32x4.mul(s03, f32x4.splat(8.0))), f32x4.mul(s04, f32x4.splat(8.0))), s05), b);
-  const y10 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), s13), s14), b);
-  const y11 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s11, s12), f32x4.mul(s13, f32x4.splat(2.0))), f32x4.mul(s14, f32x4.splat(2.0))), b);
-  const y12 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s11, s12), f32x4.mul(s13, f32x4.splat(4.0))), f32x4.mul(s14, f32x4.splat(4.0))), b);
-  const y13 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s11, s12), f32x4.mul(s13, f32x4.splat(8.0))), f32x4.mul(s14, f32x4.splat(8.0))), s15), b);
-  const y20 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s20, s21), s22), s23), s24), b);
-  const y21 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s21, s22), f32x4.mul(s23, f32x4.splat(2.0))), f32x4.mul(s24, f32x4.splat(2.0))), b);
-  const y22 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s21, s22), f32x4.mul(s23, f32x4.splat(4.0))), f32x4.mul(s24, f32x4.splat(4.0))), b);
-  const y23 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s21, s22), f32x4.mul(s23, f32x4.splat(8.0))), f32x4.mul(s24, f32x4.splat(8.0))), s25), b);
-  const y30 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s30, s31), s32), s33), s34), b);
-  const y31 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s31, s32), f32x4.mul(s33, f32x4.splat(2.0))), f32x4.mul(s34, f32x4.splat(2.0))), b);
-  const y32 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(s31, s32), f32x4.mul(s33, f32x4.splat(4.0))), f32x4.mul(s34, f32x4.splat(4.0))), b);
-  const y33 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s31, s32), f32x4.mul(s33, f32x4.splat(8.0))), f32x4.mul(s34, f32x4.splat(8.0))), s35), b);
+  const m00 = v128.load(q + 0 * ms), m01 = v128.load(q + 1 * ms), m02 = v128.load(q + 2 * ms);
+  const m03 = v128.load(q + 3 * ms), m04 = v128.load(q + 4 * ms), m05 = v128.load(q + 5 * ms);
+  const m10 = v128.load(q + 6 * ms), m11 = v128.load(q + 7 * ms), m12 = v128.load(q + 8 * ms);
+  const m13 = v128.load(q + 9 * ms), m14 = v128.load(q + 10 * ms), m15 = v128.load(q + 11 * ms);
+  const m20 = v128.load(q + 12 * ms), m21 = v128.load(q + 13 * ms), m22 = v128.load(q + 14 * ms);
+  const m23 = v128.load(q + 15 * ms), m24 = v128.load(q + 16 * ms), m25 = v128.load(q + 17 * ms);
+  const m30 = v128.load(q + 18 * ms), m31 = v128.load(q + 19 * ms), m32 = v128.load(q + 20 * ms);
+  const m33 = v128.load(q + 21 * ms), m34 = v128.load(q + 22 * ms), m35 = v128.load(q + 23 * ms);
+  const m40 = v128.load(q + 24 * ms), m41 = v128.load(q + 25 * ms), m42 = v128.load(q + 26 * ms);
+  const m43 = v128.load(q + 27 * ms), m44 = v128.load(q + 28 * ms), m45 = v128.load(q + 29 * ms);
+  const m50 = v128.load(q + 30 * ms), m51 = v128.load(q + 31 * ms), m52 = v128.load(q + 32 * ms);
+  const m53 = v128.load(q + 33 * ms), m54 = v128.load(q + 34 * ms), m55 = v128.load(q + 35 * ms);
+  // s = A^T m (4 x 6), column by column; then y = s A (4 x 4), row by row.
+  const s00 = at0(m00, m10, m20, m30, m40, m50), s01 = at0(m01, m11, m21, m31, m41, m51), s02 = at0(m02, m12, m22, m32, m42, m52);
+  const s03 = at0(m03, m13, m23, m33, m43, m53), s04 = at0(m04, m14, m24, m34, m44, m54), s05 = at0(m05, m15, m25, m35, m45, m55);
+  const s10 = at1(m00, m10, m20, m30, m40, m50), s11 = at1(m01, m11, m21, m31, m41, m51), s12 = at1(m02, m12, m22, m32, m42, m52);
+  const s13 = at1(m03, m13, m23, m33, m43, m53), s14 = at1(m04, m14, m24, m34, m44, m54), s15 = at1(m05, m15, m25, m35, m45, m55);
+  const s20 = at2(m00, m10, m20, m30, m40, m50), s21 = at2(m01, m11, m21, m31, m41, m51), s22 = at2(m02, m12, m22, m32, m42, m52);
+  const s23 = at2(m03, m13, m23, m33, m43, m53), s24 = at2(m04, m14, m24, m34, m44, m54), s25 = at2(m05, m15, m25, m35, m45, m55);
+  const s30 = at3(m00, m10, m20, m30, m40, m50), s31 = at3(m01, m11, m21, m31, m41, m51), s32 = at3(m02, m12, m22, m32, m42, m52);
+  const s33 = at3(m03, m13, m23, m33, m43, m53), s34 = at3(m04, m14, m24, m34, m44, m54), s35 = at3(m05, m15, m25, m35, m45, m55);
+  const y00 = f32x4.add(at0(s00, s01, s02, s03, s04, s05), b), y01 = f32x4.add(at1(s00, s01, s02, s03, s04, s05), b);
+  const y02 = f32x4.add(at2(s00, s01, s02, s03, s04, s05), b), y03 = f32x4.add(at3(s00, s01, s02, s03, s04, s05), b);
+  const y10 = f32x4.add(at0(s10, s11, s12, s13, s14, s15), b), y11 = f32x4.add(at1(s10, s11, s12, s13, s14, s15), b);
+  const y12 = f32x4.add(at2(s10, s11, s12, s13, s14, s15), b), y13 = f32x4.add(at3(s10, s11, s12, s13, s14, s15), b);
+  const y20 = f32x4.add(at0(s20, s21, s22, s23, s24, s25), b), y21 = f32x4.add(at1(s20, s21, s22, s23, s24, s25), b);
+  const y22 = f32x4.add(at2(s20, s21, s22, s23, s24, s25), b), y23 = f32x4.add(at3(s20, s21, s22, s23, s24, s25), b);
+  const y30 = f32x4.add(at0(s30, s31, s32, s33, s34, s35), b), y31 = f32x4.add(at1(s30, s31, s32, s33, s34, s35), b);
+  const y32 = f32x4.add(at2(s30, s31, s32, s33, s34, s35), b), y33 = f32x4.add(at3(s30, s31, s32, s33, s34, s35), b);
   if (0 < rows && 0 < cols) put(o + 0 * rowB + 0 * colB, y00, nb, bp, relu);
   if (0 < rows && 1 < cols) put(o + 0 * rowB + 1 * colB, y01, nb, bp, relu);
   if (0 < rows && 2 < cols) put(o + 0 * rowB + 2 * colB, y02, nb, bp, relu);
@@ -239,9 +211,7 @@ function transformMultiply(
 /** F(2x2, 5x5) output stage for 4 channels of one tile: as output4x4, with A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 1]. */
 // @ts-ignore: decorator
 @inline function output2x2r5(q: usize, ms: usize, b: v128, o: usize, rowB: usize, colB: usize, rows: i32, cols: i32, relu: i32, bp: usize, nb: i32): void {
-  const two = f32x4.splat(2.0);
-  // s = A^T m (2 x 6), column by column; then y = s A (2 x 2).
-  const m00 = v128.load(q), m01 = v128.load(q + ms), m02 = v128.load(q + 2 * ms);
+  const m00 = v128.load(q + 0 * ms), m01 = v128.load(q + 1 * ms), m02 = v128.load(q + 2 * ms);
   const m03 = v128.load(q + 3 * ms), m04 = v128.load(q + 4 * ms), m05 = v128.load(q + 5 * ms);
   const m10 = v128.load(q + 6 * ms), m11 = v128.load(q + 7 * ms), m12 = v128.load(q + 8 * ms);
   const m13 = v128.load(q + 9 * ms), m14 = v128.load(q + 10 * ms), m15 = v128.load(q + 11 * ms);
@@ -253,22 +223,13 @@ function transformMultiply(
   const m43 = v128.load(q + 27 * ms), m44 = v128.load(q + 28 * ms), m45 = v128.load(q + 29 * ms);
   const m50 = v128.load(q + 30 * ms), m51 = v128.load(q + 31 * ms), m52 = v128.load(q + 32 * ms);
   const m53 = v128.load(q + 33 * ms), m54 = v128.load(q + 34 * ms), m55 = v128.load(q + 35 * ms);
-  const s00 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m00, m10), m20), m30), m40);
-  const s01 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m01, m11), m21), m31), m41);
-  const s02 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m02, m12), m22), m32), m42);
-  const s03 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m03, m13), m23), m33), m43);
-  const s04 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m04, m14), m24), m34), m44);
-  const s05 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(m05, m15), m25), m35), m45);
-  const s10 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m10, m20), f32x4.mul(m30, two)), f32x4.mul(m40, two)), m50);
-  const s11 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m11, m21), f32x4.mul(m31, two)), f32x4.mul(m41, two)), m51);
-  const s12 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m12, m22), f32x4.mul(m32, two)), f32x4.mul(m42, two)), m52);
-  const s13 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m13, m23), f32x4.mul(m33, two)), f32x4.mul(m43, two)), m53);
-  const s14 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m14, m24), f32x4.mul(m34, two)), f32x4.mul(m44, two)), m54);
-  const s15 = f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(m15, m25), f32x4.mul(m35, two)), f32x4.mul(m45, two)), m55);
-  const y00 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), s03), s04), b);
-  const y01 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s01, s02), f32x4.mul(s03, two)), f32x4.mul(s04, two)), s05), b);
-  const y10 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), s13), s14), b);
-  const y11 = f32x4.add(f32x4.add(f32x4.sub(f32x4.add(f32x4.sub(s11, s12), f32x4.mul(s13, two)), f32x4.mul(s14, two)), s15), b);
+  // s = A^T m (2 x 6), column by column; then y = s A (2 x 2).
+  const s00 = at0(m00, m10, m20, m30, m40, m50), s01 = at0(m01, m11, m21, m31, m41, m51), s02 = at0(m02, m12, m22, m32, m42, m52);
+  const s03 = at0(m03, m13, m23, m33, m43, m53), s04 = at0(m04, m14, m24, m34, m44, m54), s05 = at0(m05, m15, m25, m35, m45, m55);
+  const s10 = f32x4.add(at1(m00, m10, m20, m30, m40, m50), m50), s11 = f32x4.add(at1(m01, m11, m21, m31, m41, m51), m51), s12 = f32x4.add(at1(m02, m12, m22, m32, m42, m52), m52);
+  const s13 = f32x4.add(at1(m03, m13, m23, m33, m43, m53), m53), s14 = f32x4.add(at1(m04, m14, m24, m34, m44, m54), m54), s15 = f32x4.add(at1(m05, m15, m25, m35, m45, m55), m55);
+  const y00 = f32x4.add(at0(s00, s01, s02, s03, s04, s05), b), y01 = f32x4.add(f32x4.add(at1(s00, s01, s02, s03, s04, s05), s05), b);
+  const y10 = f32x4.add(at0(s10, s11, s12, s13, s14, s15), b), y11 = f32x4.add(f32x4.add(at1(s10, s11, s12, s13, s14, s15), s15), b);
   put(o, y00, nb, bp, relu);
   if (cols > 1) put(o + colB, y01, nb, bp, relu);
   if (rows > 1) {

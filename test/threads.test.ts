@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { buildNetwork, loadModel, RuntimeError, weightSpec, type Model } from '../dist/index.js';
 import type { WorkerPool } from '../dist/pool.js';
+import { chunks } from '../dist/threads/protocol.js';
 import { mulberry32 } from './helpers/rng.js';
 
 type ModelName = 'googlenet' | 'inception_v1';
@@ -115,6 +116,45 @@ describe.each(['googlenet', 'inception_v1'] as const)('%s: every end point bit-i
         await m.dispose();
       }
     }
+  });
+});
+
+describe('work split', () => {
+  /** How many chunks cover each (row, panel) cell of a step. */
+  function coverage(step: Parameters<typeof chunks>[0], threads: number): number[] {
+    const cols = step.total2 ?? 1;
+    const hits = new Array<number>(step.total * cols).fill(0);
+    for (const c of chunks(step, threads)) {
+      expect(c.lo).toBeLessThan(c.hi);
+      expect(c.lo2).toBeLessThan(c.hi2);
+      // Rows are cut at multiples of align (or at the end).
+      expect(c.lo % step.align).toBe(0);
+      expect(c.hi % step.align === 0 || c.hi === step.total).toBe(true);
+      for (let r = c.lo; r < c.hi; r++) for (let j = c.lo2; j < c.hi2; j++) hits[r * cols + j]++;
+    }
+    return hits;
+  }
+
+  it('chunks cover every row and panel of a step exactly once, for random steps and thread counts', () => {
+    const rand = mulberry32(7);
+    for (let i = 0; i < 400; i++) {
+      const total = 1 + Math.floor(rand() * (rand() < 0.5 ? 60 : 3000));
+      const step = {
+        fn: 'conv2d', args: [], lo: 0, hi: 1, scratch: -1, total,
+        align: rand() < 0.5 ? 1 : 3,
+        total2: rand() < 0.3 ? undefined : 1 + Math.floor(rand() * 40),
+        minRows: rand() < 0.3 ? 1 + Math.floor(rand() * 30) : undefined,
+      };
+      const threads = 1 + Math.floor(rand() * 4);
+      expect(coverage(step, threads).every((h) => h === 1)).toBe(true);
+    }
+  });
+
+  it('a step split by rows gets decreasing chunks, so the last ones are small', () => {
+    const sizes = chunks({ fn: 'conv2d', args: [], lo: 0, hi: 1, scratch: -1, total: 12544, align: 3, total2: 6 }, 2).map((c) => c.hi - c.lo);
+    expect(sizes.length).toBe(6);
+    expect(sizes[0]).toBeGreaterThan(3 * sizes[5]);
+    for (let i = 1; i < sizes.length; i++) expect(sizes[i]).toBeLessThanOrEqual(sizes[i - 1] + 3);
   });
 });
 

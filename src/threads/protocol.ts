@@ -162,9 +162,19 @@ export function grid(step: Pick<WireStep, 'total' | 'align' | 'total2' | 'minRow
 }
 
 /**
+ * Relative sizes of the row chunks of a step split by rows only, `threads` chunks of each size, largest
+ * first. Rows split finer cost nothing extra (a row is packed once whichever chunk holds it), and small
+ * last chunks mean a thread that falls behind (its core taken by someone else for a while) holds the
+ * barrier up by a small chunk, not by a quarter of the step. Measured interleaved here (2 threads,
+ * inception_v1 224): 0.960-0.989 of the time of equal chunks (4, 2, 1); 3, 1 gave 0.988, 8, 4, 2, 1 0.967.
+ */
+const GUIDED = [4, 2, 1];
+
+/**
  * The chunks of a step for `threads` threads: a grid of at most threads * CHUNKS_PER_THREAD cells (threads
- * for a Winograd step), row part major. They tile the step exactly (every element in exactly one chunk)
- * and depend only on the step and the thread count.
+ * for a Winograd step), row part major; a step the grid splits by rows only takes decreasing row chunks
+ * (GUIDED) when it has enough rows. They tile the step exactly (every element in exactly one chunk) and
+ * depend only on the step and the thread count.
  */
 export function chunks(step: WireStep, threads: number): Chunk[] {
   // A Winograd step (minRows) mostly splits its panels, and every panel column repeats the input transform
@@ -174,6 +184,18 @@ export function chunks(step: WireStep, threads: number): Chunk[] {
   const units = Math.ceil(step.total / step.align);
   const cols = step.total2 ?? 1;
   const out: Chunk[] = [];
+  const sizes = GUIDED.flatMap((g) => Array<number>(threads).fill(g));
+  const sum = sizes.reduce((a, b) => a + b, 0);
+  if (pc === 1 && !step.minRows && threads > 1 && units >= sum) {
+    let acc = 0;
+    for (const g of sizes) {
+      const lo = Math.min(step.total, Math.round((acc / sum) * units) * step.align);
+      acc += g;
+      const hi = Math.min(step.total, Math.round((acc / sum) * units) * step.align);
+      if (hi > lo) out.push({ lo, hi, lo2: 0, hi2: cols });
+    }
+    return out;
+  }
   for (let r = 0; r < pr; r++) {
     const lo = Math.min(step.total, Math.floor((r * units) / pr) * step.align);
     const hi = Math.min(step.total, Math.floor(((r + 1) * units) / pr) * step.align);

@@ -24,7 +24,7 @@ export interface Step {
   scratch: number;
   /**
    * Fewest rows (of the first dimension) a chunk should have before the second dimension is split
-   * instead: a Winograd chunk streams all of U once per block of tiles, so chunks below one block waste it.
+   * instead (Winograd steps: WINOGRAD_MIN_TILES).
    */
   minRows?: number;
   /** Second split dimension (output channel panels of a convolution): indices of [j0, j1) and its count. */
@@ -65,6 +65,17 @@ export function tensorBytes(t: TensorInfo, n: number): number {
 
 /** Floats of Winograd V + M blocks per thread (1 MiB: the block stays in L2 beside a weight matrix). */
 export const WINOGRAD_FLOATS = 256 * 1024;
+
+/**
+ * Fewest tiles a thread's share of a Winograd step may have before the step splits its output panels
+ * instead. A panel split repeats the input transform and the row packing of every tile in each part:
+ * run one after the other on one thread, halves by panels cost 1.10-1.53x the whole step, halves by tiles
+ * 1.00-1.05x (the 28x28 and 14x14 layers, whose parts each still stream all of U once). Only the 7x7
+ * layers (4 tiles) split their panels. Measured interleaved (2 threads, inception_v1 224, 100 rounds):
+ * 0.954 and 0.957 of the time of panel splits; with 16 (the 14x14 layers split their panels again),
+ * 1.020 and 1.007 of the time with 8.
+ */
+export const WINOGRAD_MIN_TILES = 8;
 
 /**
  * Tiles per Winograd block for cin input and cout output channels: a multiple of the GEMM's 3 rows (a
@@ -244,7 +255,8 @@ export function makePlan(net: Network, n: number, layout: Layout): Plan {
             fn: v.fn,
             args: [inp, x.h, x.w, x.c, out, y.h, y.w, y.c, l.outOffset, wptr, mat, wptr + v.alpha ** 2 * mat, l.cout, l.padT, l.padL,
               l.relu ? 1 : 0, scratchBase, tb, 0, tiles, 0, panels],
-            lo: 18, hi: 19, total: tiles, align: 1, scratch: 16, lo2: 20, hi2: 21, total2: panels, minRows: tb, layer: li,
+            lo: 18, hi: 19, total: tiles, align: 1, scratch: 16, lo2: 20, hi2: 21, total2: panels, minRows: WINOGRAD_MIN_TILES,
+            layer: li,
           });
           break;
         }

@@ -177,9 +177,9 @@ const GUIDED = [4, 2, 1];
  * depend only on the step and the thread count.
  */
 export function chunks(step: WireStep, threads: number): Chunk[] {
-  // A Winograd step (minRows) mostly splits its panels, and every panel column repeats the input transform
-  // and the GEMM's row packing of all its tiles: one chunk per thread (measured: 2 threads, inception_v1,
-  // 49.8 -> 46.5 ms against CHUNKS_PER_THREAD of them).
+  // A Winograd step (minRows) splits its tiles, or its panels where a thread would get fewer than minRows
+  // tiles; every part repeats the weight streaming (tiles) or the input transform (panels): one chunk per
+  // thread (measured: 2 threads, inception_v1, 49.8 -> 46.5 ms against CHUNKS_PER_THREAD of them).
   const [pr, pc] = grid(step, step.minRows ? threads : threads * CHUNKS_PER_THREAD);
   const units = Math.ceil(step.total / step.align);
   const cols = step.total2 ?? 1;

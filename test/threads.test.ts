@@ -151,10 +151,16 @@ describe('work split', () => {
   });
 
   it('a step split by rows gets decreasing chunks, so the last ones are small', () => {
-    const sizes = chunks({ fn: 'conv2d', args: [], lo: 0, hi: 1, scratch: -1, total: 12544, align: 3, total2: 6 }, 2).map((c) => c.hi - c.lo);
-    expect(sizes.length).toBe(6);
-    expect(sizes[0]).toBeGreaterThan(3 * sizes[5]);
+    const step = { fn: 'conv2d', args: [], lo: 0, hi: 1, scratch: -1, total: 12544, align: 3, total2: 6 };
+    const sizes = chunks(step, 2).map((c) => c.hi - c.lo);
+    expect(sizes.length).toBeGreaterThan(4);
+    expect(sizes[0]).toBeGreaterThan(3 * sizes[sizes.length - 1]);
     for (let i = 1; i < sizes.length; i++) expect(sizes[i]).toBeLessThanOrEqual(sizes[i - 1] + 3);
+    // A Winograd step (minRows tiles) only when its smallest chunk keeps minRows tiles: 196 tiles yes, 49 no.
+    const big = chunks({ ...step, fn: 'winograd4x4', total: 196, align: 1, total2: 16, minRows: 8 }, 2);
+    expect(big.length).toBeGreaterThan(4);
+    expect(Math.min(...big.map((c) => c.hi - c.lo))).toBeGreaterThanOrEqual(8);
+    expect(chunks({ ...step, fn: 'winograd4x4', total: 49, align: 1, total2: 16, minRows: 8 }, 2).map((c) => c.hi - c.lo)).toEqual([24, 25]);
   });
 });
 

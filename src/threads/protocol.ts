@@ -166,14 +166,18 @@ export function grid(step: Pick<WireStep, 'total' | 'align' | 'total2' | 'minRow
  * first. Rows split finer cost nothing extra (a row is packed once whichever chunk holds it), and small
  * last chunks mean a thread that falls behind (its core taken by someone else for a while) holds the
  * barrier up by a small chunk, not by a quarter of the step. Measured interleaved here (2 threads,
- * inception_v1 224): 0.960-0.989 of the time of equal chunks (4, 2, 1); 3, 1 gave 0.988, 8, 4, 2, 1 0.967.
+ * inception_v1 224, 100-200 rounds each): 4, 2, 1 took 0.960-0.989 of the time of two equal chunks per
+ * thread; against 4, 2, 1, then: 6, 3, 2, 1 0.958-0.997 (0.974 over five runs), 8, 4, 2, 1 0.978,
+ * 12, 6, 3, 2, 1 0.999, 4, 2, 1, 1 0.991.
+ * A Winograd step takes them too when even its smallest chunk gets minRows tiles (Conv2d_2c: 196 tiles):
+ * 0.961 and 0.988 of the time of one chunk per thread.
  */
-const GUIDED = [4, 2, 1];
+const GUIDED = [6, 3, 2, 1];
 
 /**
  * The chunks of a step for `threads` threads: a grid of at most threads * CHUNKS_PER_THREAD cells (threads
  * for a Winograd step), row part major; a step the grid splits by rows only takes decreasing row chunks
- * (GUIDED) when it has enough rows. They tile the step exactly (every element in exactly one chunk) and
+ * (GUIDED) when it has enough rows (Winograd: minRows tiles in the smallest chunk). They tile the step exactly (every element in exactly one chunk) and
  * depend only on the step and the thread count.
  */
 export function chunks(step: WireStep, threads: number): Chunk[] {
@@ -186,7 +190,7 @@ export function chunks(step: WireStep, threads: number): Chunk[] {
   const out: Chunk[] = [];
   const sizes = GUIDED.flatMap((g) => Array<number>(threads).fill(g));
   const sum = sizes.reduce((a, b) => a + b, 0);
-  if (pc === 1 && !step.minRows && threads > 1 && units >= sum) {
+  if (pc === 1 && threads > 1 && units >= sum * (step.minRows ?? 1)) {
     let acc = 0;
     for (const g of sizes) {
       const lo = Math.min(step.total, Math.round((acc / sum) * units) * step.align);

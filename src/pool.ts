@@ -9,7 +9,8 @@
  * - A plan is compiled once into levels of independent steps (./threads/schedule.ts) and sent to each
  *   worker the first time it runs there (cached by id). A run is then one message per worker; the levels
  *   are separated by a barrier in the control block, not by messages.
- * - Every step is cut deterministically into chunks (./threads/protocol.ts `chunks`, about 4 per thread)
+ * - Every step is cut deterministically into chunks (./threads/protocol.ts `chunks`: row chunks of
+ *   decreasing size, 4 per thread, or a grid of rows and output panels for the small layers)
  *   that the workers claim with an atomic counter: each output element is computed exactly once, by the
  *   same kernel with the same per-element order, so results are bit-identical for any thread count, and
  *   a descheduled thread holds a level up by one chunk only.

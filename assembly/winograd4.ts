@@ -11,18 +11,22 @@
 import { gemm, NR } from './gemm';
 import { imin } from './common';
 
-/** B^T d B for one 4-channel vector: d is 36 vectors at tmp (row-major 6x6), result stored at v + xi*vs. */
+/**
+ * B^T d B for one 4-channel vector: d[i][j] at src + i*rs + j*cs (a 6x6 patch of the image itself, or 36
+ * vectors gathered row-major at tmp: rs = 96, cs = 16), result stored at v + xi*vs; t = B^T d goes to tmp.
+ */
 // @ts-ignore: decorator
-@inline function transformIn(tmp: usize, v: usize, vs: usize): void {
-  // Rows: t = B^T d, in place column by column (6 columns, each a 6-vector down the rows).
+@inline function transformIn(src: usize, rs: usize, cs: usize, tmp: usize, v: usize, vs: usize): void {
+  // Rows: t = B^T d, column by column (6 columns, each a 6-vector down the rows), into tmp.
   for (let j: usize = 0; j < 6; j++) {
+    const s = src + j * cs;
     const q = tmp + (j << 4);
-    const d0 = v128.load(q + 0);
-    const d1 = v128.load(q + 96);
-    const d2 = v128.load(q + 192);
-    const d3 = v128.load(q + 288);
-    const d4 = v128.load(q + 384);
-    const d5 = v128.load(q + 480);
+    const d0 = v128.load(s);
+    const d1 = v128.load(s + rs);
+    const d2 = v128.load(s + 2 * rs);
+    const d3 = v128.load(s + 3 * rs);
+    const d4 = v128.load(s + 4 * rs);
+    const d5 = v128.load(s + 5 * rs);
     v128.store(q + 0, f32x4.add(f32x4.sub(f32x4.mul(d0, f32x4.splat(4.0)), f32x4.mul(d2, f32x4.splat(5.0))), d4));
     v128.store(q + 96, f32x4.add(f32x4.add(f32x4.sub(f32x4.neg(f32x4.mul(d1, f32x4.splat(4.0))), f32x4.mul(d2, f32x4.splat(4.0))), d3), d4));
     v128.store(q + 192, f32x4.add(f32x4.sub(f32x4.sub(f32x4.mul(d1, f32x4.splat(4.0)), f32x4.mul(d2, f32x4.splat(4.0))), d3), d4));
@@ -69,7 +73,13 @@ function inputTiles(
     const x0 = step * tx - padL;
     const v = Vb + (<usize>(t - tbeg) * <usize>C << 2);
     const inside = y0 >= 0 && y0 + 6 <= H && x0 >= 0 && x0 + 6 <= W;
+    const corner = inp + (<usize>((n * H + y0) * W + x0) * pix);
     for (let c = 0; c < C; c += 4) {
+      if (inside && c < C4) {
+        // A whole patch: the first pass reads the image directly.
+        transformIn(corner + (<usize>c << 2), <usize>W * pix, pix, tmp, v + (<usize>c << 2), vs);
+        continue;
+      }
       // Gather the 6x6 patch of channels c..c+3 (zero outside the image; past C for the last vector).
       for (let i = 0; i < 6; i++) {
         const iy = y0 + i;
@@ -89,11 +99,11 @@ function inputTiles(
         }
       }
       if (c < C4) {
-        transformIn(tmp, v + (<usize>c << 2), vs);
+        transformIn(tmp, 96, 16, tmp, v + (<usize>c << 2), vs);
       } else {
         // Channel tail: transform into tmp's own space, then store only the valid lanes.
         for (let xi = 0; xi < 36; xi++) v128.store(tmp + 576 + <usize>xi * 16, z);
-        transformIn(tmp, tmp + 576, 16);
+        transformIn(tmp, 96, 16, tmp, tmp + 576, 16);
         for (let xi: usize = 0; xi < 36; xi++) {
           const q = v + xi * vs + (<usize>c << 2);
           const s = tmp + 576 + xi * 16;

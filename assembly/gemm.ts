@@ -20,6 +20,15 @@ import { madd, imin, imax } from './common';
 export const NR: i32 = 12;
 export const MR: i32 = 3;
 
+/**
+ * Rows of the first of the two blocks that the next `left` rows are cut into (the second takes up to 3
+ * more): 4 rows as 2 + 2 (two 2x12 tiles per panel, 3 k-steps' time, where 3 + 1 takes 3x12 + 2x12).
+ */
+// @ts-ignore: decorator
+@inline function firstRows(left: i32): i32 {
+  return left == 4 ? 2 : imin(MR, left);
+}
+
 /** Store lanes 0..n-1 of v at o (n <= 4). */
 // @ts-ignore: decorator
 @inline function storeLanes(o: usize, v: v128, n: i32): void {
@@ -134,6 +143,37 @@ function tile3(ap: usize, K: i32, p: usize, o: usize, outRowBytes: usize, valid:
   if (rows > 2) storeRow(o + 2 * outRowBytes, c20, c21, c22, valid, relu);
 }
 
+/**
+ * A block of 1 or 2 rows (packed in 3-row slots): 2x12, 6 accumulators. Its two rows of multiply-adds
+ * take 2/3 of the 3x12 tile's time per k where a 3x12 tile on 2 rows would take all of it.
+ */
+function tile2(ap: usize, K: i32, p: usize, o: usize, outRowBytes: usize, valid: i32, rows: i32, relu: i32): void {
+  let c00 = v128.load(p);
+  let c01 = v128.load(p, 16);
+  let c02 = v128.load(p, 32);
+  let c10 = c00, c11 = c01, c12 = c02;
+  let b = p + 48;
+  let a = ap;
+  const end = b + <usize>K * 48;
+  while (b < end) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    const b2 = v128.load(b, 32);
+    let x = v128.load32_splat(a);
+    c00 = madd(x, b0, c00);
+    c01 = madd(x, b1, c01);
+    c02 = madd(x, b2, c02);
+    x = v128.load32_splat(a, 4);
+    c10 = madd(x, b0, c10);
+    c11 = madd(x, b1, c11);
+    c12 = madd(x, b2, c12);
+    b += 48;
+    a += 12;
+  }
+  storeRow(o, c00, c01, c02, valid, relu);
+  if (rows > 1) storeRow(o + outRowBytes, c10, c11, c12, valid, relu);
+}
+
 /** Tail panel of at most 8 valid channels: 3x8 (6 accumulators), the third weight vector never loaded. */
 function tile3x8(ap: usize, K: i32, p: usize, o: usize, outRowBytes: usize, valid: i32, rows: i32, relu: i32): void {
   let c00 = v128.load(p);
@@ -185,11 +225,11 @@ function tile3x4(ap: usize, K: i32, p: usize, o: usize, outRowBytes: usize, vali
 }
 
 /**
- * Tail panel of at most 4 valid channels for two packed blocks at once (3 rows at ap0, rows1 at ap1): 6x4.
+ * Tail panel of at most 4 valid channels for two packed blocks at once (rows0 at ap0, rows1 at ap1): 6x4.
  * Alone, the 3x4 tile's three accumulators wait on the multiply-add latency and take almost as long as a
  * full 3x12 panel; six chains keep the units busy for twice the rows.
  */
-function tile6x4(ap0: usize, ap1: usize, K: i32, p: usize, o: usize, outRowBytes: usize, valid: i32, rows1: i32, relu: i32): void {
+function tile6x4(ap0: usize, ap1: usize, K: i32, p: usize, o: usize, outRowBytes: usize, valid: i32, rows0: i32, rows1: i32, relu: i32): void {
   let c0 = v128.load(p);
   let c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
   const z = f32x4.splat(0);
@@ -211,8 +251,8 @@ function tile6x4(ap0: usize, ap1: usize, K: i32, p: usize, o: usize, outRowBytes
   }
   storeRow(o, c0, z, z, valid, relu);
   storeRow(o + outRowBytes, c1, z, z, valid, relu);
-  storeRow(o + 2 * outRowBytes, c2, z, z, valid, relu);
-  const o1 = o + 3 * outRowBytes;
+  if (rows0 > 2) storeRow(o + 2 * outRowBytes, c2, z, z, valid, relu);
+  const o1 = o + <usize>rows0 * outRowBytes;
   storeRow(o1, c3, z, z, valid, relu);
   if (rows1 > 1) storeRow(o1 + outRowBytes, c4, z, z, valid, relu);
   if (rows1 > 2) storeRow(o1 + 2 * outRowBytes, c5, z, z, valid, relu);
@@ -220,25 +260,28 @@ function tile6x4(ap0: usize, ap1: usize, K: i32, p: usize, o: usize, outRowBytes
 
 /**
  * The panels j0..j1 of up to two packed blocks of output rows: rows0 (1 to 3) rows packed at ap and, when
- * rows1 > 0 (then rows0 = 3), rows1 more packed right after them (3 * K floats on), written at o,
+ * rows1 > 0 (then rows0 >= 2), rows1 more packed right after them (3 * K floats on), written at o,
  * outRowBytes apart. Each panel runs for both blocks in turn, so its weights come from L1 the second time.
+ * A block of 3 rows runs the 3x12 tile, a block of 1 or 2 the 2x12 one.
  */
 function panels(ap: usize, K: i32, packed: usize, Cout: i32, j0: i32, j1: i32, o: usize, outRowBytes: usize, rows0: i32, rows1: i32, relu: i32): void {
   const panelBytes = <usize>(K + 1) * (NR << 2);
   const ap1 = ap + <usize>K * 12;
-  const o1 = o + 3 * outRowBytes;
+  const o1 = o + <usize>rows0 * outRowBytes;
   for (let j = j0; j < j1; j++) {
     const valid = Cout - j * NR;
     const p = packed + <usize>j * panelBytes;
     const cj = <usize>(j * NR) << 2;
     if (valid > 8) {
-      tile3(ap, K, p, o + cj, outRowBytes, valid, rows0, relu);
-      if (rows1 > 0) tile3(ap1, K, p, o1 + cj, outRowBytes, valid, rows1, relu);
+      if (rows0 > 2) tile3(ap, K, p, o + cj, outRowBytes, valid, rows0, relu);
+      else tile2(ap, K, p, o + cj, outRowBytes, valid, rows0, relu);
+      if (rows1 > 2) tile3(ap1, K, p, o1 + cj, outRowBytes, valid, rows1, relu);
+      else if (rows1 > 0) tile2(ap1, K, p, o1 + cj, outRowBytes, valid, rows1, relu);
     } else if (valid > 4) {
       tile3x8(ap, K, p, o + cj, outRowBytes, valid, rows0, relu);
       if (rows1 > 0) tile3x8(ap1, K, p, o1 + cj, outRowBytes, valid, rows1, relu);
     } else if (rows1 > 0) {
-      tile6x4(ap, ap1, K, p, o + cj, outRowBytes, valid, rows1, relu);
+      tile6x4(ap, ap1, K, p, o + cj, outRowBytes, valid, rows0, rows1, relu);
     } else {
       tile3x4(ap, K, p, o + cj, outRowBytes, valid, rows0, relu);
     }
@@ -249,7 +292,7 @@ function panels(ap: usize, K: i32, packed: usize, Cout: i32, j0: i32, j1: i32, o
 // @ts-ignore: decorator
 @inline function packPair(a: usize, rowBytes: usize, rows0: i32, rows1: i32, K: i32, dst: usize): void {
   packA(a, rowBytes, rows0, K, dst);
-  if (rows1 > 0) packA(a + MR * rowBytes, rowBytes, rows1, K, dst + <usize>K * 12);
+  if (rows1 > 0) packA(a + <usize>rows0 * rowBytes, rowBytes, rows1, K, dst + <usize>K * 12);
 }
 
 /**
@@ -266,7 +309,7 @@ export function gemm(
   const rowBytes = <usize>lda << 2;
   const outRowBytes = <usize>outStride << 2;
   for (let i = 0; i < rows; i += 2 * MR) {
-    const r0 = imin(MR, rows - i), r1 = imin(MR, rows - i - r0);
+    const r0 = firstRows(rows - i), r1 = imin(MR, rows - i - r0);
     packPair(A + <usize>i * rowBytes, rowBytes, r0, r1, K, apack);
     panels(apack, K, packed, Cout, j0, j1, out + <usize>i * outRowBytes, outRowBytes, r0, r1, relu);
   }
@@ -345,9 +388,9 @@ export function conv2d(
   }
   const second = scratch + <usize>K * 12;
   for (let m = m0; m < m1; m += 2 * MR) {
-    const r0 = imin(MR, m1 - m), r1 = imin(MR, m1 - m - r0);
+    const r0 = firstRows(m1 - m), r1 = imin(MR, m1 - m - r0);
     im2colPacked(inp, H, W, C, OH, OW, KH, KW, SH, SW, padT, padL, m, r0, scratch);
-    if (r1 > 0) im2colPacked(inp, H, W, C, OH, OW, KH, KW, SH, SW, padT, padL, m + MR, r1, second);
+    if (r1 > 0) im2colPacked(inp, H, W, C, OH, OW, KH, KW, SH, SW, padT, padL, m + r0, r1, second);
     panels(scratch, K, packed, Cout, j0, j1, outBase + <usize>m * outRowBytes, outRowBytes, r0, r1, relu);
   }
 }
@@ -375,7 +418,7 @@ export function conv1x1multi(
   const a2 = imin(imax(j0 - p0 - p1, 0), p2), b2 = imin(imax(j1 - p0 - p1, 0), p2);
   const ob0 = <usize>s0 << 2, ob1 = <usize>s1 << 2, ob2 = <usize>s2 << 2;
   for (let m = m0; m < m1; m += 2 * MR) {
-    const r0 = imin(MR, m1 - m), r1 = imin(MR, m1 - m - r0);
+    const r0 = firstRows(m1 - m), r1 = imin(MR, m1 - m - r0);
     packPair(inp + <usize>m * rowBytes, rowBytes, r0, r1, C, scratch);
     if (a0 < b0) panels(scratch, C, w0, n0, a0, b0, o0 + <usize>m * ob0, ob0, r0, r1, relu);
     if (a1 < b1) panels(scratch, C, w1, n1, a1, b1, o1 + <usize>m * ob1, ob1, r0, r1, relu);

@@ -177,8 +177,8 @@ const GUIDED = [6, 3, 2, 1];
 /**
  * The chunks of a step for `threads` threads: a grid of at most threads * CHUNKS_PER_THREAD cells (threads
  * for a Winograd step), row part major; a step the grid splits by rows only takes decreasing row chunks
- * (GUIDED) when it has enough rows (Winograd: minRows tiles in the smallest chunk). They tile the step exactly (every element in exactly one chunk) and
- * depend only on the step and the thread count.
+ * (GUIDED) when it has enough rows (Winograd: minRows tiles in the smallest chunk). They tile the step
+ * exactly (every element in exactly one chunk) and depend only on the step and the thread count.
  */
 export function chunks(step: WireStep, threads: number): Chunk[] {
   // A Winograd step (minRows) splits its tiles, or its panels where a thread would get fewer than minRows

@@ -11,6 +11,17 @@
 import { gemm, NR } from './gemm';
 import { imin } from './common';
 
+/** The six rows of B^T applied to six vectors, stored at o, o + st, ..., o + 5 st. */
+// @ts-ignore: decorator
+@inline function bt(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, o: usize, st: usize): void {
+  v128.store(o, f32x4.add(f32x4.sub(f32x4.mul(d0, f32x4.splat(4.0)), f32x4.mul(d2, f32x4.splat(5.0))), d4));
+  v128.store(o + st, f32x4.add(f32x4.add(f32x4.sub(f32x4.neg(f32x4.mul(d1, f32x4.splat(4.0))), f32x4.mul(d2, f32x4.splat(4.0))), d3), d4));
+  v128.store(o + 2 * st, f32x4.add(f32x4.sub(f32x4.sub(f32x4.mul(d1, f32x4.splat(4.0)), f32x4.mul(d2, f32x4.splat(4.0))), d3), d4));
+  v128.store(o + 3 * st, f32x4.add(f32x4.add(f32x4.sub(f32x4.neg(f32x4.mul(d1, f32x4.splat(2.0))), d2), f32x4.mul(d3, f32x4.splat(2.0))), d4));
+  v128.store(o + 4 * st, f32x4.add(f32x4.sub(f32x4.sub(f32x4.mul(d1, f32x4.splat(2.0)), d2), f32x4.mul(d3, f32x4.splat(2.0))), d4));
+  v128.store(o + 5 * st, f32x4.add(f32x4.sub(f32x4.mul(d1, f32x4.splat(4.0)), f32x4.mul(d3, f32x4.splat(5.0))), d5));
+}
+
 /**
  * B^T d B for one 4-channel vector: d[i][j] at src + i*rs + j*cs (a 6x6 patch of the image itself, or 36
  * vectors gathered row-major at tmp: rs = 96, cs = 16), result stored at v + xi*vs; t = B^T d goes to tmp.
@@ -20,35 +31,12 @@ import { imin } from './common';
   // Rows: t = B^T d, column by column (6 columns, each a 6-vector down the rows), into tmp.
   for (let j: usize = 0; j < 6; j++) {
     const s = src + j * cs;
-    const q = tmp + (j << 4);
-    const d0 = v128.load(s);
-    const d1 = v128.load(s + rs);
-    const d2 = v128.load(s + 2 * rs);
-    const d3 = v128.load(s + 3 * rs);
-    const d4 = v128.load(s + 4 * rs);
-    const d5 = v128.load(s + 5 * rs);
-    v128.store(q + 0, f32x4.add(f32x4.sub(f32x4.mul(d0, f32x4.splat(4.0)), f32x4.mul(d2, f32x4.splat(5.0))), d4));
-    v128.store(q + 96, f32x4.add(f32x4.add(f32x4.sub(f32x4.neg(f32x4.mul(d1, f32x4.splat(4.0))), f32x4.mul(d2, f32x4.splat(4.0))), d3), d4));
-    v128.store(q + 192, f32x4.add(f32x4.sub(f32x4.sub(f32x4.mul(d1, f32x4.splat(4.0)), f32x4.mul(d2, f32x4.splat(4.0))), d3), d4));
-    v128.store(q + 288, f32x4.add(f32x4.add(f32x4.sub(f32x4.neg(f32x4.mul(d1, f32x4.splat(2.0))), d2), f32x4.mul(d3, f32x4.splat(2.0))), d4));
-    v128.store(q + 384, f32x4.add(f32x4.sub(f32x4.sub(f32x4.mul(d1, f32x4.splat(2.0)), d2), f32x4.mul(d3, f32x4.splat(2.0))), d4));
-    v128.store(q + 480, f32x4.add(f32x4.sub(f32x4.mul(d1, f32x4.splat(4.0)), f32x4.mul(d3, f32x4.splat(5.0))), d5));
+    bt(v128.load(s), v128.load(s + rs), v128.load(s + 2 * rs), v128.load(s + 3 * rs), v128.load(s + 4 * rs), v128.load(s + 5 * rs), tmp + (j << 4), 96);
   }
   // Columns: V = t B, row by row; V[i*6 + j] goes to v + (i*6 + j) * vs.
   for (let i: usize = 0; i < 6; i++) {
     const q = tmp + i * 96;
-    const t0 = v128.load(q + 0);
-    const t1 = v128.load(q + 16);
-    const t2 = v128.load(q + 32);
-    const t3 = v128.load(q + 48);
-    const t4 = v128.load(q + 64);
-    const t5 = v128.load(q + 80);
-    v128.store(v + (i * 6 + 0) * vs, f32x4.add(f32x4.sub(f32x4.mul(t0, f32x4.splat(4.0)), f32x4.mul(t2, f32x4.splat(5.0))), t4));
-    v128.store(v + (i * 6 + 1) * vs, f32x4.add(f32x4.add(f32x4.sub(f32x4.neg(f32x4.mul(t1, f32x4.splat(4.0))), f32x4.mul(t2, f32x4.splat(4.0))), t3), t4));
-    v128.store(v + (i * 6 + 2) * vs, f32x4.add(f32x4.sub(f32x4.sub(f32x4.mul(t1, f32x4.splat(4.0)), f32x4.mul(t2, f32x4.splat(4.0))), t3), t4));
-    v128.store(v + (i * 6 + 3) * vs, f32x4.add(f32x4.add(f32x4.sub(f32x4.neg(f32x4.mul(t1, f32x4.splat(2.0))), t2), f32x4.mul(t3, f32x4.splat(2.0))), t4));
-    v128.store(v + (i * 6 + 4) * vs, f32x4.add(f32x4.sub(f32x4.sub(f32x4.mul(t1, f32x4.splat(2.0)), t2), f32x4.mul(t3, f32x4.splat(2.0))), t4));
-    v128.store(v + (i * 6 + 5) * vs, f32x4.add(f32x4.sub(f32x4.mul(t1, f32x4.splat(4.0)), f32x4.mul(t3, f32x4.splat(5.0))), t5));
+    bt(v128.load(q), v128.load(q, 16), v128.load(q, 32), v128.load(q, 48), v128.load(q, 64), v128.load(q, 80), v + i * 6 * vs, vs);
   }
 }
 

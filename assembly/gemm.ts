@@ -335,6 +335,20 @@ export function im2colPacked(
   // Rows whose windows lie inside the image horizontally (the common case) copy each kernel row as one run.
   const xin = x0 >= 0 && x0 + KW <= W && x1 >= 0 && x1 + KW <= W && x2 >= 0 && x2 + KW <= W;
   let d = dst;
+  if (rows == 3 && xin && y0 >= 0 && y0 + KH <= H && y1 >= 0 && y1 + KH <= H && y2 >= 0 && y2 + KH <= H) {
+    // Three whole windows: KH runs each, one image row apart.
+    const rowBytes = <usize>W * pixBytes;
+    let s0 = inp + <usize>((n0 * H + y0) * W + x0) * pixBytes;
+    let s1 = inp + <usize>((n1 * H + y1) * W + x1) * pixBytes;
+    let s2 = inp + <usize>((n2 * H + y2) * W + x2) * pixBytes;
+    for (let ky = 0; ky < KH; ky++) {
+      d = interleave3(s0, s1, s2, runBytes, d);
+      s0 += rowBytes;
+      s1 += rowBytes;
+      s2 += rowBytes;
+    }
+    return;
+  }
   for (let ky = 0; ky < KH; ky++) {
     const yok0 = y0 + ky >= 0 && y0 + ky < H;
     const yok1 = rows > 1 && y1 + ky >= 0 && y1 + ky < H;

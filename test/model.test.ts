@@ -143,6 +143,21 @@ describe('bad input is a typed error naming the problem', () => {
     await expect(m.run(input as never)).rejects.toThrow(msg);
   });
 
+  it('a single infinity or NaN anywhere is found and named with its index', async () => {
+    const n = 224 * 224 * 3;
+    for (const [i, v] of [[0, Infinity], [12345, -Infinity], [n - 1, NaN], [n - 2, Infinity]] as const) {
+      const x = img([1, 224, 224, 3]);
+      x.data[i] = v;
+      await expect(m.run(x)).rejects.toThrow(new RegExp(`non-finite value \\(${v}\\) at index ${i}$`));
+    }
+    // Extremes that are finite pass.
+    const ok = img([1, 224, 224, 3]);
+    ok.data[7] = 3.4e38;
+    ok.data[8] = -3.4e38;
+    ok.data[9] = 1e-45;
+    await expect(m.run(ok)).resolves.toBeDefined();
+  });
+
   it('unknown end point names the valid ones', async () => {
     await expect(m.run(img([1, 224, 224, 3]), { endpoints: ['nope'] })).rejects.toThrow(/unknown end point "nope".*inception_3a\/output/);
     await expect(loadModel({ model: 'inception_v1', weights: inceptionWeights(), finalEndpoint: 'Mixed_9z' })).rejects.toThrow(/valid end points: Conv2d_1a_7x7, .*Predictions/);

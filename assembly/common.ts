@@ -8,6 +8,29 @@
   return f32x4.add(acc, f32x4.mul(a, b));
 }
 
+/** Store lanes 0..n-1 of v at o (n <= 4): a channel tail of a vector. */
+// @ts-ignore: decorator
+@inline export function storeLanes(o: usize, v: v128, n: i32): void {
+  if (n >= 4) {
+    v128.store(o, v);
+  } else {
+    if (n > 0) store<f32>(o, f32x4.extract_lane(v, 0));
+    if (n > 1) store<f32>(o, f32x4.extract_lane(v, 1), 4);
+    if (n > 2) store<f32>(o, f32x4.extract_lane(v, 2), 8);
+  }
+}
+
+/** Load lanes 0..n-1 from p (n <= 4), the others zero: a channel tail, read without passing its end. */
+// @ts-ignore: decorator
+@inline export function loadLanes(p: usize, n: i32): v128 {
+  if (n >= 4) return v128.load(p);
+  let v = f32x4.splat(0);
+  if (n > 0) v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (n > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (n > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
 // @ts-ignore: decorator
 @inline export function imin(a: i32, b: i32): i32 {
   return a < b ? a : b;

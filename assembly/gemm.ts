@@ -15,7 +15,7 @@
 //
 // Each output element is a sum over k in order 0..K-1 starting from the bias, whatever the tiling, so
 // results do not depend on how rows and panels are split between threads.
-import { madd, imin, imax } from './common';
+import { madd, imin, imax, storeLanes } from './common';
 
 export const NR: i32 = 12;
 export const MR: i32 = 3;
@@ -27,18 +27,6 @@ export const MR: i32 = 3;
 // @ts-ignore: decorator
 @inline function firstRows(left: i32): i32 {
   return left == 4 ? 2 : imin(MR, left);
-}
-
-/** Store lanes 0..n-1 of v at o (n <= 4). */
-// @ts-ignore: decorator
-@inline function storeLanes(o: usize, v: v128, n: i32): void {
-  if (n >= 4) {
-    v128.store(o, v);
-  } else {
-    if (n > 0) store<f32>(o, f32x4.extract_lane(v, 0));
-    if (n > 1) store<f32>(o, f32x4.extract_lane(v, 1), 4);
-    if (n > 2) store<f32>(o, f32x4.extract_lane(v, 2), 8);
-  }
 }
 
 /** One output row of a tile: 12 channels (fewer in a tail panel), ReLU applied if asked. */

@@ -9,7 +9,7 @@
 //   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
 //   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
 import { gemm, NR } from './gemm';
-import { imin } from './common';
+import { imin, loadLanes, storeLanes } from './common';
 
 /** The six rows of B^T applied to six vectors, stored at o, o + st, ..., o + 5 st. */
 // @ts-ignore: decorator
@@ -75,13 +75,7 @@ function inputTiles(
           const ix = x0 + j;
           let d = z;
           if (inside || (iy >= 0 && iy < H && ix >= 0 && ix < W)) {
-            const p = inp + (<usize>((n * H + iy) * W + ix) * pix) + (<usize>c << 2);
-            if (c < C4) d = v128.load(p);
-            else {
-              d = f32x4.replace_lane(d, 0, load<f32>(p));
-              if (c + 1 < C) d = f32x4.replace_lane(d, 1, load<f32>(p, 4));
-              if (c + 2 < C) d = f32x4.replace_lane(d, 2, load<f32>(p, 8));
-            }
+            d = loadLanes(inp + (<usize>((n * H + iy) * W + ix) * pix) + (<usize>c << 2), C - c);
           }
           v128.store(tmp + <usize>(i * 6 + j) * 16, d);
         }
@@ -92,13 +86,7 @@ function inputTiles(
         // Channel tail: transform into tmp's own space, then store only the valid lanes.
         for (let xi = 0; xi < 36; xi++) v128.store(tmp + 576 + <usize>xi * 16, z);
         transformIn(tmp, 96, 16, tmp, tmp + 576, 16);
-        for (let xi: usize = 0; xi < 36; xi++) {
-          const q = v + xi * vs + (<usize>c << 2);
-          const s = tmp + 576 + xi * 16;
-          store<f32>(q, load<f32>(s));
-          if (c + 1 < C) store<f32>(q, load<f32>(s, 4), 4);
-          if (c + 2 < C) store<f32>(q, load<f32>(s, 8), 8);
-        }
+        for (let xi: usize = 0; xi < 36; xi++) storeLanes(v + xi * vs + (<usize>c << 2), v128.load(tmp + 576 + xi * 16), C - c);
       }
     }
   }
@@ -125,11 +113,10 @@ function transformMultiply(
   return Mb;
 }
 
-/** Store output pixel y (4 channels, bias included) at o, with ReLU; nb < 4: a channel tail, see storeLanes. */
+/** Store output pixel y (nb <= 4 channels, bias included) at o, with ReLU. */
 // @ts-ignore: decorator
-@inline function put(o: usize, y: v128, nb: i32, bp: usize, relu: i32): void {
-  if (nb == 4) v128.store(o, relu ? f32x4.pmax(f32x4.splat(0), y) : y);
-  else storeLanes(o, y, bp, nb, relu);
+@inline function put(o: usize, y: v128, nb: i32, relu: i32): void {
+  storeLanes(o, relu ? f32x4.pmax(f32x4.splat(0), y) : y, nb);
 }
 
 // The rows of F(4x4, 3x3)'s A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1] applied to six
@@ -154,11 +141,10 @@ function transformMultiply(
 /**
  * F(4x4, 3x3) output stage for 4 channels of one tile: Y = A^T M A + b, ReLU, stored at o for the rows x cols
  * of the tile inside the image (rowB / colB bytes between output rows / columns). q: the first of M's 36
- * points (ms bytes apart, row-major 6x6). nb < 4: a channel tail (b is zero), stored lane by lane with its
- * bias at bp (put).
+ * points (ms bytes apart, row-major 6x6). nb < 4: a channel tail, whose first nb lanes are stored (put).
  */
 // @ts-ignore: decorator
-@inline function output4x4(q: usize, ms: usize, b: v128, o: usize, rowB: usize, colB: usize, rows: i32, cols: i32, relu: i32, bp: usize, nb: i32): void {
+@inline function output4x4(q: usize, ms: usize, b: v128, o: usize, rowB: usize, colB: usize, rows: i32, cols: i32, relu: i32, nb: i32): void {
   const m00 = v128.load(q + 0 * ms), m01 = v128.load(q + 1 * ms), m02 = v128.load(q + 2 * ms);
   const m03 = v128.load(q + 3 * ms), m04 = v128.load(q + 4 * ms), m05 = v128.load(q + 5 * ms);
   const m10 = v128.load(q + 6 * ms), m11 = v128.load(q + 7 * ms), m12 = v128.load(q + 8 * ms);
@@ -188,27 +174,27 @@ function transformMultiply(
   const y22 = f32x4.add(at2(s20, s21, s22, s23, s24, s25), b), y23 = f32x4.add(at3(s20, s21, s22, s23, s24, s25), b);
   const y30 = f32x4.add(at0(s30, s31, s32, s33, s34, s35), b), y31 = f32x4.add(at1(s30, s31, s32, s33, s34, s35), b);
   const y32 = f32x4.add(at2(s30, s31, s32, s33, s34, s35), b), y33 = f32x4.add(at3(s30, s31, s32, s33, s34, s35), b);
-  if (0 < rows && 0 < cols) put(o + 0 * rowB + 0 * colB, y00, nb, bp, relu);
-  if (0 < rows && 1 < cols) put(o + 0 * rowB + 1 * colB, y01, nb, bp, relu);
-  if (0 < rows && 2 < cols) put(o + 0 * rowB + 2 * colB, y02, nb, bp, relu);
-  if (0 < rows && 3 < cols) put(o + 0 * rowB + 3 * colB, y03, nb, bp, relu);
-  if (1 < rows && 0 < cols) put(o + 1 * rowB + 0 * colB, y10, nb, bp, relu);
-  if (1 < rows && 1 < cols) put(o + 1 * rowB + 1 * colB, y11, nb, bp, relu);
-  if (1 < rows && 2 < cols) put(o + 1 * rowB + 2 * colB, y12, nb, bp, relu);
-  if (1 < rows && 3 < cols) put(o + 1 * rowB + 3 * colB, y13, nb, bp, relu);
-  if (2 < rows && 0 < cols) put(o + 2 * rowB + 0 * colB, y20, nb, bp, relu);
-  if (2 < rows && 1 < cols) put(o + 2 * rowB + 1 * colB, y21, nb, bp, relu);
-  if (2 < rows && 2 < cols) put(o + 2 * rowB + 2 * colB, y22, nb, bp, relu);
-  if (2 < rows && 3 < cols) put(o + 2 * rowB + 3 * colB, y23, nb, bp, relu);
-  if (3 < rows && 0 < cols) put(o + 3 * rowB + 0 * colB, y30, nb, bp, relu);
-  if (3 < rows && 1 < cols) put(o + 3 * rowB + 1 * colB, y31, nb, bp, relu);
-  if (3 < rows && 2 < cols) put(o + 3 * rowB + 2 * colB, y32, nb, bp, relu);
-  if (3 < rows && 3 < cols) put(o + 3 * rowB + 3 * colB, y33, nb, bp, relu);
+  if (0 < rows && 0 < cols) put(o + 0 * rowB + 0 * colB, y00, nb, relu);
+  if (0 < rows && 1 < cols) put(o + 0 * rowB + 1 * colB, y01, nb, relu);
+  if (0 < rows && 2 < cols) put(o + 0 * rowB + 2 * colB, y02, nb, relu);
+  if (0 < rows && 3 < cols) put(o + 0 * rowB + 3 * colB, y03, nb, relu);
+  if (1 < rows && 0 < cols) put(o + 1 * rowB + 0 * colB, y10, nb, relu);
+  if (1 < rows && 1 < cols) put(o + 1 * rowB + 1 * colB, y11, nb, relu);
+  if (1 < rows && 2 < cols) put(o + 1 * rowB + 2 * colB, y12, nb, relu);
+  if (1 < rows && 3 < cols) put(o + 1 * rowB + 3 * colB, y13, nb, relu);
+  if (2 < rows && 0 < cols) put(o + 2 * rowB + 0 * colB, y20, nb, relu);
+  if (2 < rows && 1 < cols) put(o + 2 * rowB + 1 * colB, y21, nb, relu);
+  if (2 < rows && 2 < cols) put(o + 2 * rowB + 2 * colB, y22, nb, relu);
+  if (2 < rows && 3 < cols) put(o + 2 * rowB + 3 * colB, y23, nb, relu);
+  if (3 < rows && 0 < cols) put(o + 3 * rowB + 0 * colB, y30, nb, relu);
+  if (3 < rows && 1 < cols) put(o + 3 * rowB + 1 * colB, y31, nb, relu);
+  if (3 < rows && 2 < cols) put(o + 3 * rowB + 2 * colB, y32, nb, relu);
+  if (3 < rows && 3 < cols) put(o + 3 * rowB + 3 * colB, y33, nb, relu);
 }
 
 /** F(2x2, 5x5) output stage for 4 channels of one tile: as output4x4, with A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 1]. */
 // @ts-ignore: decorator
-@inline function output2x2r5(q: usize, ms: usize, b: v128, o: usize, rowB: usize, colB: usize, rows: i32, cols: i32, relu: i32, bp: usize, nb: i32): void {
+@inline function output2x2r5(q: usize, ms: usize, b: v128, o: usize, rowB: usize, colB: usize, rows: i32, cols: i32, relu: i32, nb: i32): void {
   const m00 = v128.load(q + 0 * ms), m01 = v128.load(q + 1 * ms), m02 = v128.load(q + 2 * ms);
   const m03 = v128.load(q + 3 * ms), m04 = v128.load(q + 4 * ms), m05 = v128.load(q + 5 * ms);
   const m10 = v128.load(q + 6 * ms), m11 = v128.load(q + 7 * ms), m12 = v128.load(q + 8 * ms);
@@ -228,11 +214,11 @@ function transformMultiply(
   const s13 = f32x4.add(at1(m03, m13, m23, m33, m43, m53), m53), s14 = f32x4.add(at1(m04, m14, m24, m34, m44, m54), m54), s15 = f32x4.add(at1(m05, m15, m25, m35, m45, m55), m55);
   const y00 = f32x4.add(at0(s00, s01, s02, s03, s04, s05), b), y01 = f32x4.add(f32x4.add(at1(s00, s01, s02, s03, s04, s05), s05), b);
   const y10 = f32x4.add(at0(s10, s11, s12, s13, s14, s15), b), y11 = f32x4.add(f32x4.add(at1(s10, s11, s12, s13, s14, s15), s15), b);
-  put(o, y00, nb, bp, relu);
-  if (cols > 1) put(o + colB, y01, nb, bp, relu);
+  put(o, y00, nb, relu);
+  if (cols > 1) put(o + colB, y01, nb, relu);
   if (rows > 1) {
-    put(o + rowB, y10, nb, bp, relu);
-    if (cols > 1) put(o + rowB + colB, y11, nb, bp, relu);
+    put(o + rowB, y10, nb, relu);
+    if (cols > 1) put(o + rowB + colB, y11, nb, relu);
   }
 }
 
@@ -254,7 +240,6 @@ function transformMultiply(
   const plane = TH * TW;
   const cb = j0 * NR;
   const ce = imin(j1 * NR, Cout);
-  const z = f32x4.splat(0);
   const rowB = <usize>(OW * outStride) << 2;
   const colB = <usize>outStride << 2;
   for (let tbeg = t0; tbeg < t1; tbeg += tb) {
@@ -274,12 +259,11 @@ function transformMultiply(
       const o0 = out + (<usize>(((n * OH + oy) * OW + ox) * outStride + outOff) << 2);
       for (let co = cb; co < ce; co += 4) {
         const nb = imin(4, ce - co);
-        const bp = bias + (<usize>co << 2);
-        const b = nb == 4 ? v128.load(bp) : z;
+        const b = loadLanes(bias + (<usize>co << 2), nb);
         const q = m + (<usize>co << 2);
         const o = o0 + (<usize>co << 2);
-        if (step == 4) output4x4(q, ms, b, o, rowB, colB, rows, cols, relu, bp, nb);
-        else output2x2r5(q, ms, b, o, rowB, colB, rows, cols, relu, bp, nb);
+        if (step == 4) output4x4(q, ms, b, o, rowB, colB, rows, cols, relu, nb);
+        else output2x2r5(q, ms, b, o, rowB, colB, rows, cols, relu, nb);
       }
     }
   }
@@ -307,17 +291,4 @@ export function winograd5x5(
   scratch: usize, tb: i32, t0: i32, t1: i32, j0: i32, j1: i32,
 ): void {
   winograd6(2, inp, H, W, C, out, OH, OW, outStride, outOff, packed, packedBytes, bias, Cout, padT, padL, relu, scratch, tb, t0, t1, j0, j1);
-}
-
-/** Store the first nb lanes of y + bias (bias added here: the vector path's b was zero), with ReLU. */
-function storeLanes(o: usize, y: v128, bias: usize, nb: i32, relu: i32): void {
-  for (let l = 0; l < nb; l++) {
-    let x: f32 = 0;
-    if (l == 0) x = f32x4.extract_lane(y, 0);
-    else if (l == 1) x = f32x4.extract_lane(y, 1);
-    else x = f32x4.extract_lane(y, 2);
-    x += load<f32>(bias + (<usize>l << 2));
-    if (relu && !(x > 0)) x = 0;
-    store<f32>(o + (<usize>l << 2), x);
-  }
 }

@@ -4,7 +4,7 @@
 // 36 multiplies per 16 outputs (4x fewer than direct, against 2.25x for F(2x2, 3x3)), at the price of
 // larger transforms and more rounding (interpolation points 0, +-1, +-2, inf). Same structure as
 // winograd.ts: tiles in blocks through per-thread scratch (V: 36*tb*C floats, M: 36*tb*Cout floats,
-// after 72 vectors of transform temporaries, then 6*C for the GEMM's packed rows), any split of tiles and output panels gives the same result.
+// after 72 vectors of transform temporaries, which the output stage reuses, then 6*C for the GEMM's packed rows), any split of tiles and output panels gives the same result.
 //
 //   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
 //   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
@@ -139,86 +139,44 @@ function transformMultiply(
 }
 
 /**
- * F(4x4, 3x3) output stage for 4 channels of one tile: Y = A^T M A + b, ReLU, stored at o for the rows x cols
- * of the tile inside the image (rowB / colB bytes between output rows / columns). q: the first of M's 36
- * points (ms bytes apart, row-major 6x6). nb < 4: a channel tail, whose first nb lanes are stored (put).
+ * Output stage for 4 channels of one tile: Y = A^T M A + b, ReLU, stored at o for the rows x cols of the
+ * tile inside the image (rowB / colB bytes between output rows / columns). q: the first of M's 36 points
+ * (ms bytes apart, row-major 6x6); nb < 4: a channel tail, whose first nb lanes are stored (put).
+ * F(4x4, 3x3) (step 4): A^T's four rows; F(2x2, 5x5) (step 2): A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 1], the
+ * first row and the second plus x5. Two passes through tmp (24 vectors), as the input transform: s = A^T m
+ * column by column, then y = s A row by row. With all 36 points live at once V8 spilled most of them and
+ * recomputed every point's address with a multiply.
  */
 // @ts-ignore: decorator
-@inline function output4x4(q: usize, ms: usize, b: v128, o: usize, rowB: usize, colB: usize, rows: i32, cols: i32, relu: i32, nb: i32): void {
-  const m00 = v128.load(q + 0 * ms), m01 = v128.load(q + 1 * ms), m02 = v128.load(q + 2 * ms);
-  const m03 = v128.load(q + 3 * ms), m04 = v128.load(q + 4 * ms), m05 = v128.load(q + 5 * ms);
-  const m10 = v128.load(q + 6 * ms), m11 = v128.load(q + 7 * ms), m12 = v128.load(q + 8 * ms);
-  const m13 = v128.load(q + 9 * ms), m14 = v128.load(q + 10 * ms), m15 = v128.load(q + 11 * ms);
-  const m20 = v128.load(q + 12 * ms), m21 = v128.load(q + 13 * ms), m22 = v128.load(q + 14 * ms);
-  const m23 = v128.load(q + 15 * ms), m24 = v128.load(q + 16 * ms), m25 = v128.load(q + 17 * ms);
-  const m30 = v128.load(q + 18 * ms), m31 = v128.load(q + 19 * ms), m32 = v128.load(q + 20 * ms);
-  const m33 = v128.load(q + 21 * ms), m34 = v128.load(q + 22 * ms), m35 = v128.load(q + 23 * ms);
-  const m40 = v128.load(q + 24 * ms), m41 = v128.load(q + 25 * ms), m42 = v128.load(q + 26 * ms);
-  const m43 = v128.load(q + 27 * ms), m44 = v128.load(q + 28 * ms), m45 = v128.load(q + 29 * ms);
-  const m50 = v128.load(q + 30 * ms), m51 = v128.load(q + 31 * ms), m52 = v128.load(q + 32 * ms);
-  const m53 = v128.load(q + 33 * ms), m54 = v128.load(q + 34 * ms), m55 = v128.load(q + 35 * ms);
-  // s = A^T m (4 x 6), column by column; then y = s A (4 x 4), row by row.
-  const s00 = at0(m00, m10, m20, m30, m40, m50), s01 = at0(m01, m11, m21, m31, m41, m51), s02 = at0(m02, m12, m22, m32, m42, m52);
-  const s03 = at0(m03, m13, m23, m33, m43, m53), s04 = at0(m04, m14, m24, m34, m44, m54), s05 = at0(m05, m15, m25, m35, m45, m55);
-  const s10 = at1(m00, m10, m20, m30, m40, m50), s11 = at1(m01, m11, m21, m31, m41, m51), s12 = at1(m02, m12, m22, m32, m42, m52);
-  const s13 = at1(m03, m13, m23, m33, m43, m53), s14 = at1(m04, m14, m24, m34, m44, m54), s15 = at1(m05, m15, m25, m35, m45, m55);
-  const s20 = at2(m00, m10, m20, m30, m40, m50), s21 = at2(m01, m11, m21, m31, m41, m51), s22 = at2(m02, m12, m22, m32, m42, m52);
-  const s23 = at2(m03, m13, m23, m33, m43, m53), s24 = at2(m04, m14, m24, m34, m44, m54), s25 = at2(m05, m15, m25, m35, m45, m55);
-  const s30 = at3(m00, m10, m20, m30, m40, m50), s31 = at3(m01, m11, m21, m31, m41, m51), s32 = at3(m02, m12, m22, m32, m42, m52);
-  const s33 = at3(m03, m13, m23, m33, m43, m53), s34 = at3(m04, m14, m24, m34, m44, m54), s35 = at3(m05, m15, m25, m35, m45, m55);
-  const y00 = f32x4.add(at0(s00, s01, s02, s03, s04, s05), b), y01 = f32x4.add(at1(s00, s01, s02, s03, s04, s05), b);
-  const y02 = f32x4.add(at2(s00, s01, s02, s03, s04, s05), b), y03 = f32x4.add(at3(s00, s01, s02, s03, s04, s05), b);
-  const y10 = f32x4.add(at0(s10, s11, s12, s13, s14, s15), b), y11 = f32x4.add(at1(s10, s11, s12, s13, s14, s15), b);
-  const y12 = f32x4.add(at2(s10, s11, s12, s13, s14, s15), b), y13 = f32x4.add(at3(s10, s11, s12, s13, s14, s15), b);
-  const y20 = f32x4.add(at0(s20, s21, s22, s23, s24, s25), b), y21 = f32x4.add(at1(s20, s21, s22, s23, s24, s25), b);
-  const y22 = f32x4.add(at2(s20, s21, s22, s23, s24, s25), b), y23 = f32x4.add(at3(s20, s21, s22, s23, s24, s25), b);
-  const y30 = f32x4.add(at0(s30, s31, s32, s33, s34, s35), b), y31 = f32x4.add(at1(s30, s31, s32, s33, s34, s35), b);
-  const y32 = f32x4.add(at2(s30, s31, s32, s33, s34, s35), b), y33 = f32x4.add(at3(s30, s31, s32, s33, s34, s35), b);
-  if (0 < rows && 0 < cols) put(o + 0 * rowB + 0 * colB, y00, nb, relu);
-  if (0 < rows && 1 < cols) put(o + 0 * rowB + 1 * colB, y01, nb, relu);
-  if (0 < rows && 2 < cols) put(o + 0 * rowB + 2 * colB, y02, nb, relu);
-  if (0 < rows && 3 < cols) put(o + 0 * rowB + 3 * colB, y03, nb, relu);
-  if (1 < rows && 0 < cols) put(o + 1 * rowB + 0 * colB, y10, nb, relu);
-  if (1 < rows && 1 < cols) put(o + 1 * rowB + 1 * colB, y11, nb, relu);
-  if (1 < rows && 2 < cols) put(o + 1 * rowB + 2 * colB, y12, nb, relu);
-  if (1 < rows && 3 < cols) put(o + 1 * rowB + 3 * colB, y13, nb, relu);
-  if (2 < rows && 0 < cols) put(o + 2 * rowB + 0 * colB, y20, nb, relu);
-  if (2 < rows && 1 < cols) put(o + 2 * rowB + 1 * colB, y21, nb, relu);
-  if (2 < rows && 2 < cols) put(o + 2 * rowB + 2 * colB, y22, nb, relu);
-  if (2 < rows && 3 < cols) put(o + 2 * rowB + 3 * colB, y23, nb, relu);
-  if (3 < rows && 0 < cols) put(o + 3 * rowB + 0 * colB, y30, nb, relu);
-  if (3 < rows && 1 < cols) put(o + 3 * rowB + 1 * colB, y31, nb, relu);
-  if (3 < rows && 2 < cols) put(o + 3 * rowB + 2 * colB, y32, nb, relu);
-  if (3 < rows && 3 < cols) put(o + 3 * rowB + 3 * colB, y33, nb, relu);
-}
-
-/** F(2x2, 5x5) output stage for 4 channels of one tile: as output4x4, with A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 1]. */
-// @ts-ignore: decorator
-@inline function output2x2r5(q: usize, ms: usize, b: v128, o: usize, rowB: usize, colB: usize, rows: i32, cols: i32, relu: i32, nb: i32): void {
-  const m00 = v128.load(q + 0 * ms), m01 = v128.load(q + 1 * ms), m02 = v128.load(q + 2 * ms);
-  const m03 = v128.load(q + 3 * ms), m04 = v128.load(q + 4 * ms), m05 = v128.load(q + 5 * ms);
-  const m10 = v128.load(q + 6 * ms), m11 = v128.load(q + 7 * ms), m12 = v128.load(q + 8 * ms);
-  const m13 = v128.load(q + 9 * ms), m14 = v128.load(q + 10 * ms), m15 = v128.load(q + 11 * ms);
-  const m20 = v128.load(q + 12 * ms), m21 = v128.load(q + 13 * ms), m22 = v128.load(q + 14 * ms);
-  const m23 = v128.load(q + 15 * ms), m24 = v128.load(q + 16 * ms), m25 = v128.load(q + 17 * ms);
-  const m30 = v128.load(q + 18 * ms), m31 = v128.load(q + 19 * ms), m32 = v128.load(q + 20 * ms);
-  const m33 = v128.load(q + 21 * ms), m34 = v128.load(q + 22 * ms), m35 = v128.load(q + 23 * ms);
-  const m40 = v128.load(q + 24 * ms), m41 = v128.load(q + 25 * ms), m42 = v128.load(q + 26 * ms);
-  const m43 = v128.load(q + 27 * ms), m44 = v128.load(q + 28 * ms), m45 = v128.load(q + 29 * ms);
-  const m50 = v128.load(q + 30 * ms), m51 = v128.load(q + 31 * ms), m52 = v128.load(q + 32 * ms);
-  const m53 = v128.load(q + 33 * ms), m54 = v128.load(q + 34 * ms), m55 = v128.load(q + 35 * ms);
-  // s = A^T m (2 x 6), column by column; then y = s A (2 x 2).
-  const s00 = at0(m00, m10, m20, m30, m40, m50), s01 = at0(m01, m11, m21, m31, m41, m51), s02 = at0(m02, m12, m22, m32, m42, m52);
-  const s03 = at0(m03, m13, m23, m33, m43, m53), s04 = at0(m04, m14, m24, m34, m44, m54), s05 = at0(m05, m15, m25, m35, m45, m55);
-  const s10 = f32x4.add(at1(m00, m10, m20, m30, m40, m50), m50), s11 = f32x4.add(at1(m01, m11, m21, m31, m41, m51), m51), s12 = f32x4.add(at1(m02, m12, m22, m32, m42, m52), m52);
-  const s13 = f32x4.add(at1(m03, m13, m23, m33, m43, m53), m53), s14 = f32x4.add(at1(m04, m14, m24, m34, m44, m54), m54), s15 = f32x4.add(at1(m05, m15, m25, m35, m45, m55), m55);
-  const y00 = f32x4.add(at0(s00, s01, s02, s03, s04, s05), b), y01 = f32x4.add(f32x4.add(at1(s00, s01, s02, s03, s04, s05), s05), b);
-  const y10 = f32x4.add(at0(s10, s11, s12, s13, s14, s15), b), y11 = f32x4.add(f32x4.add(at1(s10, s11, s12, s13, s14, s15), s15), b);
-  put(o, y00, nb, relu);
-  if (cols > 1) put(o + colB, y01, nb, relu);
-  if (rows > 1) {
-    put(o + rowB, y10, nb, relu);
-    if (cols > 1) put(o + rowB + colB, y11, nb, relu);
+@inline function outputTile(step: i32, q: usize, ms: usize, tmp: usize, b: v128, o: usize, rowB: usize, colB: usize, rows: i32, cols: i32, relu: i32, nb: i32): void {
+  const ms6 = ms * 6;
+  for (let j: usize = 0; j < 6; j++) {
+    const p = q + j * ms;
+    const x0 = v128.load(p), x1 = v128.load(p + ms6), x2 = v128.load(p + 2 * ms6);
+    const x3 = v128.load(p + 3 * ms6), x4 = v128.load(p + 4 * ms6), x5 = v128.load(p + 5 * ms6);
+    const t = tmp + (j << 4);
+    v128.store(t, at0(x0, x1, x2, x3, x4, x5));
+    if (step == 4) {
+      v128.store(t, at1(x0, x1, x2, x3, x4, x5), 96);
+      v128.store(t, at2(x0, x1, x2, x3, x4, x5), 192);
+      v128.store(t, at3(x0, x1, x2, x3, x4, x5), 288);
+    } else {
+      v128.store(t, f32x4.add(at1(x0, x1, x2, x3, x4, x5), x5), 96);
+    }
+  }
+  for (let i = 0; i < rows; i++) {
+    const t = tmp + <usize>i * 96;
+    const s0 = v128.load(t), s1 = v128.load(t, 16), s2 = v128.load(t, 32);
+    const s3 = v128.load(t, 48), s4 = v128.load(t, 64), s5 = v128.load(t, 80);
+    const r = o + <usize>i * rowB;
+    put(r, f32x4.add(at0(s0, s1, s2, s3, s4, s5), b), nb, relu);
+    if (step == 4) {
+      if (cols > 1) put(r + colB, f32x4.add(at1(s0, s1, s2, s3, s4, s5), b), nb, relu);
+      if (cols > 2) put(r + 2 * colB, f32x4.add(at2(s0, s1, s2, s3, s4, s5), b), nb, relu);
+      if (cols > 3) put(r + 3 * colB, f32x4.add(at3(s0, s1, s2, s3, s4, s5), b), nb, relu);
+    } else if (cols > 1) {
+      put(r + colB, f32x4.add(f32x4.add(at1(s0, s1, s2, s3, s4, s5), s5), b), nb, relu);
+    }
   }
 }
 
@@ -262,8 +220,7 @@ function transformMultiply(
         const b = loadLanes(bias + (<usize>co << 2), nb);
         const q = m + (<usize>co << 2);
         const o = o0 + (<usize>co << 2);
-        if (step == 4) output4x4(q, ms, b, o, rowB, colB, rows, cols, relu, nb);
-        else output2x2r5(q, ms, b, o, rowB, colB, rows, cols, relu, nb);
+        outputTile(step, q, ms, scratch, b, o, rowB, colB, rows, cols, relu, nb);
       }
     }
   }

@@ -63,8 +63,14 @@ export function tensorBytes(t: TensorInfo, n: number): number {
   return n * t.h * t.w * t.c * 4;
 }
 
-/** Floats of Winograd V + M blocks per thread (1 MiB: the block stays in L2 beside a weight matrix). */
-export const WINOGRAD_FLOATS = 256 * 1024;
+/**
+ * Floats of Winograd V + M blocks per thread: 1.25 MiB, so that the block stays in a 2 MiB L2 beside a
+ * weight matrix, and the 14x14 layers of Mixed_4e / 4f (16 tiles, 36 x 16 x 432-480 floats) take all
+ * their tiles in one block. Every further block streams all 36 weight matrices again (5-7 MiB there): with
+ * 1 MiB their 16 tiles ran as 15 + 1, and one block of 16 took 0.93 of that time on one thread; whole
+ * network, interleaved: 0.963-0.988 (1 thread), 0.973-1.004 (2 threads, which split those 16 tiles 8 + 8).
+ */
+export const WINOGRAD_FLOATS = 320 * 1024;
 
 /**
  * Fewest tiles a thread's share of a Winograd step may have before the step splits its output panels

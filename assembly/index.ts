@@ -5,3 +5,4 @@ export { lrn, lrn_ref } from './lrn';
 export { softmax, softmax_ref } from './softmax';
 export { winograd3x3 } from './winograd';
 export { winograd4x4, winograd5x5 } from './winograd4';
+export { allFinite, allFinite_ref } from './check';

@@ -147,25 +147,6 @@ class InlineExecutor implements Executor {
   async dispose(): Promise<void> {}
 }
 
-/**
- * Whether every value is finite: x * 0 is 0 for finite x and NaN for NaN or infinity, and four running
- * sums keep the loop from waiting on one addition chain (0.16 ms for a 224x224 image, against 0.23-0.66 ms
- * for a Number.isFinite test per value).
- */
-function allFinite(d: Float32Array): boolean {
-  let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-  const n4 = d.length & ~3;
-  let i = 0;
-  for (; i < n4; i += 4) {
-    a0 += d[i] * 0;
-    a1 += d[i + 1] * 0;
-    a2 += d[i + 2] * 0;
-    a3 += d[i + 3] * 0;
-  }
-  for (; i < d.length; i++) a0 += d[i] * 0;
-  return a0 + a1 + a2 + a3 === 0;
-}
-
 export class Model {
   private disposed = false;
   private queue: Promise<unknown> = Promise.resolve();
@@ -178,6 +159,8 @@ export class Model {
     private readonly layout: Layout,
     private readonly maxBytes: number,
     private readonly executor: Executor,
+    /** The kernels on this thread (the input check; with threads: 1 the executor's own instance). */
+    private readonly kernels: Kernels,
   ) {}
 
   private plan(n: number, h: number, w: number): Plan {
@@ -223,10 +206,6 @@ export class Model {
     if (data.length !== n * h * w * c) {
       throw new InputError(`input.data has ${data.length} values, shape [${s}] needs ${n * h * w * c}`);
     }
-    if (!allFinite(data)) {
-      const i = data.findIndex((x) => !Number.isFinite(x));
-      throw new InputError(`input holds a non-finite value (${data[i]}) at index ${i}`);
-    }
     return [n, h, w];
   }
 
@@ -250,7 +229,13 @@ export class Model {
       }
     }
     this.ensureMemory(this.layout.arenaBase + plan.arenaBytes);
-    new Float32Array(this.memory.buffer, plan.offsets.get(net.input.name)!, input.data.length).set(input.data);
+    const at = plan.offsets.get(net.input.name)!;
+    new Float32Array(this.memory.buffer, at, input.data.length).set(input.data);
+    // Finite values only (checked in the Wasm memory, SIMD: ~20x faster than a loop over the Float32Array).
+    if (!this.kernels.allFinite(at, input.data.length)) {
+      const i = input.data.findIndex((x) => !Number.isFinite(x));
+      throw new InputError(`input holds a non-finite value (${input.data[i]}) at index ${i}`);
+    }
     const result: Record<string, TensorData> = {};
     const want = new Set(wanted);
     const byStep = new Map<number, string[]>();
@@ -404,9 +389,10 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
     packConvWeights(l, w, bias, tile, heap.subarray(at, at + convWeightBytes(l, tile) / 4));
   }
   const km = await compileKernels({ shared, flavor: options.kernels, source: options.wasm });
+  const kernels = instantiateKernels(km.module, memory);
   let executor: Executor;
   if (threads === 1) {
-    executor = new InlineExecutor(instantiateKernels(km.module, memory));
+    executor = new InlineExecutor(kernels);
   } else {
     executor = await platform.startPool({ module: km.module, memory, threads, scratchBase, scratchBytes, controlBase: 0 });
   }
@@ -428,7 +414,7 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
     peakActivationBytes: plan224.arenaBytes,
     weightBytes,
   };
-  const model_ = new Model(info, netOpts, memory, layout, maxBytes, executor);
+  const model_ = new Model(info, netOpts, memory, layout, maxBytes, executor, kernels);
   if (options.labels !== undefined) model_.labels = options.labels.map(String);
   return model_;
 }

@@ -25,6 +25,8 @@ export interface Kernels {
   winograd3x3(...args: number[]): void;
   winograd4x4(...args: number[]): void;
   winograd5x5(...args: number[]): void;
+  allFinite(p: number, n: number): number;
+  allFinite_ref(p: number, n: number): number;
 }
 
 export interface KernelModule {

@@ -322,6 +322,33 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
       for (let i = 0; i < R; i++) expect(got.subarray(i * L, (i + 1) * L).reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
     }
   });
+
+  it('allFinite equals the per-value reference: a NaN or infinity anywhere (vector body or tail) is caught', () => {
+    const r = rng(6);
+    const extremes = [3.4028234663852886e38, -3.4028234663852886e38, 1.4e-45, -0, 0];
+    const bad = [NaN, Infinity, -Infinity];
+    for (let trial = 0; trial < 200; trial++) {
+      heap.reset();
+      // Lengths around the 8-value vector step and longer, at 4-byte (not 16-byte) aligned starts.
+      const n = trial < 20 ? trial : 1 + Math.floor(r() * 300);
+      const data = random(r, n, 1e30);
+      for (let i = 0; i < n; i++) if (r() < 0.05) data[i] = extremes[Math.floor(r() * extremes.length)];
+      const nBad = trial % 3 === 0 ? 0 : 1 + Math.floor(r() * 2);
+      for (let j = 0; j < nBad && n > 0; j++) data[Math.floor(r() * n)] = bad[Math.floor(r() * bad.length)];
+      const p = heap.alloc(n + 1) + 4 * Math.floor(r() * 4);
+      heap.f32(p, n).set(data);
+      const want = data.every((x) => Number.isFinite(x)) ? 1 : 0;
+      expect(k.allFinite_ref(p, n)).toBe(want);
+      expect(k.allFinite(p, n)).toBe(want);
+    }
+    // Each position of a 37-value run: the vector body's lanes and the scalar tail.
+    for (let at = 0; at < 37; at++) {
+      heap.reset();
+      const p = heap.put(new Float32Array(37).fill(1));
+      heap.f32(p, 37)[at] = at % 2 ? Infinity : NaN;
+      expect(k.allFinite(p, 37)).toBe(0);
+    }
+  });
 });
 
 describe('kernel modules', () => {

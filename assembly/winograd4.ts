@@ -4,7 +4,8 @@
 // 36 multiplies per 16 outputs (4x fewer than direct, against 2.25x for F(2x2, 3x3)), at the price of
 // larger transforms and more rounding (interpolation points 0, +-1, +-2, inf). Same structure as
 // winograd.ts: tiles in blocks through per-thread scratch (V: 36*tb*C floats, M: 36*tb*Cout floats,
-// after 72 vectors of transform temporaries, which the output stage reuses, then 6*C for the GEMM's packed rows), any split of tiles and output panels gives the same result.
+// after 72 vectors of transform temporaries, which the output stage reuses, then 6*C for the GEMM's
+// packed rows), any split of tiles and output panels gives the same result.
 //
 //   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
 //   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]

@@ -75,27 +75,14 @@ function interleave3(s0: usize, s1: usize, s2: usize, bytes: usize, dst: usize):
   return dst;
 }
 
-/** Pack rows a.. (rowBytes apart; `rows` of them, 1 to 3) k-major into dst: 3 floats per k, missing rows zero. */
+/**
+ * Pack rows a.. (rowBytes apart; `rows` of them, 1 to 3) k-major into dst: 3 floats per k. A block of 1 or
+ * 2 rows repeats its last row in the missing slots: the tiles compute those lanes but never store them.
+ */
 function packA(a: usize, rowBytes: usize, rows: i32, K: i32, dst: usize): void {
-  const kb = <usize>K << 2;
-  const a1 = a + rowBytes;
-  const a2 = a1 + rowBytes;
-  if (rows >= 3) {
-    interleave3(a, a1, a2, kb, dst);
-  } else if (rows == 2) {
-    for (let k: usize = 0; k < kb; k += 4) {
-      store<u32>(dst, load<u32>(a + k));
-      store<u32>(dst, load<u32>(a1 + k), 4);
-      store<u32>(dst, 0, 8);
-      dst += 12;
-    }
-  } else {
-    for (let k: usize = 0; k < kb; k += 4) {
-      store<u32>(dst, load<u32>(a + k));
-      store<u64>(dst, 0, 4);
-      dst += 12;
-    }
-  }
+  const a1 = rows > 1 ? a + rowBytes : a;
+  const a2 = rows > 2 ? a1 + rowBytes : a1;
+  interleave3(a, a1, a2, <usize>K << 2, dst);
 }
 
 /** One 3x12 tile: packed rows ap against panel p; writes `rows` rows (1 to 3) at o, outRowBytes apart. */

@@ -1,16 +1,11 @@
 // Helpers shared by the benchmarks.
 import { buildNetwork, weightSpec } from '../dist/index.js';
+import { mulberry32 } from '../test/helpers/rng.mjs';
 
 /** Seeded (mulberry32) uniform numbers in [-1, 1). */
 export function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const r = mulberry32(seed);
+  return () => r() * 2 - 1;
 }
 
 /** Seeded random TF-slim weights for inception_v1 (He-scaled, positive variances). */

@@ -7,7 +7,7 @@ import jpeg from 'jpeg-js';
 import { decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage } from '../dist/image.js';
 import { parseSafetensors } from '../dist/safetensors.js';
 import { ImageDecodeError, InputError } from '../dist/errors.js';
-import { mulberry32 as rng } from './helpers/rng.js';
+import { mulberry32 as rng } from './helpers/rng.mjs';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const fixture = (name: string) => new Uint8Array(readFileSync(join(FIX, name)));

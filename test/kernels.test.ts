@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { compileKernels, instantiateKernels, type Kernels } from '../dist/wasm.js';
 import { F2_3, F2_5, F4_3, NR, packWeights, packedLength, packWinograd, winogradBytes, winogradMatrixBytes } from '../dist/weights.js';
 import { winogradTiles } from '../dist/plan.js';
-import { mulberry32 as rng } from './helpers/rng.js';
+import { mulberry32 as rng } from './helpers/rng.mjs';
 
 
 class Heap {

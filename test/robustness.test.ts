@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import {
   loadModel, encodeSafetensors, parseSafetensors, GoogLeNetError, ImageDecodeError, InputError, WeightsError, type Model,
 } from '../dist/index.js';
-import { mulberry32 as rng } from './helpers/rng.js';
+import { mulberry32 as rng } from './helpers/rng.mjs';
 
 const fixture = (f: string) => new Uint8Array(readFileSync(new URL(`./fixtures/${f}`, import.meta.url)));
 const BOUND = 10_000; // ms per case

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeSafetensors, parseSafetensors, DEFAULT_MAX_HEADER_BYTES } from '../dist/safetensors.js';
 import type { Tensor } from '../dist/safetensors.js';
 import { WeightsError } from '../dist/errors.js';
-import { mulberry32 } from './helpers/rng.js';
+import { mulberry32 } from './helpers/rng.mjs';
 
 // ---------------------------------------------------------------------------------------------------
 // helpers

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildNetwork, loadModel, RuntimeError, weightSpec, type Model } from '../dist/index.js';
 import type { WorkerPool } from '../dist/pool.js';
 import { chunks } from '../dist/threads/protocol.js';
-import { mulberry32 } from './helpers/rng.js';
+import { mulberry32 } from './helpers/rng.mjs';
 
 type ModelName = 'googlenet' | 'inception_v1';
 type Tensor = { shape: number[]; data: Float32Array };

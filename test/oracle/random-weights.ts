@@ -18,7 +18,7 @@
  * would still pass). Classifiers are scaled so that logits are O(1): softmax stays well conditioned.
  */
 
-import { mulberry32 } from '../helpers/rng.js';
+import { mulberry32 } from '../helpers/rng.mjs';
 
 export type ModelName = 'inception_v1' | 'googlenet';
 
@@ -188,7 +188,7 @@ export function weightShapes(model: ModelName, numClasses = DEFAULT_NUM_CLASSES[
   return m;
 }
 
-export { mulberry32 } from '../helpers/rng.js';
+export { mulberry32 } from '../helpers/rng.mjs';
 
 function gaussian(rand: () => number): () => number {
   let spare: number | null = null;

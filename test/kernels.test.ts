@@ -293,18 +293,18 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
     expect(maxRelDiff(heap.f32(b, n * c), heap.f32(a, n * c))).toBeLessThan(1e-6);
   });
 
-  it('LRN across channels equals the formula (Caffe: alpha / size, beta 0.75 and another beta)', () => {
+  it('LRN across channels equals the formula (Caffe: alpha / size; size 5 with beta 0.75, other sizes and betas)', () => {
     const r = rng(4);
     for (const c of [1, 2, 3, 4, 5, 7, 8, 13, 64, 67, 192]) {
-      for (const [beta, scale] of [[0.75, 30], [0.5, 3], [0.75, 0.1]]) {
+      for (const [size, beta, scale] of [[5, 0.75, 30], [5, 0.5, 3], [5, 0.75, 0.1], [3, 0.75, 30], [1, 0.75, 3], [7, 0.6, 30]]) {
         heap.reset();
         const P = 2 * 3 * 5;
         const inp = heap.put(random(r, P * c, scale));
         const a = heap.alloc(P * c), b = heap.alloc(P * c);
-        const scratch = heap.alloc(c + 16);
-        k.lrn_ref(inp, a, c, 5, 1e-4, beta, 1, P);
-        for (const [p0, p1] of splits(r, P, 1)) k.lrn(inp, b, c, 5, 1e-4, beta, 1, p0, p1, scratch);
-        expect(maxRelDiff(heap.f32(b, P * c), heap.f32(a, P * c))).toBeLessThan(2e-6);
+        const scratch = heap.alloc(c + size + 4);
+        k.lrn_ref(inp, a, c, size, 1e-4, beta, 1, P);
+        for (const [p0, p1] of splits(r, P, 1)) k.lrn(inp, b, c, size, 1e-4, beta, 1, p0, p1, scratch);
+        expect(maxRelDiff(heap.f32(b, P * c), heap.f32(a, P * c)), `C ${c} size ${size} beta ${beta}`).toBeLessThan(2e-6);
       }
     }
   });

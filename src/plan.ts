@@ -74,14 +74,18 @@ export const WINOGRAD_FLOATS = 320 * 1024;
 
 /**
  * Fewest tiles a thread's share of a Winograd step may have before the step splits its output panels
- * instead. A panel split repeats the input transform and the row packing of every tile in each part:
- * run one after the other on one thread, halves by panels cost 1.10-1.53x the whole step, halves by tiles
- * 1.00-1.05x (the 28x28 and 14x14 layers, whose parts each still stream all of U once). Only the 7x7
- * layers (4 tiles) split their panels. Measured interleaved (2 threads, inception_v1 224, 100 rounds):
- * 0.954 and 0.957 of the time of panel splits; with 16 (the 14x14 layers split their panels again),
- * 1.020 and 1.007 of the time with 8.
+ * instead. A part of a tile split streams all of U (alpha^2 x C x Cout floats) for its tiles; a part of a
+ * panel split repeats the input transform of every tile but streams only its share of U. A 14x14 layer's
+ * 16 tiles run as one block (WINOGRAD_FLOATS), so its halves by tiles each stream all of U: run alone one
+ * after the other they cost 1.26x the whole step (Mixed_4c 112->224, Mixed_4f 160->320), halves by
+ * panels 1.07x; on two workers at once the step ran 1.63x faster split by tiles, 1.67-1.75x split by
+ * panels, while a 28x28 layer (49 tiles, 128->192) ran 1.98x faster by tiles and 1.75x by panels. So on
+ * 2 threads the 14x14 and 7x7 layers split their panels, the larger ones their tiles. Whole network,
+ * 2 threads, interleaved (100 rounds): inception_v1 0.968, 0.982 and 0.971 of the time with 8 (the 14x14
+ * layers split by tiles), googlenet 0.992. (Before the block budget grew, when those 16 tiles ran as
+ * blocks of 15 + 1 anyway, 16 had given 1.020 and 1.007.)
  */
-export const WINOGRAD_MIN_TILES = 8;
+export const WINOGRAD_MIN_TILES = 9;
 
 /**
  * Tiles per Winograd block for cin input and cout output channels: a multiple of the GEMM's 3 rows (a

@@ -7,7 +7,8 @@
 // 2. JPEG decoder yardsticks (only when libjpeg-turbo's djpeg/cjpeg/jpegtran are on PATH, e.g. Debian
 //    libjpeg-turbo-progs): a 61×45 crop of rocket.jpg (as decoded by djpeg) re-encoded with several chroma
 //    subsamplings, progressive, RGB and greyscale, each with djpeg's decoded pixels
-//    → test/fixtures/jpeg/*.jpg + *.ppm / *.pgm.
+//    → test/fixtures/jpeg/*.jpg + *.ppm / *.pgm; rocket.jpg's pixels re-encoded with restart markers; and
+//    djpeg's 1/8-scale decoding of the baseline ones → *.s8.ppm / *.s8.pgm.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -95,4 +96,23 @@ const grey = run('jpegtran', ['-grayscale'], readFileSync(join(dir, 'rocket-crop
 writeFileSync(join(dir, 'rocket-crop-grey.jpg'), grey);
 writeFileSync(join(dir, 'rocket-crop-grey.pgm'), run('djpeg', ['-pnm'], grey));
 console.log(`rocket-crop-grey.jpg: jpegtran -grayscale rocket-crop-420.jpg (${grey.length} bytes) + djpeg -pnm`);
+
+// 1/8-scale decoding (djpeg -scale 1/8): the whole of rocket.jpg re-encoded with restart markers, and
+// every baseline crop above, each with djpeg's 1/8-scale pixels (*.s8.ppm / *.s8.pgm).
+const fullPpm = Buffer.concat([Buffer.from(`P6\n${full.width} ${full.height}\n255\n`), full.data]);
+const scaled = {
+  'rocket-420-restart': ['-quality', '85', '-sample', '2x2', '-restart', '1B'],
+  'rocket-422-restart': ['-quality', '85', '-sample', '2x1', '-restart', '1'],
+};
+for (const [name, args] of Object.entries(scaled)) {
+  const jpg = run('cjpeg', args, fullPpm);
+  writeFileSync(join(dir, `${name}.jpg`), jpg);
+  console.log(`${name}.jpg: cjpeg ${args.join(' ')} rocket.jpg's pixels (${jpg.length} bytes)`);
+}
+for (const name of [...Object.keys(variants).filter((v) => !v.includes('progressive')), 'rocket-crop-grey', ...Object.keys(scaled)]) {
+  const jpg = readFileSync(join(dir, `${name}.jpg`));
+  const ext = name === 'rocket-crop-grey' ? 'pgm' : 'ppm';
+  writeFileSync(join(dir, `${name}.s8.${ext}`), run('djpeg', ['-scale', '1/8', '-pnm'], jpg));
+  console.log(`${name}.s8.${ext}: djpeg -scale 1/8 -pnm`);
+}
 console.log(`djpeg: ${version}`);

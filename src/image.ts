@@ -27,6 +27,7 @@
 import jpeg from 'jpeg-js';
 import { decode as decodePngPixels } from 'fast-png';
 import { ImageDecodeError, InputError } from './errors.js';
+import { decodeJpegEighth } from './jpeg-scaled.js';
 
 /** Default refusal threshold for declared image sizes (width × height). */
 export const DEFAULT_MAX_PIXELS = 50_000_000;
@@ -41,6 +42,12 @@ export interface RGBImage {
 export interface DecodeOptions {
   /** Refuse images whose declared width × height exceeds this (default DEFAULT_MAX_PIXELS). */
   maxPixels?: number;
+  /**
+   * The caller needs only this many pixels on the shorter side (it will shrink the image anyway): a
+   * baseline JPEG at least 8 times that size may then be decoded at 1/8 scale, each 8×8 block averaged
+   * as `djpeg -scale 1/8` does, several times faster than in full. Default: always the full size.
+   */
+  minSize?: number;
 }
 
 export type PreprocessModel = 'googlenet' | 'inception_v1';
@@ -111,6 +118,10 @@ export function decodeImage(bytes: Uint8Array, opts?: DecodeOptions): RGBImage {
     throw new InputError('decodeImage: expected the encoded image as a Uint8Array');
   }
   const maxPixels = checkMaxPixels(opts);
+  const minSize = opts?.minSize;
+  if (minSize !== undefined && !(Number.isSafeInteger(minSize) && minSize >= 1)) {
+    throw new InputError(`minSize must be a whole number >= 1, got ${String(minSize)}`);
+  }
   if (bytes.length === 0) throw new ImageDecodeError('image is empty (0 bytes)');
 
   let isPng = bytes.length >= 8;
@@ -121,7 +132,7 @@ export function decodeImage(bytes: Uint8Array, opts?: DecodeOptions): RGBImage {
   const isJpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
 
   if (isPng) return decodePng(bytes, maxPixels);
-  if (isJpeg) return decodeJpeg(bytes, maxPixels);
+  if (isJpeg) return decodeJpeg(bytes, maxPixels, minSize);
   throw new ImageDecodeError(`not a PNG or JPEG image (starts with ${hex(bytes, 8)}${sniffOther(bytes)})`);
 }
 
@@ -513,7 +524,7 @@ function scanJpeg(b: Uint8Array, maxPixels: number): JpegHeader {
  * fixed-point YCbCr→RGB (jdcolor.c, rounded; jpeg-js truncates). Greyscale needs neither; CMYK/YCCK
  * (4 components, Adobe) is left to jpeg-js.
  */
-function decodeJpeg(b: Uint8Array, maxPixels: number): RGBImage {
+function decodeJpeg(b: Uint8Array, maxPixels: number, minSize?: number): RGBImage {
   const h = scanJpeg(b, maxPixels);
   const { width, height, components } = h;
   if (components === 4 && h.adobeTransformAt < 0) {
@@ -531,6 +542,18 @@ function decodeJpeg(b: Uint8Array, maxPixels: number): RGBImage {
       // raw components, converted below.
       input = b.slice();
       input[h.adobeTransformAt] = 0;
+    }
+  }
+  if (minSize !== undefined && components !== 4 && Math.min(width, height) >= 8 * minSize) {
+    const small = decodeJpegEighth(input);
+    if (small) {
+      if (components === 3) {
+        if (ycc) yccToRgb(small.data);
+        return { data: small.data, width: small.width, height: small.height };
+      }
+      const rgb = new Uint8Array(small.data.length * 3);
+      for (let i = 0; i < small.data.length; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = small.data[i];
+      return { data: rgb, width: small.width, height: small.height };
     }
   }
   // jpeg-js's own memory guard, sized from the validated header: coefficient blocks (Int32, 4 B/sample)

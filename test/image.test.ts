@@ -7,6 +7,7 @@ import jpeg from 'jpeg-js';
 import { decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage } from '../dist/image.js';
 import { parseSafetensors } from '../dist/safetensors.js';
 import { ImageDecodeError, InputError } from '../dist/errors.js';
+import { toRGB } from '../dist/classify.js';
 import { mulberry32 as rng } from './helpers/rng.mjs';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -336,6 +337,90 @@ describe('decodeImage: JPEG', () => {
     });
   }
 
+  // 1/8-scale decoding (decodeImage's minSize): bit for bit what `djpeg -scale 1/8` gives, including the
+  // 2x2 reduced IDCT of 4:2:0 chroma and restart markers; yardsticks from libjpeg-turbo 2.1.5.
+  for (const v of ['420', '422', '440', '444', 'rgb', 'grey']) {
+    it(`at 1/8 scale equals djpeg -scale 1/8 on rocket-crop-${v}.jpg`, () => {
+      const ref = readPnm(fixture(`jpeg/rocket-crop-${v}.s8.${v === 'grey' ? 'pgm' : 'ppm'}`));
+      const img = decodeImage(fixture(`jpeg/rocket-crop-${v}.jpg`), { minSize: 5 }); // 61x45: 45 >= 8 * 5
+      expect([img.width, img.height]).toEqual([8, 6]);
+      expect([ref.width, ref.height]).toEqual([8, 6]);
+      const rgb = ref.channels === 3 ? ref.data : Uint8Array.from({ length: ref.data.length * 3 }, (_, i) => ref.data[(i / 3) | 0]);
+      expect(img.data).toEqual(rgb);
+    });
+  }
+
+  for (const name of ['rocket-420-restart', 'rocket-422-restart']) {
+    it(`at 1/8 scale equals djpeg -scale 1/8 on ${name}.jpg (restart markers)`, () => {
+      const jpg = fixture(`jpeg/${name}.jpg`);
+      const ref = readPnm(fixture(`jpeg/${name}.s8.ppm`));
+      const img = decodeImage(jpg, { minSize: 53 }); // 640x427: 427 >= 8 * 53
+      expect([img.width, img.height, ref.width, ref.height]).toEqual([80, 54, 80, 54]);
+      expect(img.data).toEqual(ref.data);
+      // One more pixel asked for than 1/8 gives: the full size.
+      expect([decodeImage(jpg, { minSize: 54 }).width, decodeImage(jpg, { minSize: 54 }).height]).toEqual([640, 427]);
+    });
+  }
+
+  it('at 1/8 scale, every block of a DC-only image is its level; the full decode agrees', async () => {
+    // 2048x2056 (256x257 blocks), greyscale: large enough for the classifier's minSize of 256.
+    const r = rng(11);
+    const levels = Array.from({ length: 256 * 257 }, () => Math.floor(r() * 255) - 127);
+    const bytes = dcOnlyJpeg(2048, 2056, [levels]);
+    const small = decodeImage(bytes, { minSize: 256 });
+    expect([small.width, small.height]).toEqual([256, 257]);
+    const full = decodeImage(bytes);
+    expect([full.width, full.height]).toEqual([2048, 2056]);
+    const want = Uint8Array.from({ length: levels.length * 3 }, (_, i) => 128 + levels[(i / 3) | 0]);
+    expect(small.data).toEqual(want);
+    // the full decode's pixel (3, 7) of every block
+    const sampled = Uint8Array.from({ length: levels.length * 3 }, (_, i) => {
+      const b = (i / 3) | 0, bx = b % 256, by = (b / 256) | 0;
+      return full.data[3 * ((by * 8 + 7) * 2048 + bx * 8 + 3) + (i % 3)];
+    });
+    expect(sampled).toEqual(want);
+    // the classifier's decoding takes the 1/8 scale for it (a shorter side of 8 x 256 or more)
+    const viaClassify = await toRGB(bytes);
+    expect([viaClassify.width, viaClassify.height]).toEqual([256, 257]);
+  });
+
+  it('at 1/8 scale, what the fast path does not take decodes in full, as without minSize', () => {
+    // progressive: the full decoder
+    const prog = fixture('jpeg/rocket-crop-420-progressive.jpg');
+    expect(decodeImage(prog, { minSize: 1 })).toEqual(decodeImage(prog));
+    // 4-component Adobe CMYK
+    const cmyk = dcOnlyJpeg(16, 16, [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]], 0);
+    expect(decodeImage(cmyk, { minSize: 1 })).toEqual(decodeImage(cmyk));
+    // data that ends early, or a restart marker out of sequence: same result (or error) as the full decoder
+    const jpg = fixture('jpeg/rocket-420-restart.jpg');
+    const cut = jpg.slice(0, jpg.length >> 1);
+    const outcome = (f: () => RGBImage) => {
+      try {
+        const img = f();
+        return [img.width, img.height, img.data];
+      } catch (e) {
+        expect(e).toBeInstanceOf(ImageDecodeError);
+        return (e as Error).message;
+      }
+    };
+    expect(outcome(() => decodeImage(cut, { minSize: 1 }))).toEqual(outcome(() => decodeImage(cut)));
+    const plain = fixture('rocket.jpg'); // no restart markers: the data just stops
+    const plainCut = plain.slice(0, plain.length >> 1);
+    expect(outcome(() => decodeImage(plainCut, { minSize: 1 }))).toEqual(outcome(() => decodeImage(plainCut)));
+    const rst = jpg.slice();
+    let at = -1;
+    for (let i = jpg.length >> 1; i < jpg.length - 1; i++) if (rst[i] === 0xff && rst[i + 1] >= 0xd0 && rst[i + 1] <= 0xd7) { at = i; break; }
+    expect(at).toBeGreaterThan(0);
+    rst[at + 1] = 0xd0 + ((rst[at + 1] - 0xd0 + 3) & 7);
+    expect(outcome(() => decodeImage(rst, { minSize: 1 }))).toEqual(outcome(() => decodeImage(rst)));
+  });
+
+  it('minSize must be a whole number >= 1', () => {
+    for (const bad of [0, -1, 1.5, NaN, Infinity]) {
+      expect(() => decodeImage(fixture('rocket.jpg'), { minSize: bad })).toThrow(InputError);
+    }
+  });
+
   it('Adobe APP14 with transform 1 (YCbCr, no JFIF) decodes like the JFIF original', () => {
     const jfif = fixture('jpeg/rocket-crop-420.jpg');
     expect(String.fromCharCode(...jfif.subarray(6, 10))).toBe('JFIF');
@@ -491,9 +576,9 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
 });
 
 describe('decodeImage: fuzzing never throws anything but ImageDecodeError, never hangs', () => {
-  function tryDecode(bytes: Uint8Array): 'ok' | 'error' {
+  function tryDecode(bytes: Uint8Array, opts?: { minSize: number }): 'ok' | 'error' {
     try {
-      expectValidImage(decodeImage(bytes));
+      expectValidImage(decodeImage(bytes, opts));
       return 'ok';
     } catch (e) {
       if (!(e instanceof ImageDecodeError)) throw new Error(`non-ImageDecodeError: ${String(e)}`, { cause: e });
@@ -511,16 +596,21 @@ describe('decodeImage: fuzzing never throws anything but ImageDecodeError, never
     return b;
   }
 
-  for (const [name, n] of [['chelsea.png', 60], ['rocket.jpg', 40], ['jpeg/rocket-crop-420-progressive.jpg', 100]] as const) {
-    it(`${name}: ${n} random byte flips and ${n} truncations`, () => {
+  const FUZZ: [string, number, { minSize: number }?][] = [
+    ['chelsea.png', 60], ['rocket.jpg', 40], ['jpeg/rocket-crop-420-progressive.jpg', 100],
+    // the 1/8-scale decoder first (its own Huffman decoding and restart handling), then the fallback
+    ['rocket.jpg', 40, { minSize: 1 }], ['jpeg/rocket-420-restart.jpg', 40, { minSize: 1 }],
+  ];
+  for (const [name, n, opts] of FUZZ) {
+    it(`${name}: ${n} random byte flips and ${n} truncations${opts ? ' (1/8 scale)' : ''}`, () => {
       const src = fixture(name);
-      const r = rng(name.length * 7919);
+      const r = rng(name.length * 7919 + (opts ? 1 : 0));
       const tally = { ok: 0, error: 0 };
-      for (let i = 0; i < n; i++) tally[tryDecode(mutate(src, r, 1024))]++;
+      for (let i = 0; i < n; i++) tally[tryDecode(mutate(src, r, 1024), opts)]++;
       for (let i = 0; i < n; i++) {
         // small cuts near the start (headers) and anywhere in the data
         const cut = i < n / 4 ? Math.floor(r() * 700) : Math.floor(r() * src.length);
-        tally[tryDecode(src.subarray(0, cut))]++;
+        tally[tryDecode(src.subarray(0, cut), opts)]++;
       }
       expect(tally.ok + tally.error).toBe(2 * n);
     }, 120_000);

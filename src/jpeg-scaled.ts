@@ -1,0 +1,351 @@
+/**
+ * A baseline JPEG decoded at 1/8 scale, as libjpeg-turbo's `djpeg -scale 1/8` decodes it: each 8×8 block
+ * of a full-resolution component becomes one sample, the mean of the block from its DC coefficient alone
+ * (jidctred.c's 1×1 IDCT); a component subsampled 2:1 both ways (4:2:0 chroma) becomes 2×2 samples per
+ * block from the 2×2 reduced IDCT, so that it needs no upsampling; other subsampled components are
+ * replicated (libjpeg disables fancy upsampling at this scale). The AC coefficients of full-resolution
+ * components are entropy-decoded only to be skipped, and no 8×8 IDCT runs: for large photos this is
+ * several times faster than a full decode and gives the block-averaged image a classifier wants anyway.
+ *
+ * Only what is common and simple is taken: one interleaved (or single-component) Huffman scan of 8-bit
+ * samples (SOF0/SOF1), 1 or 3 components, restart markers. Anything else (progressive, arithmetic coding,
+ * 12-bit, several scans, 4:1:1, …) or any inconsistency (a bad Huffman code, data that ends early, a
+ * missing restart marker) returns undefined, and the caller decodes the image in full, with that decoder's
+ * own errors. The samples come back before colour conversion (the caller decides YCbCr or RGB).
+ */
+
+export interface EighthScaleJpeg {
+  width: number;
+  height: number;
+  components: number;
+  /** Interleaved samples, `components` per pixel, rows of `width` pixels. */
+  data: Uint8Array;
+}
+
+/** Natural (row-major) index of the k-th coefficient in zigzag order. */
+const ZIGZAG = new Uint8Array([
+  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
+  28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61,
+  54, 47, 55, 62, 63,
+]);
+
+const LOOKAHEAD = 9;
+
+/** A Huffman table: codes of up to LOOKAHEAD bits by table lookup, longer ones by the canonical limits. */
+interface Huffman {
+  /** (length << 8) | symbol for each LOOKAHEAD-bit prefix, 0 where the code is longer. */
+  fast: Uint16Array;
+  /** maxcode[l]: largest code of length l (-1: none); valptr[l]: index of its first symbol minus mincode. */
+  maxcode: Int32Array;
+  valoff: Int32Array;
+  symbols: Uint8Array;
+}
+
+function buildHuffman(counts: Uint8Array, symbols: Uint8Array): Huffman | undefined {
+  const fast = new Uint16Array(1 << LOOKAHEAD);
+  const maxcode = new Int32Array(18).fill(-1);
+  const valoff = new Int32Array(18);
+  let code = 0, k = 0;
+  for (let l = 1; l <= 16; l++) {
+    const n = counts[l - 1];
+    valoff[l] = k - code;
+    for (let i = 0; i < n; i++, k++, code++) {
+      if (code >= 1 << l) return undefined; // over-subscribed
+      if (l <= LOOKAHEAD) {
+        const shift = LOOKAHEAD - l;
+        for (let j = code << shift, e = (code + 1) << shift; j < e; j++) fast[j] = (l << 8) | symbols[k];
+      }
+    }
+    if (n) maxcode[l] = code - 1;
+    code <<= 1;
+  }
+  maxcode[17] = 0x7fffffff; // sentinel: a code no table has ends the search as an error
+  return { fast, maxcode, valoff, symbols };
+}
+
+/** Scaled to the 2×2 reduced IDCT's fixed point (libjpeg jidctred.c: CONST_BITS 13, PASS1_BITS 2). */
+const F0720 = 5906; // sqrt(2) * (c7 - c5 + c3 - c1), negated below
+const F0850 = 6967; // sqrt(2) * (-c1 + c3 + c5 + c7)
+const F1272 = 10426; // sqrt(2) * (-c1 + c3 - c5 - c7), negated below
+const F3624 = 29692; // sqrt(2) * (c1 + c3 + c5 + c7)
+
+const clamp = (x: number) => (x < -128 ? 0 : x > 127 ? 255 : x + 128);
+
+/**
+ * The 2×2 reduced IDCT of one dequantized block `c` (natural order) into out[o], out[o + 1] and the same
+ * two at out[o + stride]: columns 0, 1, 3, 5, 7 first (rows 0, 1, 3, 5, 7), then the two rows.
+ */
+const ws = new Int32Array(16);
+
+function idct2x2(c: Int32Array, out: Uint8Array, o: number, stride: number): void {
+  for (const col of [0, 1, 3, 5, 7]) {
+    const t10 = c[col] * (1 << 15);
+    const t0 = -c[56 + col] * F0720 + c[40 + col] * F0850 - c[24 + col] * F1272 + c[8 + col] * F3624;
+    ws[col] = Math.floor((t10 + t0 + (1 << 12)) / (1 << 13));
+    ws[8 + col] = Math.floor((t10 - t0 + (1 << 12)) / (1 << 13));
+  }
+  for (let r = 0; r < 2; r++) {
+    const w = r * 8;
+    const t10 = ws[w] * (1 << 15);
+    const t0 = -ws[w + 7] * F0720 + ws[w + 5] * F0850 - ws[w + 3] * F1272 + ws[w + 1] * F3624;
+    out[o + r * stride] = clamp(Math.floor((t10 + t0 + (1 << 19)) / (1 << 20)));
+    out[o + r * stride + 1] = clamp(Math.floor((t10 - t0 + (1 << 19)) / (1 << 20)));
+  }
+}
+
+interface Component {
+  id: number;
+  h: number;
+  v: number;
+  tq: number;
+  /** Samples per block side at 1/8 scale: 1 (DC only) or 2 (2×2 IDCT). */
+  s: number;
+  dc?: Huffman;
+  ac?: Huffman;
+  /** Blocks per row and block rows of the component (whole MCUs when interleaved). */
+  bw: number;
+  bh: number;
+  /** The component at 1/8 scale: bw*s x bh*s samples. */
+  plane: Uint8Array;
+}
+
+/** Decode `b` at 1/8 scale, or undefined when it is not the kind of JPEG this handles (see above). */
+export function decodeJpegEighth(b: Uint8Array): EighthScaleJpeg | undefined {
+  try {
+    return decode(b);
+  } catch {
+    return undefined;
+  }
+}
+
+function decode(b: Uint8Array): EighthScaleJpeg | undefined {
+  const n = b.length;
+  if (n < 4 || b[0] !== 0xff || b[1] !== 0xd8) return undefined;
+  const quant: (Int32Array | undefined)[] = [];
+  const dcTables: (Huffman | undefined)[] = [];
+  const acTables: (Huffman | undefined)[] = [];
+  let comps: Component[] | undefined;
+  let width = 0, height = 0, restart = 0;
+  let p = 2;
+  for (;;) {
+    while (p < n && b[p] !== 0xff) p++;
+    while (p < n && b[p] === 0xff) p++;
+    if (p + 2 >= n) return undefined;
+    const m = b[p++];
+    if (m === 0xd8 || m === 0xd9 || (m >= 0xd0 && m <= 0xd7) || m === 0x01) return undefined;
+    const len = (b[p] << 8) | b[p + 1];
+    if (len < 2 || p + len > n) return undefined;
+    const s = p + 2, e = p + len;
+    if (m === 0xdb) {
+      for (let q = s; q < e; ) {
+        const pq = b[q] >> 4, tq = b[q] & 15;
+        if (tq > 3 || q + 1 + 64 * (pq + 1) > e) return undefined;
+        const t = new Int32Array(64);
+        for (let k = 0; k < 64; k++) t[ZIGZAG[k]] = pq ? (b[q + 1 + 2 * k] << 8) | b[q + 2 + 2 * k] : b[q + 1 + k];
+        quant[tq] = t;
+        q += 1 + 64 * (pq + 1);
+      }
+    } else if (m === 0xc4) {
+      for (let q = s; q < e; ) {
+        const tc = b[q] >> 4, th = b[q] & 15;
+        if (tc > 1 || th > 3 || q + 17 > e) return undefined;
+        const counts = b.subarray(q + 1, q + 17);
+        const total = counts.reduce((a, x) => a + x, 0);
+        if (q + 17 + total > e) return undefined;
+        const table = buildHuffman(counts, b.slice(q + 17, q + 17 + total));
+        if (!table) return undefined;
+        (tc ? acTables : dcTables)[th] = table;
+        q += 17 + total;
+      }
+    } else if (m === 0xdd) {
+      if (len < 4) return undefined;
+      restart = (b[s] << 8) | b[s + 1];
+    } else if (m === 0xc0 || m === 0xc1) {
+      if (comps || len < 8 || b[s] !== 8) return undefined;
+      height = (b[s + 1] << 8) | b[s + 2];
+      width = (b[s + 3] << 8) | b[s + 4];
+      const nc = b[s + 5];
+      if (!width || !height || (nc !== 1 && nc !== 3) || len < 8 + 3 * nc) return undefined;
+      comps = [];
+      for (let i = 0; i < nc; i++) {
+        const hv = b[s + 7 + 3 * i];
+        comps.push({ id: b[s + 6 + 3 * i], h: hv >> 4, v: hv & 15, tq: b[s + 8 + 3 * i], s: 1, bw: 0, bh: 0, plane: new Uint8Array(0) });
+      }
+    } else if (m >= 0xc2 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+      return undefined; // progressive, lossless, arithmetic, hierarchical
+    } else if (m === 0xda) {
+      if (!comps) return undefined;
+      const ns = b[s];
+      if (ns !== comps.length || len < 6 + 2 * ns) return undefined;
+      for (let i = 0; i < ns; i++) {
+        const c = comps.find((x) => x.id === b[s + 1 + 2 * i]);
+        if (!c || c.dc) return undefined;
+        c.dc = dcTables[b[s + 2 + 2 * i] >> 4];
+        c.ac = acTables[b[s + 2 + 2 * i] & 15];
+      }
+      const ss = b[s + 1 + 2 * ns], se = b[s + 2 + 2 * ns], a = b[s + 3 + 2 * ns];
+      if (ss !== 0 || se !== 63 || a !== 0) return undefined;
+      // Scan order must be frame order for the MCU layout below.
+      for (let i = 0; i < ns; i++) if (b[s + 1 + 2 * i] !== comps[i].id) return undefined;
+      return scan(b, e, comps, quant, width, height, restart);
+    }
+    p = e;
+  }
+}
+
+function scan(
+  b: Uint8Array, start: number, comps: Component[], quant: (Int32Array | undefined)[],
+  width: number, height: number, restart: number,
+): EighthScaleJpeg | undefined {
+  const n = b.length;
+  const hmax = Math.max(...comps.map((c) => c.h)), vmax = Math.max(...comps.map((c) => c.v));
+  const single = comps.length === 1;
+  const mcusX = single ? Math.ceil(width / 8) : Math.ceil(width / (8 * hmax));
+  const mcusY = single ? Math.ceil(height / 8) : Math.ceil(height / (8 * vmax));
+  for (const c of comps) {
+    if (c.h < 1 || c.h > 4 || c.v < 1 || c.v > 4 || !quant[c.tq] || !c.dc || !c.ac) return undefined;
+    if (single) {
+      c.h = c.v = 1; // a single-component scan has 1-block MCUs whatever the frame says
+    } else if (hmax % c.h || vmax % c.v) {
+      return undefined;
+    }
+    // libjpeg's choice: scale a subsampled component up through its IDCT while that removes upsampling.
+    let sz = 1;
+    while (sz < 8 && (hmax * 1) % (c.h * sz * 2) === 0 && (vmax * 1) % (c.v * sz * 2) === 0) sz *= 2;
+    if (single) sz = 1;
+    if (sz > 2) return undefined;
+    c.s = sz;
+    c.bw = mcusX * c.h;
+    c.bh = mcusY * c.v;
+    c.plane = new Uint8Array(c.bw * sz * c.bh * sz);
+  }
+  // Bit reader over the entropy-coded data: 0xff00 is a data 0xff; any other marker (or the end of the
+  // bytes) ends the data, after which zeros are fed: `fake` counts them, and an MCU that consumed any of
+  // them had too little data.
+  let pos = start, buf = 0, bits = 0, ended = false, fake = 0;
+  const fill = () => {
+    while (bits <= 24) {
+      let x = 0;
+      if (!ended && pos < n && !(b[pos] === 0xff && b[pos + 1] !== 0x00)) {
+        x = b[pos];
+        pos += x === 0xff ? 2 : 1;
+      } else {
+        ended = true;
+        fake += 8;
+      }
+      buf = ((buf << 8) | x) >>> 0;
+      bits += 8;
+    }
+  };
+  const decodeSym = (t: Huffman): number => {
+    if (bits < 16) fill();
+    const look = (buf >>> (bits - LOOKAHEAD)) & ((1 << LOOKAHEAD) - 1);
+    const f = t.fast[look];
+    if (f) {
+      bits -= f >> 8;
+      return f & 255;
+    }
+    let l = LOOKAHEAD + 1;
+    let code = (buf >>> (bits - l)) & ((1 << l) - 1);
+    while (code > t.maxcode[l]) {
+      l++;
+      if (l > 16) return -1;
+      code = (buf >>> (bits - l)) & ((1 << l) - 1);
+    }
+    bits -= l;
+    return t.symbols[t.valoff[l] + code];
+  };
+  const receive = (s: number): number => {
+    if (bits < s) fill();
+    bits -= s;
+    const v = (buf >>> bits) & ((1 << s) - 1);
+    return v < 1 << (s - 1) ? v - (1 << s) + 1 : v;
+  };
+  const skip = (s: number) => {
+    if (bits < s) fill();
+    bits -= s;
+  };
+
+  const pred = new Int32Array(comps.length);
+  const coef = new Int32Array(64);
+  const total = mcusX * mcusY;
+  let nextMarker = 0;
+  for (let mcu = 0; mcu < total; mcu++) {
+    if (restart && mcu > 0 && mcu % restart === 0) {
+      // Byte-align, then expect RSTn (n counting 0..7) and reset the DC predictions.
+      bits = 0;
+      buf = 0;
+      fake = 0;
+      while (pos < n && b[pos] === 0xff && b[pos + 1] === 0xff) pos++;
+      if (pos + 1 >= n || b[pos] !== 0xff || b[pos + 1] !== 0xd0 + nextMarker) return undefined;
+      pos += 2;
+      ended = false;
+      nextMarker = (nextMarker + 1) & 7;
+      pred.fill(0);
+    }
+    const mx = mcu % mcusX, my = (mcu - mx) / mcusX;
+    for (let ci = 0; ci < comps.length; ci++) {
+      const c = comps[ci];
+      const q = quant[c.tq]!;
+      for (let by = 0; by < c.v; by++) {
+        for (let bx = 0; bx < c.h; bx++) {
+          const t = decodeSym(c.dc!);
+          if (t < 0 || t > 11) return undefined;
+          pred[ci] += t ? receive(t) : 0;
+          const col = mx * c.h + bx, row = my * c.v + by;
+          if (c.s === 1) {
+            for (let k = 1; k < 64; ) {
+              const rs = decodeSym(c.ac!);
+              if (rs < 0) return undefined;
+              const r = rs >> 4, sz = rs & 15;
+              if (sz) {
+                skip(sz);
+                k += r + 1;
+              } else if (r === 15) {
+                k += 16;
+              } else break;
+              if (k > 64) return undefined;
+            }
+            // jpeg_idct_1x1: DESCALE(DC * Q0, 3), then the range limit.
+            c.plane[row * c.bw + col] = clamp((pred[ci] * q[0] + 4) >> 3);
+          } else {
+            coef.fill(0);
+            coef[0] = pred[ci] * q[0];
+            for (let k = 1; k < 64; ) {
+              const rs = decodeSym(c.ac!);
+              if (rs < 0) return undefined;
+              const r = rs >> 4, sz = rs & 15;
+              if (sz) {
+                k += r;
+                if (k > 63) return undefined;
+                const z = ZIGZAG[k];
+                coef[z] = receive(sz) * q[z];
+                k++;
+              } else if (r === 15) {
+                k += 16;
+              } else break;
+              if (k > 64) return undefined;
+            }
+            const w = c.bw * 2;
+            idct2x2(coef, c.plane, row * 2 * w + col * 2, w);
+          }
+        }
+      }
+    }
+    if (fake > bits) return undefined; // the data ran out (or a marker came) inside this MCU
+  }
+  // Assemble: each component's samples, replicated to the luma grid where it is still subsampled, cropped.
+  const ow = Math.ceil(width / 8), oh = Math.ceil(height / 8);
+  const nc = comps.length;
+  const data = new Uint8Array(ow * oh * nc);
+  for (let ci = 0; ci < nc; ci++) {
+    const c = comps[ci];
+    const pw = c.bw * c.s;
+    const fx = single ? 1 : hmax / (c.h * c.s), fy = single ? 1 : vmax / (c.v * c.s);
+    for (let y = 0; y < oh; y++) {
+      const src = Math.floor(y / fy) * pw;
+      for (let x = 0; x < ow; x++) data[(y * ow + x) * nc + ci] = c.plane[src + Math.floor(x / fx)];
+    }
+  }
+  return { width: ow, height: oh, components: nc, data };
+}

@@ -605,12 +605,13 @@ function fancyUpsample(data: Uint8Array, W: number, H: number, c: number, rh: nu
     if (y < H && x < W) data[3 * (y * W + x) + c] = v;
   };
   if (fancyV) {
-    // h1v2: (3·nearer + further + 1) >> 2, edge rows duplicated
+    // h1v2: (3·nearer + further + bias) >> 2, bias 1 for the upper and 2 for the lower output row (as
+    // libjpeg-turbo's h1v2_fancy_upsample), edge rows duplicated
     for (let i = 0; i < ch; i++) {
       for (let v = 0; v < 2; v++) {
         const j = v === 0 ? Math.max(i - 1, 0) : Math.min(i + 1, ch - 1);
         const y = 2 * i + v;
-        for (let k = 0; k < cw; k++) set(y, k, (plane[i * cw + k] * 3 + plane[j * cw + k] + 1) >> 2);
+        for (let k = 0; k < cw; k++) set(y, k, (plane[i * cw + k] * 3 + plane[j * cw + k] + 1 + v) >> 2);
       }
     }
     return;

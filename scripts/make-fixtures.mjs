@@ -8,7 +8,7 @@
 //    libjpeg-turbo-progs): a 61×45 crop of rocket.jpg (as decoded by djpeg) re-encoded with several chroma
 //    subsamplings, progressive, RGB and greyscale, each with djpeg's decoded pixels
 //    → test/fixtures/jpeg/*.jpg + *.ppm / *.pgm; rocket.jpg's pixels re-encoded with restart markers; and
-//    djpeg's 1/8-scale decoding of the baseline ones → *.s8.ppm / *.s8.pgm.
+//    djpeg's 1/4- and 1/8-scale decoding of the baseline ones → *.s4.ppm / *.s8.ppm (.pgm for grey).
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -97,12 +97,13 @@ writeFileSync(join(dir, 'rocket-crop-grey.jpg'), grey);
 writeFileSync(join(dir, 'rocket-crop-grey.pgm'), run('djpeg', ['-pnm'], grey));
 console.log(`rocket-crop-grey.jpg: jpegtran -grayscale rocket-crop-420.jpg (${grey.length} bytes) + djpeg -pnm`);
 
-// 1/8-scale decoding (djpeg -scale 1/8): the whole of rocket.jpg re-encoded with restart markers, and
-// every baseline crop above, each with djpeg's 1/8-scale pixels (*.s8.ppm / *.s8.pgm).
+// Scaled decoding (djpeg -scale 1/4 and 1/8): the whole of rocket.jpg re-encoded with restart markers, and
+// every baseline crop above, each with djpeg's 1/4- and 1/8-scale pixels (*.s4.ppm, *.s8.ppm / .pgm).
 const fullPpm = Buffer.concat([Buffer.from(`P6\n${full.width} ${full.height}\n255\n`), full.data]);
 const scaled = {
   'rocket-420-restart': ['-quality', '85', '-sample', '2x2', '-restart', '1B'],
   'rocket-422-restart': ['-quality', '85', '-sample', '2x1', '-restart', '1'],
+  'rocket-440': ['-quality', '85', '-sample', '1x2'],
 };
 for (const [name, args] of Object.entries(scaled)) {
   const jpg = run('cjpeg', args, fullPpm);
@@ -112,7 +113,9 @@ for (const [name, args] of Object.entries(scaled)) {
 for (const name of [...Object.keys(variants).filter((v) => !v.includes('progressive')), 'rocket-crop-grey', ...Object.keys(scaled)]) {
   const jpg = readFileSync(join(dir, `${name}.jpg`));
   const ext = name === 'rocket-crop-grey' ? 'pgm' : 'ppm';
-  writeFileSync(join(dir, `${name}.s8.${ext}`), run('djpeg', ['-scale', '1/8', '-pnm'], jpg));
-  console.log(`${name}.s8.${ext}: djpeg -scale 1/8 -pnm`);
+  for (const d of [4, 8]) {
+    writeFileSync(join(dir, `${name}.s${d}.${ext}`), run('djpeg', ['-scale', `1/${d}`, '-pnm'], jpg));
+    console.log(`${name}.s${d}.${ext}: djpeg -scale 1/${d} -pnm`);
+  }
 }
 console.log(`djpeg: ${version}`);

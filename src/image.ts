@@ -27,7 +27,7 @@
 import jpeg from 'jpeg-js';
 import { decode as decodePngPixels } from 'fast-png';
 import { ImageDecodeError, InputError } from './errors.js';
-import { decodeJpegEighth } from './jpeg-scaled.js';
+import { decodeJpegScaled } from './jpeg-scaled.js';
 
 /** Default refusal threshold for declared image sizes (width × height). */
 export const DEFAULT_MAX_PIXELS = 50_000_000;
@@ -44,8 +44,8 @@ export interface DecodeOptions {
   maxPixels?: number;
   /**
    * The caller needs only this many pixels on the shorter side (it will shrink the image anyway): a
-   * baseline JPEG at least 8 times that size may then be decoded at 1/8 scale, each 8×8 block averaged
-   * as `djpeg -scale 1/8` does, several times faster than in full. Default: always the full size.
+   * baseline JPEG at least 4 or 8 times that size may then be decoded at 1/4 or 1/8 scale, each 8×8 block
+   * reduced as `djpeg -scale 1/4` / `1/8` does, several times faster than in full. Default: full size.
    */
   minSize?: number;
 }
@@ -544,10 +544,13 @@ function decodeJpeg(b: Uint8Array, maxPixels: number, minSize?: number): RGBImag
       input[h.adobeTransformAt] = 0;
     }
   }
-  if (minSize !== undefined && components !== 4 && Math.min(width, height) >= 8 * minSize) {
-    const small = decodeJpegEighth(input);
+  const denom = minSize === undefined || components === 4 ? 0 : Math.min(width, height) >= 8 * minSize ? 8 : Math.min(width, height) >= 4 * minSize ? 4 : 0;
+  if (denom) {
+    const small = decodeJpegScaled(input, denom);
     if (small) {
       if (components === 3) {
+        // libjpeg upsamples with its fancy filters when a block still gives 2x2 samples or more (1/4).
+        if (denom === 4) small.expand.forEach(([fx, fy], c) => fancyUpsample(small.data, small.width, small.height, c, fx, fy));
         if (ycc) yccToRgb(small.data);
         return { data: small.data, width: small.width, height: small.height };
       }

@@ -1,25 +1,33 @@
 /**
- * A baseline JPEG decoded at 1/8 scale, as libjpeg-turbo's `djpeg -scale 1/8` decodes it: each 8×8 block
- * of a full-resolution component becomes one sample, the mean of the block from its DC coefficient alone
- * (jidctred.c's 1×1 IDCT); a component subsampled 2:1 both ways (4:2:0 chroma) becomes 2×2 samples per
- * block from the 2×2 reduced IDCT, so that it needs no upsampling; other subsampled components are
- * replicated (libjpeg disables fancy upsampling at this scale). The AC coefficients of full-resolution
- * components are entropy-decoded only to be skipped, and no 8×8 IDCT runs: for large photos this is
+ * A baseline JPEG decoded at 1/4 or 1/8 scale, as libjpeg-turbo's `djpeg -scale 1/4` / `-scale 1/8`
+ * decodes it (jidctred.c): each 8×8 block of a full-resolution component becomes 2×2 samples (the 2×2
+ * reduced IDCT) or 1 (the block's mean, from its DC coefficient alone). A subsampled component takes the
+ * next larger reduced IDCT (2×2 or 4×4) as long as that removes upsampling, as libjpeg chooses (4:2:0
+ * chroma needs none); what remains subsampled (4:2:2, 4:4:0) comes back replicated with its factors, for
+ * the caller to upsample as libjpeg does (fancy at 1/4, replication at 1/8). Where only the DC is needed,
+ * the AC coefficients are entropy-decoded only to be skipped; no 8×8 IDCT runs. For large photos this is
  * several times faster than a full decode and gives the block-averaged image a classifier wants anyway.
  *
  * Only what is common and simple is taken: one interleaved (or single-component) Huffman scan of 8-bit
  * samples (SOF0/SOF1), 1 or 3 components, restart markers. Anything else (progressive, arithmetic coding,
- * 12-bit, several scans, 4:1:1, …) or any inconsistency (a bad Huffman code, data that ends early, a
- * missing restart marker) returns undefined, and the caller decodes the image in full, with that decoder's
- * own errors. The samples come back before colour conversion (the caller decides YCbCr or RGB).
+ * 12-bit, several scans, a component that would need the full 8×8 IDCT) or any inconsistency (a bad
+ * Huffman code, data that ends early, a missing restart marker) returns undefined, and the caller decodes
+ * the image in full, with that decoder's own errors. The samples come back before colour conversion (the
+ * caller decides YCbCr or RGB).
  */
 
-export interface EighthScaleJpeg {
+export interface ScaledJpeg {
   width: number;
   height: number;
   components: number;
   /** Interleaved samples, `components` per pixel, rows of `width` pixels. */
   data: Uint8Array;
+  /**
+   * Per component, how many output samples each of its samples was replicated to (horizontally,
+   * vertically): where it is not 1×1, libjpeg upsamples, with its "fancy" filters at 1/4 scale (the
+   * caller applies them to the replicated samples) and by replication at 1/8.
+   */
+  expand: [number, number][];
 }
 
 /** Natural (row-major) index of the k-th coefficient in zigzag order. */
@@ -93,32 +101,72 @@ function idct2x2(c: Int32Array, out: Uint8Array, o: number, stride: number): voi
   }
 }
 
+const F = (x: number) => Math.round(x * 8192);
+const F0211 = F(0.211164243), F0509 = F(0.509795579), F0601 = F(0.601344887), F0765 = F(0.765366865);
+const F0899 = F(0.899976223), F1061 = F(1.061594337), F1451 = F(1.451774981), F1847 = F(1.847759065);
+const F2172 = F(2.172734803), F2562 = F(2.562915447);
+const ws4 = new Float64Array(32);
+
+/**
+ * The 4×4 reduced IDCT (jidctred.c's jpeg_idct_4x4) of one dequantized block into a 4×4 patch at out[o]:
+ * columns 0-3 and 5-7 (rows 0-3, 5-7; the second pass never reads column 4), then the four rows.
+ * Even part from coefficients 0, 2 and 6, odd part from 1, 3, 5 and 7.
+ */
+function idct4x4(c: Int32Array, out: Uint8Array, o: number, stride: number): void {
+  for (let col = 0; col < 8; col++) {
+    if (col === 4) continue;
+    const t0 = c[col] * (1 << 14);
+    const t2 = c[16 + col] * F1847 - c[48 + col] * F0765;
+    const t10 = t0 + t2, t12 = t0 - t2;
+    const z1 = c[56 + col], z2 = c[40 + col], z3 = c[24 + col], z4 = c[8 + col];
+    const o0 = -z1 * F0211 + z2 * F1451 - z3 * F2172 + z4 * F1061;
+    const o2 = -z1 * F0509 - z2 * F0601 + z3 * F0899 + z4 * F2562;
+    ws4[col] = Math.floor((t10 + o2 + (1 << 11)) / (1 << 12));
+    ws4[24 + col] = Math.floor((t10 - o2 + (1 << 11)) / (1 << 12));
+    ws4[8 + col] = Math.floor((t12 + o0 + (1 << 11)) / (1 << 12));
+    ws4[16 + col] = Math.floor((t12 - o0 + (1 << 11)) / (1 << 12));
+  }
+  for (let r = 0; r < 4; r++) {
+    const w = r * 8, q = o + r * stride;
+    const t0 = ws4[w] * (1 << 14);
+    const t2 = ws4[w + 2] * F1847 - ws4[w + 6] * F0765;
+    const t10 = t0 + t2, t12 = t0 - t2;
+    const z1 = ws4[w + 7], z2 = ws4[w + 5], z3 = ws4[w + 3], z4 = ws4[w + 1];
+    const o0 = -z1 * F0211 + z2 * F1451 - z3 * F2172 + z4 * F1061;
+    const o2 = -z1 * F0509 - z2 * F0601 + z3 * F0899 + z4 * F2562;
+    out[q] = clamp(Math.floor((t10 + o2 + (1 << 18)) / (1 << 19)));
+    out[q + 3] = clamp(Math.floor((t10 - o2 + (1 << 18)) / (1 << 19)));
+    out[q + 1] = clamp(Math.floor((t12 + o0 + (1 << 18)) / (1 << 19)));
+    out[q + 2] = clamp(Math.floor((t12 - o0 + (1 << 18)) / (1 << 19)));
+  }
+}
+
 interface Component {
   id: number;
   h: number;
   v: number;
   tq: number;
-  /** Samples per block side at 1/8 scale: 1 (DC only) or 2 (2×2 IDCT). */
+  /** Samples per block side: 1 (DC only), 2 or 4 (the 2×2 or 4×4 reduced IDCT). */
   s: number;
   dc?: Huffman;
   ac?: Huffman;
   /** Blocks per row and block rows of the component (whole MCUs when interleaved). */
   bw: number;
   bh: number;
-  /** The component at 1/8 scale: bw*s x bh*s samples. */
+  /** The component, scaled: bw*s x bh*s samples. */
   plane: Uint8Array;
 }
 
-/** Decode `b` at 1/8 scale, or undefined when it is not the kind of JPEG this handles (see above). */
-export function decodeJpegEighth(b: Uint8Array): EighthScaleJpeg | undefined {
+/** Decode `b` at 1/`denom` scale, or undefined when it is not the kind of JPEG this handles (see above). */
+export function decodeJpegScaled(b: Uint8Array, denom: 4 | 8): ScaledJpeg | undefined {
   try {
-    return decode(b);
+    return decode(b, denom);
   } catch {
     return undefined;
   }
 }
 
-function decode(b: Uint8Array): EighthScaleJpeg | undefined {
+function decode(b: Uint8Array, denom: 4 | 8): ScaledJpeg | undefined {
   const n = b.length;
   if (n < 4 || b[0] !== 0xff || b[1] !== 0xd8) return undefined;
   const quant: (Int32Array | undefined)[] = [];
@@ -187,16 +235,17 @@ function decode(b: Uint8Array): EighthScaleJpeg | undefined {
       if (ss !== 0 || se !== 63 || a !== 0) return undefined;
       // Scan order must be frame order for the MCU layout below.
       for (let i = 0; i < ns; i++) if (b[s + 1 + 2 * i] !== comps[i].id) return undefined;
-      return scan(b, e, comps, quant, width, height, restart);
+      return scan(b, e, comps, quant, width, height, restart, 8 / denom);
     }
     p = e;
   }
 }
 
+/** The scan, every block reduced to minSz x minSz samples (or more for a subsampled component). */
 function scan(
   b: Uint8Array, start: number, comps: Component[], quant: (Int32Array | undefined)[],
-  width: number, height: number, restart: number,
-): EighthScaleJpeg | undefined {
+  width: number, height: number, restart: number, minSz: number,
+): ScaledJpeg | undefined {
   const n = b.length;
   const hmax = Math.max(...comps.map((c) => c.h)), vmax = Math.max(...comps.map((c) => c.v));
   const single = comps.length === 1;
@@ -210,10 +259,10 @@ function scan(
       return undefined;
     }
     // libjpeg's choice: scale a subsampled component up through its IDCT while that removes upsampling.
-    let sz = 1;
-    while (sz < 8 && (hmax * 1) % (c.h * sz * 2) === 0 && (vmax * 1) % (c.v * sz * 2) === 0) sz *= 2;
-    if (single) sz = 1;
-    if (sz > 2) return undefined;
+    let sz = minSz;
+    while (sz < 8 && (hmax * minSz) % (c.h * sz * 2) === 0 && (vmax * minSz) % (c.v * sz * 2) === 0) sz *= 2;
+    if (single) sz = minSz;
+    if (sz > 4) return undefined; // would need the full 8x8 IDCT
     c.s = sz;
     c.bw = mcusX * c.h;
     c.bh = mcusY * c.v;
@@ -326,26 +375,28 @@ function scan(
               } else break;
               if (k > 64) return undefined;
             }
-            const w = c.bw * 2;
-            idct2x2(coef, c.plane, row * 2 * w + col * 2, w);
+            const w = c.bw * c.s;
+            (c.s === 2 ? idct2x2 : idct4x4)(coef, c.plane, (row * w + col) * c.s, w);
           }
         }
       }
     }
     if (fake > bits) return undefined; // the data ran out (or a marker came) inside this MCU
   }
-  // Assemble: each component's samples, replicated to the luma grid where it is still subsampled, cropped.
-  const ow = Math.ceil(width / 8), oh = Math.ceil(height / 8);
+  // Assemble: each component's samples, replicated to the output grid where it is still subsampled, cropped.
+  const ow = Math.ceil((width * minSz) / 8), oh = Math.ceil((height * minSz) / 8);
   const nc = comps.length;
   const data = new Uint8Array(ow * oh * nc);
+  const expand: [number, number][] = [];
   for (let ci = 0; ci < nc; ci++) {
     const c = comps[ci];
     const pw = c.bw * c.s;
-    const fx = single ? 1 : hmax / (c.h * c.s), fy = single ? 1 : vmax / (c.v * c.s);
+    const fx = single ? 1 : (hmax * minSz) / (c.h * c.s), fy = single ? 1 : (vmax * minSz) / (c.v * c.s);
+    expand.push([fx, fy]);
     for (let y = 0; y < oh; y++) {
       const src = Math.floor(y / fy) * pw;
       for (let x = 0; x < ow; x++) data[(y * ow + x) * nc + ci] = c.plane[src + Math.floor(x / fx)];
     }
   }
-  return { width: ow, height: oh, components: nc, data };
+  return { width: ow, height: oh, components: nc, data, expand };
 }

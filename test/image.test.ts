@@ -337,30 +337,43 @@ describe('decodeImage: JPEG', () => {
     });
   }
 
-  // 1/8-scale decoding (decodeImage's minSize): bit for bit what `djpeg -scale 1/8` gives, including the
-  // 2x2 reduced IDCT of 4:2:0 chroma and restart markers; yardsticks from libjpeg-turbo 2.1.5.
-  for (const v of ['420', '422', '440', '444', 'rgb', 'grey']) {
-    it(`at 1/8 scale equals djpeg -scale 1/8 on rocket-crop-${v}.jpg`, () => {
-      const ref = readPnm(fixture(`jpeg/rocket-crop-${v}.s8.${v === 'grey' ? 'pgm' : 'ppm'}`));
-      const img = decodeImage(fixture(`jpeg/rocket-crop-${v}.jpg`), { minSize: 5 }); // 61x45: 45 >= 8 * 5
-      expect([img.width, img.height]).toEqual([8, 6]);
-      expect([ref.width, ref.height]).toEqual([8, 6]);
-      const rgb = ref.channels === 3 ? ref.data : Uint8Array.from({ length: ref.data.length * 3 }, (_, i) => ref.data[(i / 3) | 0]);
-      expect(img.data).toEqual(rgb);
-    });
+  // Scaled decoding (decodeImage's minSize): bit for bit what `djpeg -scale 1/4` and `-scale 1/8` give,
+  // including the reduced IDCTs of subsampled chroma, fancy upsampling at 1/4 and restart markers;
+  // yardsticks from libjpeg-turbo 2.1.5.
+  const pnmRgb = (ref: { channels: number; data: Uint8Array }) =>
+    ref.channels === 3 ? ref.data : Uint8Array.from({ length: ref.data.length * 3 }, (_, i) => ref.data[(i / 3) | 0]);
+  for (const d of [4, 8]) {
+    for (const v of ['420', '422', '440', '444', 'rgb', 'grey']) {
+      it(`at 1/${d} scale equals djpeg -scale 1/${d} on rocket-crop-${v}.jpg`, () => {
+        const ref = readPnm(fixture(`jpeg/rocket-crop-${v}.s${d}.${v === 'grey' ? 'pgm' : 'ppm'}`));
+        const img = decodeImage(fixture(`jpeg/rocket-crop-${v}.jpg`), { minSize: Math.floor(45 / d) }); // 61x45
+        expect([img.width, img.height]).toEqual([Math.ceil(61 / d), Math.ceil(45 / d)]);
+        expect([ref.width, ref.height]).toEqual([img.width, img.height]);
+        expect(img.data).toEqual(pnmRgb(ref));
+      });
+    }
+    for (const name of ['rocket-420-restart', 'rocket-422-restart', 'rocket-440']) {
+      it(`at 1/${d} scale equals djpeg -scale 1/${d} on ${name}.jpg${name.includes('restart') ? ' (restart markers)' : ''}`, () => {
+        const jpg = fixture(`jpeg/${name}.jpg`);
+        const ref = readPnm(fixture(`jpeg/${name}.s${d}.ppm`));
+        const img = decodeImage(jpg, { minSize: Math.floor(427 / d) }); // 640x427
+        expect([img.width, img.height, ref.width, ref.height]).toEqual([640 / d, Math.ceil(427 / d), 640 / d, Math.ceil(427 / d)]);
+        expect(img.data).toEqual(ref.data);
+      });
+    }
   }
 
-  for (const name of ['rocket-420-restart', 'rocket-422-restart']) {
-    it(`at 1/8 scale equals djpeg -scale 1/8 on ${name}.jpg (restart markers)`, () => {
-      const jpg = fixture(`jpeg/${name}.jpg`);
-      const ref = readPnm(fixture(`jpeg/${name}.s8.ppm`));
-      const img = decodeImage(jpg, { minSize: 53 }); // 640x427: 427 >= 8 * 53
-      expect([img.width, img.height, ref.width, ref.height]).toEqual([80, 54, 80, 54]);
-      expect(img.data).toEqual(ref.data);
-      // One more pixel asked for than 1/8 gives: the full size.
-      expect([decodeImage(jpg, { minSize: 54 }).width, decodeImage(jpg, { minSize: 54 }).height]).toEqual([640, 427]);
-    });
-  }
+  it('the scale is the smallest that leaves minSize on the shorter side (640x427)', () => {
+    const jpg = fixture('jpeg/rocket-420-restart.jpg');
+    const size = (minSize: number) => {
+      const img = decodeImage(jpg, { minSize });
+      return [img.width, img.height];
+    };
+    expect(size(53)).toEqual([80, 54]);
+    expect(size(54)).toEqual([160, 107]);
+    expect(size(106)).toEqual([160, 107]);
+    expect(size(107)).toEqual([640, 427]);
+  });
 
   it('at 1/8 scale, every block of a DC-only image is its level; the full decode agrees', async () => {
     // 2048x2056 (256x257 blocks), greyscale: large enough for the classifier's minSize of 256.

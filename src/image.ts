@@ -27,7 +27,7 @@
 import jpeg from 'jpeg-js';
 import { decode as decodePngPixels } from 'fast-png';
 import { ImageDecodeError, InputError } from './errors.js';
-import { decodeJpegScaled } from './jpeg-scaled.js';
+import { decodeBaselineJpeg } from './jpeg-baseline.js';
 
 /** Default refusal threshold for declared image sizes (width × height). */
 export const DEFAULT_MAX_PIXELS = 50_000_000;
@@ -518,11 +518,12 @@ function scanJpeg(b: Uint8Array, maxPixels: number): JpegHeader {
 }
 
 /**
- * Decode a JPEG with jpeg-js, but finish it the way libjpeg-turbo (djpeg, browsers, PIL) does: for
- * 3-component images jpeg-js returns the raw components (colorTransform: false), then this code applies
- * libjpeg's "fancy" triangle upsampling to 2:1-subsampled components (jdsample.c) and libjpeg's
- * fixed-point YCbCr→RGB (jdcolor.c, rounded; jpeg-js truncates). Greyscale needs neither; CMYK/YCCK
- * (4 components, Adobe) is left to jpeg-js.
+ * Decode a JPEG the way libjpeg-turbo (djpeg, browsers, PIL) does. A baseline JPEG of 1 or 3 components
+ * goes to jpeg-baseline.ts (libjpeg's IDCTs: bit-identical to djpeg, or to `djpeg -scale 1/4` / `1/8`
+ * when minSize allows); anything it does not take goes to jpeg-js. For 3 components both return the raw
+ * components (jpeg-js with colorTransform: false), then this code applies libjpeg's "fancy" triangle
+ * upsampling to 2:1-subsampled components (jdsample.c) and libjpeg's fixed-point YCbCr→RGB (jdcolor.c,
+ * rounded; jpeg-js truncates). Greyscale needs neither; CMYK/YCCK (4 components, Adobe) is left to jpeg-js.
  */
 function decodeJpeg(b: Uint8Array, maxPixels: number, minSize?: number): RGBImage {
   const h = scanJpeg(b, maxPixels);
@@ -544,13 +545,14 @@ function decodeJpeg(b: Uint8Array, maxPixels: number, minSize?: number): RGBImag
       input[h.adobeTransformAt] = 0;
     }
   }
-  const denom = minSize === undefined || components === 4 ? 0 : Math.min(width, height) >= 8 * minSize ? 8 : Math.min(width, height) >= 4 * minSize ? 4 : 0;
-  if (denom) {
-    const small = decodeJpegScaled(input, denom);
+  const short = Math.min(width, height);
+  const denom = minSize === undefined ? 1 : short >= 8 * minSize ? 8 : short >= 4 * minSize ? 4 : 1;
+  if (components !== 4) {
+    const small = decodeBaselineJpeg(input, denom);
     if (small) {
       if (components === 3) {
-        // libjpeg upsamples with its fancy filters when a block still gives 2x2 samples or more (1/4).
-        if (denom === 4) small.expand.forEach(([fx, fy], c) => fancyUpsample(small.data, small.width, small.height, c, fx, fy));
+        // libjpeg upsamples with its fancy filters unless a block gives a single sample (1/8).
+        if (denom !== 8) small.expand.forEach(([fx, fy], c) => fancyUpsample(small.data, small.width, small.height, c, fx, fy));
         if (ycc) yccToRgb(small.data);
         return { data: small.data, width: small.width, height: small.height };
       }

@@ -1,19 +1,19 @@
 /**
- * A baseline JPEG decoded at 1/4 or 1/8 scale, as libjpeg-turbo's `djpeg -scale 1/4` / `-scale 1/8`
- * decodes it (jidctred.c): each 8×8 block of a full-resolution component becomes 2×2 samples (the 2×2
- * reduced IDCT) or 1 (the block's mean, from its DC coefficient alone). A subsampled component takes the
- * next larger reduced IDCT (2×2 or 4×4) as long as that removes upsampling, as libjpeg chooses (4:2:0
- * chroma needs none); what remains subsampled (4:2:2, 4:4:0) comes back replicated with its factors, for
- * the caller to upsample as libjpeg does (fancy at 1/4, replication at 1/8). Where only the DC is needed,
- * the AC coefficients are entropy-decoded only to be skipped; no 8×8 IDCT runs. For large photos this is
- * several times faster than a full decode and gives the block-averaged image a classifier wants anyway.
+ * Baseline JPEGs decoded as libjpeg-turbo decodes them (`djpeg`, bit for bit), in full or at 1/4 or 1/8
+ * scale (`djpeg -scale 1/4`, `1/8`). In full, each 8×8 block goes through jidctint.c's accurate integer
+ * IDCT; scaled, through jidctred.c's reduced ones: 2×2, or 1×1 (the block's mean, from its DC coefficient
+ * alone). A subsampled component takes the next larger IDCT as long as that removes upsampling, as libjpeg
+ * chooses (4:2:0 chroma at 1/8 needs none); what remains subsampled (4:2:0 in full, 4:2:2, 4:4:0) comes
+ * back replicated with its factors, for the caller to upsample as libjpeg does (its "fancy" filters, but
+ * replication at 1/8). Where only the DC is needed, the AC coefficients are entropy-decoded only to be
+ * skipped. Scaled, a large photo decodes several times faster, into the block-averaged image a classifier
+ * wants anyway.
  *
  * Only what is common and simple is taken: one interleaved (or single-component) Huffman scan of 8-bit
  * samples (SOF0/SOF1), 1 or 3 components, restart markers. Anything else (progressive, arithmetic coding,
- * 12-bit, several scans, a component that would need the full 8×8 IDCT) or any inconsistency (a bad
- * Huffman code, data that ends early, a missing restart marker) returns undefined, and the caller decodes
- * the image in full, with that decoder's own errors. The samples come back before colour conversion (the
- * caller decides YCbCr or RGB).
+ * 12-bit, several scans, CMYK) or any inconsistency (a bad Huffman code, data that ends early, a missing
+ * restart marker) returns undefined, and the caller decodes the image with jpeg-js, with that decoder's
+ * results and errors. The samples come back before colour conversion (the caller decides YCbCr or RGB).
  */
 
 export interface ScaledJpeg {
@@ -141,12 +141,73 @@ function idct4x4(c: Int32Array, out: Uint8Array, o: number, stride: number): voi
   }
 }
 
+const F0298 = F(0.298631336), F0390 = F(0.390180644), F0541 = F(0.541196100), F1175 = F(1.175875602);
+const F1501 = F(1.501321110), F1961 = F(1.961570560), F2053 = F(2.053119869), F3072 = F(3.072711026);
+const ws8 = new Float64Array(64);
+const out8 = new Float64Array(8);
+
+/**
+ * One 8-point pass of jidctint.c's accurate integer IDCT (jpeg_idct_islow): v[o + k*st], k = 0..7, into
+ * w[q + k*wst], times `scale` (2^-11 after the columns, 2^-18 after the rows: a right shift, exact in
+ * doubles) and rounded down after adding `round`. Even part from 0, 2, 4, 6, odd part from 1, 3, 5, 7.
+ */
+function islowPass(v: Float64Array, o: number, st: number, w: Float64Array, q: number, wst: number, round: number, scale: number): void {
+  const z2e = v[o + 2 * st], z3e = v[o + 6 * st];
+  const z1e = (z2e + z3e) * F0541;
+  const e2 = z1e - z3e * F1847, e3 = z1e + z2e * F0765;
+  const e0 = (v[o] + v[o + 4 * st]) * 8192, e1 = (v[o] - v[o + 4 * st]) * 8192;
+  const t10 = e0 + e3 + round, t13 = e0 - e3 + round, t11 = e1 + e2 + round, t12 = e1 - e2 + round;
+  let o0 = v[o + 7 * st], o1 = v[o + 5 * st], o2 = v[o + 3 * st], o3 = v[o + st];
+  const z1 = o0 + o3, z2 = o1 + o2, z3 = o0 + o2, z4 = o1 + o3;
+  const z5 = (z3 + z4) * F1175;
+  const y1 = -z1 * F0899, y2 = -z2 * F2562, y3 = -z3 * F1961 + z5, y4 = -z4 * F0390 + z5;
+  o0 = o0 * F0298 + y1 + y3;
+  o1 = o1 * F2053 + y2 + y4;
+  o2 = o2 * F3072 + y2 + y3;
+  o3 = o3 * F1501 + y1 + y4;
+  w[q] = Math.floor((t10 + o3) * scale);
+  w[q + 7 * wst] = Math.floor((t10 - o3) * scale);
+  w[q + wst] = Math.floor((t11 + o2) * scale);
+  w[q + 6 * wst] = Math.floor((t11 - o2) * scale);
+  w[q + 2 * wst] = Math.floor((t12 + o1) * scale);
+  w[q + 5 * wst] = Math.floor((t12 - o1) * scale);
+  w[q + 3 * wst] = Math.floor((t13 + o0) * scale);
+  w[q + 4 * wst] = Math.floor((t13 - o0) * scale);
+}
+
+/**
+ * jpeg_idct_islow of one dequantized block (`c`, copied to doubles in `cf`) into an 8×8 patch at out[o]:
+ * columns (CONST_BITS - PASS1_BITS = 11 bits off), then rows (CONST_BITS + PASS1_BITS + 3 = 18). A column
+ * or row whose AC terms are all zero is its DC term, shifted, as in libjpeg (the same values).
+ */
+function idct8x8(c: Int32Array, cf: Float64Array, out: Uint8Array, o: number, stride: number): void {
+  for (let col = 0; col < 8; col++) {
+    if (!c[8 + col] && !c[16 + col] && !c[24 + col] && !c[32 + col] && !c[40 + col] && !c[48 + col] && !c[56 + col]) {
+      const dc = c[col] * 4; // << PASS1_BITS
+      for (let r = 0; r < 64; r += 8) ws8[r + col] = dc;
+      continue;
+    }
+    for (let r = 0; r < 64; r += 8) cf[r + col] = c[r + col];
+    islowPass(cf, col, 8, ws8, col, 8, 1024, 1 / 2048);
+  }
+  for (let r = 0; r < 64; r += 8) {
+    const q = o + (r >> 3) * stride;
+    if (!ws8[r + 1] && !ws8[r + 2] && !ws8[r + 3] && !ws8[r + 4] && !ws8[r + 5] && !ws8[r + 6] && !ws8[r + 7]) {
+      const v = clamp(Math.floor((ws8[r] + 16) / 32)); // DESCALE(w, PASS1_BITS + 3)
+      for (let k = 0; k < 8; k++) out[q + k] = v;
+      continue;
+    }
+    islowPass(ws8, r, 1, out8, 0, 1, 131072, 1 / 262144);
+    for (let k = 0; k < 8; k++) out[q + k] = clamp(out8[k]);
+  }
+}
+
 interface Component {
   id: number;
   h: number;
   v: number;
   tq: number;
-  /** Samples per block side: 1 (DC only), 2 or 4 (the 2×2 or 4×4 reduced IDCT). */
+  /** Samples per block side: 1 (DC only), 2 or 4 (the 2×2 or 4×4 reduced IDCT), 8 (the full IDCT). */
   s: number;
   dc?: Huffman;
   ac?: Huffman;
@@ -157,8 +218,8 @@ interface Component {
   plane: Uint8Array;
 }
 
-/** Decode `b` at 1/`denom` scale, or undefined when it is not the kind of JPEG this handles (see above). */
-export function decodeJpegScaled(b: Uint8Array, denom: 4 | 8): ScaledJpeg | undefined {
+/** Decode `b` at 1/`denom` scale (1: in full), or undefined when it is not a JPEG this handles (see above). */
+export function decodeBaselineJpeg(b: Uint8Array, denom: 1 | 4 | 8): ScaledJpeg | undefined {
   try {
     return decode(b, denom);
   } catch {
@@ -166,7 +227,7 @@ export function decodeJpegScaled(b: Uint8Array, denom: 4 | 8): ScaledJpeg | unde
   }
 }
 
-function decode(b: Uint8Array, denom: 4 | 8): ScaledJpeg | undefined {
+function decode(b: Uint8Array, denom: 1 | 4 | 8): ScaledJpeg | undefined {
   const n = b.length;
   if (n < 4 || b[0] !== 0xff || b[1] !== 0xd8) return undefined;
   const quant: (Int32Array | undefined)[] = [];
@@ -262,7 +323,6 @@ function scan(
     let sz = minSz;
     while (sz < 8 && (hmax * minSz) % (c.h * sz * 2) === 0 && (vmax * minSz) % (c.v * sz * 2) === 0) sz *= 2;
     if (single) sz = minSz;
-    if (sz > 4) return undefined; // would need the full 8x8 IDCT
     c.s = sz;
     c.bw = mcusX * c.h;
     c.bh = mcusY * c.v;
@@ -317,6 +377,7 @@ function scan(
 
   const pred = new Int32Array(comps.length);
   const coef = new Int32Array(64);
+  const coefF = new Float64Array(64);
   const total = mcusX * mcusY;
   let nextMarker = 0;
   for (let mcu = 0; mcu < total; mcu++) {
@@ -376,7 +437,8 @@ function scan(
               if (k > 64) return undefined;
             }
             const w = c.bw * c.s;
-            (c.s === 2 ? idct2x2 : idct4x4)(coef, c.plane, (row * w + col) * c.s, w);
+            if (c.s === 8) idct8x8(coef, coefF, c.plane, (row * w + col) * 8, w);
+            else (c.s === 2 ? idct2x2 : idct4x4)(coef, c.plane, (row * w + col) * c.s, w);
           }
         }
       }

@@ -71,11 +71,11 @@ function buildHuffman(counts: Uint8Array, symbols: Uint8Array): Huffman | undefi
   return { fast, maxcode, valoff, symbols };
 }
 
-/** Scaled to the 2×2 reduced IDCT's fixed point (libjpeg jidctred.c: CONST_BITS 13, PASS1_BITS 2). */
-const F0720 = 5906; // sqrt(2) * (c7 - c5 + c3 - c1), negated below
-const F0850 = 6967; // sqrt(2) * (-c1 + c3 + c5 + c7)
-const F1272 = 10426; // sqrt(2) * (-c1 + c3 - c5 - c7), negated below
-const F3624 = 29692; // sqrt(2) * (c1 + c3 + c5 + c7)
+/** libjpeg's fixed-point constants: x * 2^13 rounded (CONST_BITS 13; PASS1_BITS is 2). */
+const F = (x: number) => Math.round(x * 8192);
+// The odd part of the 2×2 reduced IDCT: sqrt(2) * (c7 - c5 + c3 - c1), (-c1 + c3 + c5 + c7),
+// (-c1 + c3 - c5 - c7), (c1 + c3 + c5 + c7), with ck = cos(k pi / 16); the first and third negated below.
+const F0720 = F(0.720959822), F0850 = F(0.850430095), F1272 = F(1.27275858), F3624 = F(3.624509785);
 
 const clamp = (x: number) => (x < -128 ? 0 : x > 127 ? 255 : x + 128);
 
@@ -101,7 +101,6 @@ function idct2x2(c: Int32Array, out: Uint8Array, o: number, stride: number): voi
   }
 }
 
-const F = (x: number) => Math.round(x * 8192);
 const F0211 = F(0.211164243), F0509 = F(0.509795579), F0601 = F(0.601344887), F0765 = F(0.765366865);
 const F0899 = F(0.899976223), F1061 = F(1.061594337), F1451 = F(1.451774981), F1847 = F(1.847759065);
 const F2172 = F(2.172734803), F2562 = F(2.562915447);

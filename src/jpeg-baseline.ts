@@ -67,7 +67,6 @@ function buildHuffman(counts: Uint8Array, symbols: Uint8Array): Huffman | undefi
     if (n) maxcode[l] = code - 1;
     code <<= 1;
   }
-  maxcode[17] = 0x7fffffff; // sentinel: a code no table has ends the search as an error
   return { fast, maxcode, valoff, symbols };
 }
 

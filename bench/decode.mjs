@@ -1,0 +1,69 @@
+// Image decoding: this package's decodeImage in full and as classify decodes (minSize 256: 1/4 or 1/8
+// scale for large baseline JPEGs), against jpeg-js's own decode, interleaved round-robin, median of
+// --runs rounds (default 7). Besides the fixtures it encodes two large photos in memory with jpeg-js
+// (coffee.png's pixels stretched to 2016x1512 and 4032x3024 with a fine deterministic texture, quality
+// 90), so the figures need no files from elsewhere. `--json` prints JSON.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import jpeg from 'jpeg-js';
+import { decodeImage } from '../dist/index.js';
+import { rng, stats } from './common.mjs';
+
+const { values } = parseArgs({ options: { json: { type: 'boolean' }, runs: { type: 'string' } } });
+const runs = Number(values.runs ?? 7);
+const fixture = (name) => new Uint8Array(readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url)));
+
+/** coffee.png stretched to w x h (nearest source pixel, plus +-8 levels of seeded noise), as a JPEG. */
+function photo(w, h) {
+  const src = decodeImage(fixture('coffee.png'));
+  const r = rng(w);
+  const data = new Uint8Array(w * h * 4);
+  for (let y = 0; y < h; y++) {
+    const sy = Math.floor((y * src.height) / h);
+    for (let x = 0; x < w; x++) {
+      const s = 3 * (sy * src.width + Math.floor((x * src.width) / w)), o = 4 * (y * w + x);
+      for (let c = 0; c < 3; c++) data[o + c] = Math.max(0, Math.min(255, src.data[s + c] + Math.round(8 * r())));
+      data[o + 3] = 255;
+    }
+  }
+  return new Uint8Array(jpeg.encode({ data, width: w, height: h }, 90).data);
+}
+
+const images = [
+  ['rocket.jpg (640x427)', fixture('rocket.jpg')],
+  ['photo 2016x1512 (jpeg-js q90)', photo(2016, 1512)],
+  ['photo 4032x3024 (jpeg-js q90)', photo(4032, 3024)],
+  ['chelsea.png (451x300)', fixture('chelsea.png')],
+  ['coffee.png (600x400)', fixture('coffee.png')],
+];
+const isJpeg = (b) => b[0] === 0xff && b[1] === 0xd8;
+const ways = {
+  full: (b) => decodeImage(b),
+  classify: (b) => decodeImage(b, { minSize: 256 }),
+  'jpeg-js': (b) => (isJpeg(b) ? jpeg.decode(b, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 100, maxMemoryUsageInMB: 4096 }) : undefined),
+};
+const ms = images.map(() => Object.fromEntries(Object.keys(ways).map((k) => [k, []])));
+for (let r = 0; r < runs + 1; r++) {
+  images.forEach(([, bytes], i) => {
+    for (const [k, f] of Object.entries(ways)) {
+      const t = performance.now();
+      const out = f(bytes);
+      if (r > 0 && out) ms[i][k].push(performance.now() - t); // the first round warms up
+    }
+  });
+}
+const rows = images.map(([name, bytes], i) => {
+  const small = decodeImage(bytes, { minSize: 256 });
+  const row = { image: name, bytes: bytes.length, classifySize: `${small.width}x${small.height}` };
+  for (const k of Object.keys(ways)) row[k] = ms[i][k].length ? stats(ms[i][k]).median : null;
+  return row;
+});
+if (values.json) {
+  console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, runs, results: rows }, null, 2));
+} else {
+  console.log(`image decoding, ms (median of ${runs}): this package in full / as classify decodes / jpeg-js alone in full`);
+  for (const r of rows) {
+    const f = (x) => (x === null ? '-' : x.toFixed(1)).padStart(8);
+    console.log(`${r.image.padEnd(32)} ${f(r.full)} ${f(r.classify)} (${r.classifySize.padStart(9)}) ${f(r['jpeg-js'])}`);
+  }
+}

@@ -533,22 +533,15 @@ function decodeJpeg(b: Uint8Array, maxPixels: number, minSize?: number): RGBImag
   }
   // Colour space of a 3-component image, decided as libjpeg's default_decompress_parms does.
   let ycc = true;
-  let input = b;
   if (components === 3) {
     if (h.jfif) ycc = true;
     else if (h.adobeTransformAt >= 0) ycc = b[h.adobeTransformAt] !== 0;
     else if (h.ids[0] === 0x52 && h.ids[1] === 0x47 && h.ids[2] === 0x42) ycc = false; // 'R','G','B'
-    if (h.adobeTransformAt >= 0 && b[h.adobeTransformAt] !== 0) {
-      // jpeg-js always converts when the Adobe transform flag is set; clear it (in a copy) to get the
-      // raw components, converted below.
-      input = b.slice();
-      input[h.adobeTransformAt] = 0;
-    }
   }
-  const short = Math.min(width, height);
-  const denom = minSize === undefined ? 1 : short >= 8 * minSize ? 8 : short >= 4 * minSize ? 4 : 1;
   if (components !== 4) {
-    const small = decodeBaselineJpeg(input, denom);
+    const short = Math.min(width, height);
+    const denom = minSize === undefined ? 1 : short >= 8 * minSize ? 8 : short >= 4 * minSize ? 4 : 1;
+    const small = decodeBaselineJpeg(b, denom);
     if (small) {
       if (components === 3) {
         // libjpeg upsamples with its fancy filters unless a block gives a single sample (1/8).
@@ -560,6 +553,13 @@ function decodeJpeg(b: Uint8Array, maxPixels: number, minSize?: number): RGBImag
       for (let i = 0; i < small.data.length; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = small.data[i];
       return { data: rgb, width: small.width, height: small.height };
     }
+  }
+  let input = b;
+  if (components === 3 && h.adobeTransformAt >= 0 && b[h.adobeTransformAt] !== 0) {
+    // jpeg-js always converts when the Adobe transform flag is set; clear it (in a copy) to get the raw
+    // components, converted below.
+    input = b.slice();
+    input[h.adobeTransformAt] = 0;
   }
   // jpeg-js's own memory guard, sized from the validated header: coefficient blocks (Int32, 4 B/sample)
   // and sample lines (1 B/sample) per component, padded to whole MCUs, plus its component and RGB

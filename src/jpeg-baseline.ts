@@ -84,7 +84,7 @@ const clamp = (x: number) => (x < -128 ? 0 : x > 127 ? 255 : x + 128);
  */
 const ws = new Int32Array(16);
 
-function idct2x2(c: Int32Array, out: Uint8Array, o: number, stride: number): void {
+function idct2x2(c: Float64Array, out: Uint8Array, o: number, stride: number): void {
   for (const col of [0, 1, 3, 5, 7]) {
     const t10 = c[col] * (1 << 15);
     const t0 = -c[56 + col] * F0720 + c[40 + col] * F0850 - c[24 + col] * F1272 + c[8 + col] * F3624;
@@ -110,7 +110,7 @@ const ws4 = new Float64Array(32);
  * columns 0-3 and 5-7 (rows 0-3, 5-7; the second pass never reads column 4), then the four rows.
  * Even part from coefficients 0, 2 and 6, odd part from 1, 3, 5 and 7.
  */
-function idct4x4(c: Int32Array, out: Uint8Array, o: number, stride: number): void {
+function idct4x4(c: Float64Array, out: Uint8Array, o: number, stride: number): void {
   for (let col = 0; col < 8; col++) {
     if (col === 4) continue;
     const t0 = c[col] * (1 << 14);
@@ -174,19 +174,18 @@ function islowPass(v: Float64Array, o: number, st: number, w: Float64Array, q: n
 }
 
 /**
- * jpeg_idct_islow of one dequantized block (`c`, copied to doubles in `cf`) into an 8×8 patch at out[o]:
- * columns (CONST_BITS - PASS1_BITS = 11 bits off), then rows (CONST_BITS + PASS1_BITS + 3 = 18). A column
- * or row whose AC terms are all zero is its DC term, shifted, as in libjpeg (the same values).
+ * jpeg_idct_islow of one dequantized block into an 8×8 patch at out[o]: columns (CONST_BITS - PASS1_BITS =
+ * 11 bits off), then rows (CONST_BITS + PASS1_BITS + 3 = 18). A column or row whose AC terms are all zero
+ * is its DC term, shifted, as in libjpeg (the same values).
  */
-function idct8x8(c: Int32Array, cf: Float64Array, out: Uint8Array, o: number, stride: number): void {
+function idct8x8(c: Float64Array, out: Uint8Array, o: number, stride: number): void {
   for (let col = 0; col < 8; col++) {
     if (!c[8 + col] && !c[16 + col] && !c[24 + col] && !c[32 + col] && !c[40 + col] && !c[48 + col] && !c[56 + col]) {
       const dc = c[col] * 4; // << PASS1_BITS
       for (let r = 0; r < 64; r += 8) ws8[r + col] = dc;
       continue;
     }
-    for (let r = 0; r < 64; r += 8) cf[r + col] = c[r + col];
-    islowPass(cf, col, 8, ws8, col, 8, 1024, 1 / 2048);
+    islowPass(c, col, 8, ws8, col, 8, 1024, 1 / 2048);
   }
   for (let r = 0; r < 64; r += 8) {
     const q = o + (r >> 3) * stride;
@@ -374,8 +373,7 @@ function scan(
   };
 
   const pred = new Int32Array(comps.length);
-  const coef = new Int32Array(64);
-  const coefF = new Float64Array(64);
+  const coef = new Float64Array(64); // dequantized, natural order (whole numbers)
   const total = mcusX * mcusY;
   let nextMarker = 0;
   for (let mcu = 0; mcu < total; mcu++) {
@@ -401,43 +399,36 @@ function scan(
           if (t < 0 || t > 11) return undefined;
           pred[ci] += t ? receive(t) : 0;
           const col = mx * c.h + bx, row = my * c.v + by;
-          if (c.s === 1) {
-            for (let k = 1; k < 64; ) {
-              const rs = decodeSym(c.ac!);
-              if (rs < 0) return undefined;
-              const r = rs >> 4, sz = rs & 15;
-              if (sz) {
-                skip(sz);
-                k += r + 1;
-              } else if (r === 15) {
-                k += 16;
-              } else break;
-              if (k > 64) return undefined;
-            }
-            // jpeg_idct_1x1: DESCALE(DC * Q0, 3), then the range limit.
-            c.plane[row * c.bw + col] = clamp((pred[ci] * q[0] + 4) >> 3);
-          } else {
+          // Full-resolution components at 1/8 need only the DC: their AC coefficients are read and dropped.
+          const keep = c.s > 1;
+          if (keep) {
             coef.fill(0);
             coef[0] = pred[ci] * q[0];
-            for (let k = 1; k < 64; ) {
-              const rs = decodeSym(c.ac!);
-              if (rs < 0) return undefined;
-              const r = rs >> 4, sz = rs & 15;
-              if (sz) {
-                k += r;
-                if (k > 63) return undefined;
+          }
+          for (let k = 1; k < 64; ) {
+            const rs = decodeSym(c.ac!);
+            if (rs < 0) return undefined;
+            const r = rs >> 4, sz = rs & 15;
+            if (sz) {
+              k += r;
+              if (k > 63) return undefined;
+              if (keep) {
                 const z = ZIGZAG[k];
                 coef[z] = receive(sz) * q[z];
-                k++;
-              } else if (r === 15) {
-                k += 16;
-              } else break;
-              if (k > 64) return undefined;
-            }
-            const w = c.bw * c.s;
-            if (c.s === 8) idct8x8(coef, coefF, c.plane, (row * w + col) * 8, w);
-            else (c.s === 2 ? idct2x2 : idct4x4)(coef, c.plane, (row * w + col) * c.s, w);
+              } else skip(sz);
+              k++;
+            } else if (r === 15) {
+              k += 16;
+            } else break;
+            if (k > 64) return undefined;
           }
+          if (!keep) {
+            // jpeg_idct_1x1: DESCALE(DC * Q0, 3), then the range limit.
+            c.plane[row * c.bw + col] = clamp((pred[ci] * q[0] + 4) >> 3);
+            continue;
+          }
+          const w = c.bw * c.s;
+          (c.s === 2 ? idct2x2 : c.s === 4 ? idct4x4 : idct8x8)(coef, c.plane, (row * w + col) * c.s, w);
         }
       }
     }

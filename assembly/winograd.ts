@@ -9,7 +9,7 @@
 //
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   A^T = [1 1 1 0; 0 1 -1 -1]
 import { gemm, NR } from './gemm';
-import { imin } from './common';
+import { imin, pointBytes } from './common';
 
 // @ts-ignore: decorator
 @inline function ld(inp: usize, n: i32, iy: i32, ix: i32, H: i32, W: i32, C: i32, c: i32): v128 {
@@ -69,11 +69,11 @@ export function winograd3x3(
   for (let tbeg = t0; tbeg < t1; tbeg += tb) {
     const tend = imin(tbeg + tb, t1);
     const T = tend - tbeg;
-    // V block: 16 matrices of T x C; M block follows: 16 matrices of T x Cout.
-    const vs = <usize>T * <usize>C << 2; // bytes between V matrices
+    // V block: 16 matrices of T x C; M block follows: 16 matrices of T x Cout (pointBytes apart).
+    const vs = pointBytes(T, C);
     const Vb = scratch;
     const Mb = scratch + 16 * vs;
-    const ms = <usize>T * <usize>Cout << 2;
+    const ms = pointBytes(T, Cout);
     for (let t = tbeg; t < tend; t++) {
       const n = t / plane;
       const r = t - n * plane;

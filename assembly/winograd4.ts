@@ -3,14 +3,15 @@
 // F(4x4, 3x3): 4x4 output tiles from 6x6 input patches,
 // 36 multiplies per 16 outputs (4x fewer than direct, against 2.25x for F(2x2, 3x3)), at the price of
 // larger transforms and more rounding (interpolation points 0, +-1, +-2, inf). Same structure as
-// winograd.ts: tiles in blocks through per-thread scratch (V: 36*tb*C floats, M: 36*tb*Cout floats,
-// after 72 vectors of transform temporaries, which the output stage reuses, then 6*C for the GEMM's
-// packed rows), any split of tiles and output panels gives the same result.
+// winograd.ts: tiles in blocks through per-thread scratch (V: 36 matrices of tb*C floats, M: 36 of
+// tb*Cout, each with one cache line after it (pointBytes), after 72 vectors of transform temporaries,
+// which the output stage reuses, then 6*C for the GEMM's packed rows), any split of tiles and output
+// panels gives the same result.
 //
 //   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
 //   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
 import { gemm, NR } from './gemm';
-import { imin, loadLanes, storeLanes } from './common';
+import { imin, loadLanes, pointBytes, storeLanes } from './common';
 
 /** The six rows of B^T applied to six vectors, stored at o, o + st, ..., o + 5 st. */
 // @ts-ignore: decorator
@@ -94,24 +95,14 @@ function inputTiles(
 }
 
 /**
- * The first two stages for tiles tbeg..tend: V = B^T d B (inputTiles) after two 36-vector temporaries in
- * scratch, then M = V . U for each of the 36 points over the panels j0..j1 (T x Cout floats per point).
- * Returns where M starts; the GEMM packs its rows after it.
+ * M = V . U for each of the 36 points: T rows of V (points vs bytes apart) over the panels j0..j1, into M at
+ * Mb (T x Cout floats per point, pointBytes apart); the GEMM packs its rows after M.
  */
-function transformMultiply(
-  inp: usize, H: i32, W: i32, C: i32, padT: i32, padL: i32, TW: i32, plane: i32, step: i32, tbeg: i32, tend: i32,
-  scratch: usize, packed: usize, packedBytes: i32, Cout: i32, j0: i32, j1: i32,
-): usize {
-  const T = tend - tbeg;
-  const vs = <usize>T * <usize>C << 2;
-  const ms = <usize>T * <usize>Cout << 2;
-  const Vb = scratch + 72 * 16;
-  const Mb = Vb + 36 * vs;
-  inputTiles(inp, H, W, C, padT, padL, TW, plane, step, tbeg, tend, scratch, Vb, vs);
+function multiply(Vb: usize, vs: usize, C: i32, T: i32, packed: usize, packedBytes: i32, Cout: i32, j0: i32, j1: i32, Mb: usize): void {
+  const ms = pointBytes(T, Cout);
   for (let xi = 0; xi < 36; xi++) {
     gemm(Vb + <usize>xi * vs, C, T, C, packed + <usize>xi * <usize>packedBytes, Cout, j0, j1, Mb + <usize>xi * ms, Cout, 0, Mb + 36 * ms);
   }
-  return Mb;
 }
 
 /** Store output pixel y (nb <= 4 channels, bias included) at o, with ReLU. */
@@ -182,10 +173,43 @@ function transformMultiply(
 }
 
 /**
+ * The output stage of tiles tbeg..tend (TW tiles per row, plane per image) for output channels cb..ce:
+ * M at Mb holds their 36 points (T x Cout floats per point, T = tend - tbeg). tmp: 24 vectors of scratch.
+ */
+function outputTiles(
+  step: i32, Mb: usize, tbeg: i32, tend: i32, TW: i32, plane: i32,
+  out: usize, OH: i32, OW: i32, outStride: i32, outOff: i32, bias: usize, Cout: i32, cb: i32, ce: i32, relu: i32, tmp: usize,
+): void {
+  const ms = pointBytes(tend - tbeg, Cout);
+  const rowB = <usize>(OW * outStride) << 2;
+  const colB = <usize>outStride << 2;
+  for (let t = tbeg; t < tend; t++) {
+    const n = t / plane;
+    const r = t - n * plane;
+    const ty = r / TW;
+    const tx = r - ty * TW;
+    const oy = step * ty;
+    const ox = step * tx;
+    const m = Mb + (<usize>(t - tbeg) * <usize>Cout << 2);
+    const rows = imin(step, OH - oy);
+    const cols = imin(step, OW - ox);
+    const o0 = out + (<usize>(((n * OH + oy) * OW + ox) * outStride + outOff) << 2);
+    for (let co = cb; co < ce; co += 4) {
+      const nb = imin(4, ce - co);
+      const b = loadLanes(bias + (<usize>co << 2), nb);
+      const q = m + (<usize>co << 2);
+      const o = o0 + (<usize>co << 2);
+      outputTile(step, q, ms, tmp, b, o, rowB, colB, rows, cols, relu, nb);
+    }
+  }
+}
+
+/**
  * The 6-point Winograd convolutions: output tiles t0..t1 (step x step tiles over N * ceil(OH/step) *
- * ceil(OW/step)) and output panels j0..j1, in blocks of tb tiles through transformMultiply, then each tile's
- * output stage (step 4: F(4x4, 3x3), step 2: F(2x2, 5x5)). `packed` holds 36 packed matrices (K = C, zero
- * bias), `packedBytes` apart; `bias` Cout floats.
+ * ceil(OW/step)) and output panels j0..j1, in blocks of tb tiles: V = B^T d B (inputTiles) after two
+ * 36-vector temporaries in scratch, M = V . U (multiply) after V, then each tile's output stage (step 4:
+ * F(4x4, 3x3), step 2: F(2x2, 5x5)). `packed` holds 36 packed matrices (K = C, zero bias), `packedBytes`
+ * apart; `bias` Cout floats.
  */
 // @ts-ignore: decorator
 @inline function winograd6(
@@ -197,33 +221,15 @@ function transformMultiply(
   const TH = (OH + step - 1) / step;
   const TW = (OW + step - 1) / step;
   const plane = TH * TW;
-  const cb = j0 * NR;
-  const ce = imin(j1 * NR, Cout);
-  const rowB = <usize>(OW * outStride) << 2;
-  const colB = <usize>outStride << 2;
+  const Vb = scratch + 72 * 16;
   for (let tbeg = t0; tbeg < t1; tbeg += tb) {
     const tend = imin(tbeg + tb, t1);
-    const ms = <usize>(tend - tbeg) * <usize>Cout << 2;
-    const Mb = transformMultiply(inp, H, W, C, padT, padL, TW, plane, step, tbeg, tend, scratch, packed, packedBytes, Cout, j0, j1);
-    for (let t = tbeg; t < tend; t++) {
-      const n = t / plane;
-      const r = t - n * plane;
-      const ty = r / TW;
-      const tx = r - ty * TW;
-      const oy = step * ty;
-      const ox = step * tx;
-      const m = Mb + (<usize>(t - tbeg) * <usize>Cout << 2);
-      const rows = imin(step, OH - oy);
-      const cols = imin(step, OW - ox);
-      const o0 = out + (<usize>(((n * OH + oy) * OW + ox) * outStride + outOff) << 2);
-      for (let co = cb; co < ce; co += 4) {
-        const nb = imin(4, ce - co);
-        const b = loadLanes(bias + (<usize>co << 2), nb);
-        const q = m + (<usize>co << 2);
-        const o = o0 + (<usize>co << 2);
-        outputTile(step, q, ms, scratch, b, o, rowB, colB, rows, cols, relu, nb);
-      }
-    }
+    const T = tend - tbeg;
+    const vs = pointBytes(T, C);
+    const Mb = Vb + 36 * vs;
+    inputTiles(inp, H, W, C, padT, padL, TW, plane, step, tbeg, tend, scratch, Vb, vs);
+    multiply(Vb, vs, C, T, packed, packedBytes, Cout, j0, j1, Mb);
+    outputTiles(step, Mb, tbeg, tend, TW, plane, out, OH, OW, outStride, outOff, bias, Cout, j0 * NR, imin(j1 * NR, Cout), relu, scratch);
   }
 }
 

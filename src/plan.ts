@@ -114,7 +114,8 @@ export function scratchBytesFor(net: Network): number {
       // Either 3x3 tile: two 36-vector transform temporaries, the V and M blocks, the GEMM's packed rows.
       for (const tile of [2, 4] as const) {
         const v = winogradFor(l, tile);
-        if (v) bytes = Math.max(bytes, 1152 + (v.alpha ** 2 * winogradTiles(l.cin, l.cout, v) * (l.cin + l.cout) + 6 * l.cin) * 4);
+        // (Each of the 36 points of V and M takes one cache line more than its matrix: pointBytes.)
+        if (v) bytes = Math.max(bytes, 1152 + (v.alpha ** 2 * winogradTiles(l.cin, l.cout, v) * (l.cin + l.cout) + 6 * l.cin) * 4 + 2 * 36 * 64);
       }
     }
     if (l.kind === 'lrn') bytes = Math.max(bytes, (net.tensors.get(l.input)!.c + l.size + 8) * 4);

@@ -210,7 +210,7 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
       const outRef = heap.put(new Float32Array(size).fill(7));
       const out = heap.put(new Float32Array(size).fill(7));
       const tb = Math.max(1, Math.min(winogradTiles(c, cout, v), 1 + Math.floor(r() * 5)));
-      const scratch = heap.alloc(288 + a * tb * (c + cout) + 6 * c);
+      const scratch = heap.alloc(288 + a * tb * (c + cout) + 6 * c + 2 * 36 * 16);
       k.conv2d_ref(inp, h, w, c, outRef, oh, ow, stride, off, wp, bp, cout, kr, kr, 1, 1, p, p, relu, n);
       const tiles = n * Math.ceil(oh / tile) * Math.ceil(ow / tile);
       const mat = winogradMatrixBytes(c, cout);

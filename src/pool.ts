@@ -7,8 +7,10 @@
  *   noticed through its exit event while a run is pending.
  * - Each worker gets the compiled kernel module and the memory once ('init') and instantiates it there.
  * - A plan is compiled once into levels of independent steps (./threads/schedule.ts) and sent to each
- *   worker the first time it runs there (cached by id). A run is then one message per worker; the levels
- *   are separated by a barrier in the control block, not by messages.
+ *   worker the first time it runs there (cached by id). A run is then one message per worker, or, for
+ *   workers still parked after their previous run (up to PARK_MS), one ring of a doorbell in the control
+ *   block for all of them (./threads/protocol.ts `ring`, `parkWait`); the levels are separated by a
+ *   barrier in the control block, not by messages.
  * - Every step is cut deterministically into chunks (./threads/protocol.ts `chunks`: row chunks of
  *   decreasing size, 4 per thread, or a grid of rows and output panels for the small layers)
  *   that the workers claim with an atomic counter: each output element is computed exactly once, by the
@@ -26,7 +28,9 @@ import type { Plan } from './plan.js';
 import { RuntimeError } from './errors.js';
 import type { PoolStart } from './model.js';
 import { isNode, type ThreadHost, type WorkerHandle } from './threads/host.js';
-import { CTL_ARRIVE, CTL_CLAIM, CTL_EPOCH, CTL_GEN, CTL_SIGNAL, CTL_WORDS, type FromWorker, type ToWorker, type WireProgram } from './threads/protocol.js';
+import {
+  CTL_ARRIVE, CTL_BELL, CTL_CLAIM, CTL_EPOCH, CTL_GEN, CTL_PARK, CTL_SIGNAL, CTL_WORDS, LOOP, ring, type FromWorker, type ToWorker, type WireProgram,
+} from './threads/protocol.js';
 import { compileProgram, type Program } from './threads/schedule.js';
 
 /** Model's PoolStart (module, memory, threads, scratch and control block), plus where workers come from. */
@@ -109,7 +113,7 @@ export class WorkerPool implements Executor {
     if (o.controlBase % 64 !== 0 || o.controlBase + CTL_WORDS * 4 > o.memory.buffer.byteLength) throw new RuntimeError('bad control block offset');
     const host = o.host ?? (await defaultHost());
     const pool = new WorkerPool(o, host, o.workerUrl ?? new URL('./worker.js', import.meta.url));
-    for (const i of [CTL_ARRIVE, CTL_GEN, CTL_SIGNAL, CTL_EPOCH, CTL_CLAIM]) Atomics.store(pool.ctl, i, 0);
+    for (const i of [CTL_ARRIVE, CTL_GEN, CTL_SIGNAL, CTL_EPOCH, CTL_CLAIM, CTL_BELL]) Atomics.store(pool.ctl, i, 0);
     for (let t = 0; t < o.threads; t++) pool.slots.push(pool.spawn(t));
     try {
       await Promise.all(pool.slots.map((s) => s.ready));
@@ -161,6 +165,7 @@ export class WorkerPool implements Executor {
       },
     });
     this.stats.spawned++;
+    Atomics.store(this.ctl, CTL_PARK + thread, LOOP); // a dead predecessor may have left it parked
     Object.assign(slot, { thread, handle, alive: true, loaded: false, ready, programs: [], busyEpoch: -1 });
     handle.ref(); // until ready: loading must keep the process alive
     const init: ToWorker = {
@@ -282,7 +287,10 @@ export class WorkerPool implements Executor {
     }
     const stopLevels = [...atLevel.keys()].filter((lv) => lv < last).sort((a, b) => a - b);
     await this.session(async (epoch, wait) => {
-      for (const s of this.slots) {
+      // Parked workers that hold the program start at one ring; the others get the run as a message.
+      const rung = ring(this.ctl, this.slots.map((s) => s.programs.includes(p.id)), { epoch, program: p.id, stops: stopLevels });
+      this.slots.forEach((s, t) => {
+        if (rung[t]) return;
         let program: WireProgram | number = p.id;
         let drop: number | undefined;
         if (!s.programs.includes(p.id)) {
@@ -291,7 +299,7 @@ export class WorkerPool implements Executor {
           if (s.programs.length > PROGRAM_CACHE) drop = s.programs.shift();
         }
         s.handle.postMessage({ type: 'run', epoch, program, drop, stops: stopLevels });
-      }
+      });
       for (const lv of stopLevels) {
         await wait();
         for (const i of atLevel.get(lv)!) after(i);
@@ -345,6 +353,7 @@ export class WorkerPool implements Executor {
       let t0 = 0;
       await this.session(async (epoch, wait) => {
         t0 = performance.now();
+        ring(this.ctl, this.slots.map(() => false), { epoch, program: 0, stops: [] }); // parked workers: to the message loop
         for (const s of this.slots) s.handle.postMessage({ type: 'bench', epoch, rounds });
         await wait();
       });

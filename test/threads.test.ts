@@ -8,12 +8,13 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { buildNetwork, loadModel, RuntimeError, weightSpec, type Model } from '../dist/index.js';
 import type { WorkerPool } from '../dist/pool.js';
-import { chunks } from '../dist/threads/protocol.js';
+import { chunks, CLAIMED, CTL_BELL, CTL_PARK, CTL_WORDS, LOOP, PARK_MS, parkBegin, parkWait, PARKED, ring, RUN_STOPS, WAKE } from '../dist/threads/protocol.js';
 import { mulberry32 } from './helpers/rng.mjs';
 
 type ModelName = 'googlenet' | 'inception_v1';
@@ -164,6 +165,57 @@ describe('work split', () => {
   });
 });
 
+describe('doorbell (a worker parked after a run)', () => {
+  const ctlOf = () => new Int32Array(new SharedArrayBuffer(CTL_WORDS * 4));
+
+  it('a parked worker claimed by ring gets the run: epoch, program and stops', () => {
+    const ctl = ctlOf();
+    const seen = parkBegin(ctl, 1);
+    expect(ctl[CTL_PARK + 1]).toBe(PARKED);
+    const claimed = ring(ctl, [false, true], { epoch: 7, program: 3, stops: [2, 5, 11] });
+    // Thread 0 is not parked (it reads messages): not claimed, and its word is untouched.
+    expect(claimed).toEqual([false, true]);
+    expect(ctl[CTL_PARK]).toBe(LOOP);
+    expect(parkWait(ctl, 1, seen)).toEqual({ type: 'run', epoch: 7, program: 3, stops: [2, 5, 11] });
+    expect(ctl[CTL_PARK + 1]).toBe(LOOP);
+  });
+
+  it('a worker without the program, or a run with more stops than RUN holds, is sent back to its messages', () => {
+    for (const [cached, stops] of [[false, [1]], [true, Array.from({ length: RUN_STOPS + 1 }, (_, i) => i)]] as const) {
+      const ctl = ctlOf();
+      const seen = parkBegin(ctl, 0);
+      expect(ring(ctl, [cached], { epoch: 1, program: 1, stops: [...stops] })).toEqual([false]);
+      expect(ctl[CTL_PARK]).toBe(WAKE);
+      expect(parkWait(ctl, 0, seen)).toBeUndefined();
+      expect(ctl[CTL_PARK]).toBe(LOOP);
+    }
+  });
+
+  it('a worker left parked leaves after its time, and then a ring no longer claims it', async () => {
+    const ctl = ctlOf();
+    const seen = parkBegin(ctl, 0);
+    const t0 = performance.now();
+    expect(parkWait(ctl, 0, seen, 30)).toBeUndefined();
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(29);
+    expect(ctl[CTL_PARK]).toBe(LOOP);
+    expect(ring(ctl, [true], { epoch: 1, program: 1, stops: [] })).toEqual([false]);
+    // Claimed just as its time runs out: it waits for the ring (from another thread, 60 ms later) rather
+    // than leave.
+    const seen2 = parkBegin(ctl, 0);
+    Atomics.store(ctl, CTL_PARK, CLAIMED);
+    const ringer = new Worker(
+      `const { workerData } = require('node:worker_threads'); const c = new Int32Array(workerData.buf);
+       setTimeout(() => { Atomics.add(c, workerData.bell, 1); Atomics.notify(c, workerData.bell); }, 60);`,
+      { eval: true, workerData: { buf: ctl.buffer, bell: CTL_BELL } },
+    );
+    try {
+      expect(parkWait(ctl, 0, seen2, 10)?.type).toBe('run');
+    } finally {
+      await ringer.terminate();
+    }
+  });
+});
+
 describe('pool behaviour (googlenet, threads 2)', () => {
   let m: Model;
   beforeAll(async () => {
@@ -230,6 +282,26 @@ describe('pool behaviour (googlenet, threads 2)', () => {
     expect(performance.now() - t0).toBeLessThan(1000);
     expectSame(expected, await m.run(input));
     expect(pool.liveWorkers).toBe(2);
+  });
+
+  it('runs back to back start at a ring of the parked workers; after PARK_MS idle, by message again', async () => {
+    const pool = poolOf(m);
+    const slots = (pool as unknown as { slots: Array<{ handle: { postMessage(x: { type: string }): void } }> }).slots;
+    const posted: string[] = [];
+    const originals = slots.map((s) => s.handle.postMessage);
+    slots.forEach((s, i) => (s.handle.postMessage = (x) => (posted.push(x.type), originals[i](x))));
+    try {
+      const input = randomInput([1, 96, 96, 3], 13, 128);
+      const first = await m.run(input);
+      posted.length = 0;
+      expectSame(first, await m.run(input));
+      expect(posted).toEqual([]);
+      await new Promise((r) => setTimeout(r, PARK_MS + 200));
+      expectSame(first, await m.run(input));
+      expect(posted).toEqual(['run', 'run']);
+    } finally {
+      slots.forEach((s, i) => (s.handle.postMessage = originals[i]));
+    }
   });
 
   it('a worker that dies while idle is replaced before the next call', async () => {

@@ -5,7 +5,10 @@
  */
 import { instantiateKernels } from '../wasm.js';
 import type { Port } from './host.js';
-import { barrier, chunkArgs, chunks, CTL_CLAIM, CTL_EPOCH, CTL_WORDS, END, PLAIN, STOP, type InitMessage, type ToWorker, type WireProgram } from './protocol.js';
+import {
+  barrier, chunkArgs, chunks, CTL_CLAIM, CTL_EPOCH, CTL_WORDS, END, parkBegin, parkWait, PLAIN, STOP,
+  type InitMessage, type RunMessage, type ToWorker, type WireProgram,
+} from './protocol.js';
 
 type Call = [(...a: number[]) => void, number[]];
 
@@ -54,7 +57,18 @@ export function startRunner(port: Port): void {
       port.postMessage({ type: 'done', epoch: m.epoch, aborted: !ok });
       return;
     }
-    // run
+    // A run, then the runs the pool rings for while this worker is parked (see park in protocol.ts).
+    let run: RunMessage | undefined = m;
+    while (run) {
+      const seen = execute(run);
+      run = seen === undefined ? undefined : parkWait(ctl, st.init.thread, seen);
+    }
+  };
+
+  /** One run; returns the bell seen when parking at its last barrier (undefined if it was aborted). */
+  const execute = (m: RunMessage): number | undefined => {
+    const { ctl } = st!;
+    const { threads, spin, thread } = st!.init;
     if (m.drop !== undefined) programs.delete(m.drop);
     let calls: Call[][] | undefined;
     if (typeof m.program === 'number') {
@@ -68,6 +82,7 @@ export function startRunner(port: Port): void {
     const t0 = performance.now();
     let waitMs = 0;
     let ok = true;
+    let seen: number | undefined;
     for (let l = 0; l < calls.length && ok; l++) {
       if (Atomics.load(ctl, CTL_EPOCH) !== m.epoch) {
         ok = false;
@@ -79,10 +94,13 @@ export function startRunner(port: Port): void {
         f(...args);
       }
       const t = performance.now();
-      ok = barrier(ctl, threads, l === calls.length - 1 ? END : stops.has(l) ? STOP : PLAIN, m.epoch, spin);
+      const lastLevel = l === calls.length - 1;
+      if (lastLevel) seen = parkBegin(ctl, thread);
+      ok = barrier(ctl, threads, lastLevel ? END : stops.has(l) ? STOP : PLAIN, m.epoch, spin);
       waitMs += performance.now() - t;
     }
     port.postMessage({ type: 'done', epoch: m.epoch, aborted: !ok, busyMs: performance.now() - t0 - waitMs, waitMs });
+    return ok ? seen : undefined;
   };
 
   port.onMessage((m) => {

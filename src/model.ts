@@ -128,16 +128,19 @@ export interface Platform {
 /** Runs plans on one thread, inline. The worker pool (threads > 1) implements the same interface. */
 export interface Executor {
   readonly threads: number;
-  /** Run the plan; call after(i) once step i is done and before anything overwrites its output, at least for
-   * each i in `stops` (the steps whose end points the caller reads; default: every capture step). */
-  execute(plan: Plan, after: (step: number) => void, stops?: ReadonlySet<number>): Promise<void>;
+  /** Run the plan: first `before()` (which writes the input into the memory; if it throws, nothing runs),
+   * once no thread writes the memory any more (a worker of an aborted run may still be finishing it); then
+   * the steps, calling after(i) once step i is done and before anything overwrites its output, at least
+   * for each i in `stops` (the steps whose end points the caller reads; default: every capture step). */
+  execute(plan: Plan, before: () => void, after: (step: number) => void, stops?: ReadonlySet<number>): Promise<void>;
   dispose(): Promise<void>;
 }
 
 class InlineExecutor implements Executor {
   readonly threads = 1;
   constructor(private readonly k: Kernels) {}
-  async execute(plan: Plan, after: (step: number) => void): Promise<void> {
+  async execute(plan: Plan, before: () => void, after: (step: number) => void): Promise<void> {
+    before();
     const k = this.k as unknown as Record<string, (...a: number[]) => void>;
     plan.steps.forEach((s, i) => {
       k[s.fn](...s.args);
@@ -230,17 +233,19 @@ export class Model {
     }
     this.ensureMemory(this.layout.arenaBase + plan.arenaBytes);
     const at = plan.offsets.get(net.input.name)!;
-    new Float32Array(this.memory.buffer, at, input.data.length).set(input.data);
-    // Finite values only (checked in the Wasm memory, SIMD: ~20x faster than a loop over the Float32Array).
-    if (!this.kernels.allFinite(at, input.data.length)) {
-      const i = input.data.findIndex((x) => !Number.isFinite(x));
-      throw new InputError(`input holds a non-finite value (${input.data[i]}) at index ${i}`);
-    }
+    const writeInput = () => {
+      new Float32Array(this.memory.buffer, at, input.data.length).set(input.data);
+      // Finite values only (checked in the Wasm memory, SIMD: ~20x faster than a loop over the Float32Array).
+      if (!this.kernels.allFinite(at, input.data.length)) {
+        const i = input.data.findIndex((x) => !Number.isFinite(x));
+        throw new InputError(`input holds a non-finite value (${input.data[i]}) at index ${i}`);
+      }
+    };
     const result: Record<string, TensorData> = {};
     const want = new Set(wanted);
     const byStep = new Map<number, string[]>();
     for (const c of plan.captures) if (want.has(c.endpoint)) byStep.set(c.afterStep, [...(byStep.get(c.afterStep) ?? []), c.endpoint]);
-    await this.executor.execute(plan, (i) => {
+    await this.executor.execute(plan, writeInput, (i) => {
       for (const e of byStep.get(i) ?? []) {
         const t = net.tensors.get(net.endpoints.get(e)!)!;
         const data = new Float32Array(this.memory.buffer, plan.offsets.get(t.name)!, tensorBytes(t, n) / 4).slice();

@@ -258,8 +258,8 @@ export class WorkerPool implements Executor {
    * Run a plan. `after(i)` is called on this thread once step i's output is complete and before anything
    * overwrites it, for each i in `stops` (default: every capture step of the plan).
    */
-  execute(plan: Plan, after: (step: number) => void, stops?: ReadonlySet<number>): Promise<void> {
-    const job = this.queue.then(() => this.runNow(this.program(plan), after, stops ?? new Set(plan.captures.map((c) => c.afterStep))));
+  execute(plan: Plan, before: () => void, after: (step: number) => void, stops?: ReadonlySet<number>): Promise<void> {
+    const job = this.queue.then(() => this.runNow(this.program(plan), before, after, stops ?? new Set(plan.captures.map((c) => c.afterStep))));
     this.queue = job.catch(() => undefined);
     return job;
   }
@@ -275,8 +275,11 @@ export class WorkerPool implements Executor {
     }
   }
 
-  private async runNow(p: Program, after: (step: number) => void, stops: ReadonlySet<number>): Promise<void> {
+  private async runNow(p: Program, before: () => void, after: (step: number) => void, stops: ReadonlySet<number>): Promise<void> {
+    // After an aborted run, ensureReady waits until its survivors have left it: until then one may still
+    // be writing its last level into the arena, where before() writes the input.
     await this.ensureReady();
+    before();
     const last = p.levels.length - 1;
     // Steps whose captures happen at each level boundary (program order).
     const atLevel = new Map<number, number[]>();

@@ -265,6 +265,40 @@ describe('pool behaviour (googlenet, threads 2)', () => {
     expect(pool.liveWorkers).toBe(2);
   });
 
+  it('after a failed run, the next call writes its input only once the survivor has left the run', async () => {
+    // The last level holds a slow step (a scalar reference convolution, ~0.1-0.2 s) and a tiny one: one
+    // worker takes the tiny one, parks at the end of the run, and is killed there; the other, still in
+    // the slow step, learns of the abort only at its end. The next call must wait for it before writing
+    // its input into the arena it may still be writing.
+    const pool = poolOf(m);
+    type Slot = { busyEpoch: number };
+    const slots = (pool as unknown as { slots: Slot[] }).slots;
+    const arena = (m as unknown as { layout: { arenaBase: number } }).layout.arenaBase;
+    const MB = 1 << 20;
+    const slow = { fn: 'conv2d_ref', lo: 17, hi: 19, total: 1, align: 1, scratch: -1,
+      // conv2d_ref(inp, H, W, C, out, OH, OW, outStride, outOff, w, b, Cout, KH, KW, SH, SW, padT, padL, relu, N)
+      args: [arena, 56, 56, 64, arena + MB, 56, 56, 64, 0, arena + 2 * MB, arena + 3 * MB, 64, 3, 3, 1, 1, 1, 0, 0, 1] };
+    const tiny = { fn: 'softmax', args: [arena + 4 * MB, arena + 4 * MB, 10, 0, 1], lo: 3, hi: 4, total: 1, align: 1, scratch: -1 };
+    const program = { id: 2e9, levels: [[0, 1]], captureLevel: [0, 0], steps: [slow, tiny] };
+    type RunNow = (p: unknown, before: () => void, after: () => void, stops: Set<number>) => Promise<void>;
+    const runNow = ((pool as unknown as { runNow: RunNow }).runNow).bind(pool);
+    const pending = runNow(program, () => undefined, () => undefined, new Set()).then(() => undefined, (e: unknown) => e);
+    let idle = -1;
+    for (const t0 = performance.now(); idle < 0 && performance.now() - t0 < 2000; await new Promise((r) => setTimeout(r, 1))) {
+      const busy = slots.map((s) => s.busyEpoch >= 0);
+      if (busy.filter(Boolean).length === 1) idle = busy.indexOf(false);
+    }
+    expect(idle).toBeGreaterThanOrEqual(0);
+    void pool._terminateWorkerForTest(idle);
+    expect(await pending).toBeInstanceOf(RuntimeError);
+    let busyAtWrite: boolean[] = [];
+    await runNow(program, () => (busyAtWrite = slots.map((s) => s.busyEpoch >= 0)), () => undefined, new Set());
+    expect(busyAtWrite).toEqual([false, false]);
+    const input = randomInput([1, 96, 96, 3], 22, 128);
+    expectSame(await m.run(input), await m.run(input));
+    expect(pool.liveWorkers).toBe(2);
+  });
+
   it('a worker that throws mid-run (a kernel trap) fails that call with a RuntimeError; the next call is correct', async () => {
     const pool = poolOf(m);
     const input = randomInput([1, 96, 96, 3], 12, 128);
@@ -274,9 +308,9 @@ describe('pool behaviour (googlenet, threads 2)', () => {
       id: 1e9, levels: [[0]], captureLevel: [0],
       steps: [{ fn: 'softmax', args: [0x7fffff00, 0x7fffff00, 1000, 0, 1000], lo: 3, hi: 4, total: 1000, align: 1, scratch: -1 }],
     };
-    const runNow = (pool as unknown as { runNow(p: unknown, after: () => void, stops: Set<number>): Promise<void> }).runNow.bind(pool);
+    const runNow = (pool as unknown as { runNow(p: unknown, before: () => void, after: () => void, stops: Set<number>): Promise<void> }).runNow.bind(pool);
     const t0 = performance.now();
-    const error = await runNow(bad, () => undefined, new Set()).then(() => undefined, (e: unknown) => e);
+    const error = await runNow(bad, () => undefined, () => undefined, new Set()).then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(RuntimeError);
     expect((error as Error).message).toMatch(/worker died.*out of bounds/);
     expect(performance.now() - t0).toBeLessThan(1000);

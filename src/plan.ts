@@ -74,18 +74,20 @@ export const WINOGRAD_FLOATS = 320 * 1024;
 
 /**
  * Fewest tiles a thread's share of a Winograd step may have before the step splits its output panels
- * instead. A part of a tile split streams all of U (alpha^2 x C x Cout floats) for its tiles; a part of a
- * panel split repeats the input transform of every tile but streams only its share of U. A 14x14 layer's
- * 16 tiles run as one block (WINOGRAD_FLOATS), so its halves by tiles each stream all of U: run alone one
- * after the other they cost 1.26x the whole step (Mixed_4c 112->224, Mixed_4f 160->320), halves by
- * panels 1.07x; on two workers at once the step ran 1.63x faster split by tiles, 1.67-1.75x split by
- * panels, while a 28x28 layer (49 tiles, 128->192) ran 1.98x faster by tiles and 1.75x by panels. So on
- * 2 threads the 14x14 and 7x7 layers split their panels, the larger ones their tiles. Whole network,
- * 2 threads, interleaved (100 rounds): inception_v1 0.968, 0.982 and 0.971 of the time with 8 (the 14x14
- * layers split by tiles), googlenet 0.992. (Before the block budget grew, when those 16 tiles ran as
- * blocks of 15 + 1 anyway, 16 had given 1.020 and 1.007.)
+ * instead. A part of a tile split streams all of U (alpha^2 x C x Cout floats) for its tiles and writes
+ * whole output pixels; a part of a panel split repeats the input transform of every tile, streams only
+ * its share of U, and writes a slice of the channels of every pixel, which the next level's row chunks
+ * then read from both threads' caches. With 8, a 14x14 layer's 16 tiles split 8 + 8 on two threads and
+ * only the 7x7 layers split panels. On this project's first machine (a 2-core Xeon VM, 2 MiB L2) 9 was
+ * faster (the 14x14 layers by panels: 0.968-0.982 of the time). On the present one (2-core Zen 5 VM, once
+ * the Winograd points stopped sharing L1 sets: pointBytes), 8 took inception_v1 on two threads from
+ * 23.62 / 23.39 / 23.51 / 23.58 / 25.69 / 25.60 ms to 23.03 / 22.97 / 22.69 / 23.13 / 25.25 / 25.00
+ * (six interleaved pairs in four runs of 60-120 rounds; one more pair in a slow hour: 27.11 -> 27.14
+ * and 27.22 -> 26.97), googlenet 23.29 -> 22.97 and 23.09 -> 23.09. Splitting the 7x7 layers' 4 tiles
+ * too (2) gave 23.12 / 23.14 in the first run. A two-phase split (all tiles transformed once into a
+ * shared buffer, then the GEMMs and output stage by panels) was no faster than panels (25.70-26.18).
  */
-export const WINOGRAD_MIN_TILES = 9;
+export const WINOGRAD_MIN_TILES = 8;
 
 /**
  * Tiles per Winograd block for cin input and cout output channels: a multiple of the GEMM's 3 rows (a

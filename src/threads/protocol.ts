@@ -258,9 +258,9 @@ export function grid(step: Pick<WireStep, 'total' | 'align' | 'total2' | 'minRow
  * thread; against 4, 2, 1, then: 6, 3, 2, 1 0.958-0.997 (0.974 over five runs), 8, 4, 2, 1 0.978,
  * 12, 6, 3, 2, 1 0.999, 4, 2, 1, 1 0.991.
  * A Winograd step takes them too when even its smallest chunk gets minRows tiles (each chunk streams all
- * the transformed weights once). With minRows 8, Conv2d_2c's 196 tiles did, at 0.961 and 0.988 of the
- * time of one chunk per thread; with 9 they run as one chunk per thread, and guided chunks (smallest 8
- * tiles) measured 1.001 and 0.985 against that: no difference, so no exception for it.
+ * the transformed weights once): with minRows 8 (WINOGRAD_MIN_TILES), Conv2d_2c's 196 tiles do, which
+ * measured 0.961 and 0.988 of the time of one chunk per thread on the first machine, and 1.001 and 0.985
+ * later: no difference, so no exception for it.
  */
 const GUIDED = [6, 3, 2, 1];
 

@@ -13,7 +13,8 @@
  *   barrier in the control block, not by messages.
  * - Every step is cut deterministically into chunks (./threads/protocol.ts `chunks`: row chunks of
  *   decreasing size, 4 per thread, or a grid of rows and output panels for the small layers)
- *   that the workers claim with an atomic counter: each output element is computed exactly once, by the
+ *   that the workers claim from a counter in the control block (`claim`; two threads from the two ends
+ *   of each level, so each mostly reads what it wrote: `levelChunks`): each output element is computed exactly once, by the
  *   same kernel with the same per-element order, so results are bit-identical for any thread count, and
  *   a descheduled thread holds a level up by one chunk only.
  * - Captures (`after`) run on the calling thread at the barrier after the level that completes the end

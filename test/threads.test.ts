@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { buildNetwork, loadModel, RuntimeError, weightSpec, type Model } from '../dist/index.js';
 import type { WorkerPool } from '../dist/pool.js';
-import { chunks, CLAIMED, CTL_BELL, CTL_PARK, CTL_WORDS, LOOP, PARK_MS, parkBegin, parkWait, PARKED, ring, RUN_STOPS, WAKE } from '../dist/threads/protocol.js';
+import { chunks, claim, CLAIMED, levelChunks, CTL_BELL, CTL_PARK, CTL_WORDS, LOOP, PARK_MS, parkBegin, parkWait, PARKED, ring, RUN_STOPS, WAKE } from '../dist/threads/protocol.js';
 import { mulberry32 } from './helpers/rng.mjs';
 
 type ModelName = 'googlenet' | 'inception_v1';
@@ -153,7 +153,7 @@ describe('work split', () => {
 
   it('a step split by rows gets decreasing chunks, so the last ones are small', () => {
     const step = { fn: 'conv2d', args: [], lo: 0, hi: 1, scratch: -1, total: 12544, align: 3, total2: 6 };
-    const sizes = chunks(step, 2).map((c) => c.hi - c.lo);
+    const sizes = chunks(step, 3).map((c) => c.hi - c.lo);
     expect(sizes.length).toBeGreaterThan(4);
     expect(sizes[0]).toBeGreaterThan(3 * sizes[sizes.length - 1]);
     for (let i = 1; i < sizes.length; i++) expect(sizes[i]).toBeLessThanOrEqual(sizes[i - 1] + 3);
@@ -162,6 +162,47 @@ describe('work split', () => {
     expect(big.length).toBeGreaterThan(4);
     expect(Math.min(...big.map((c) => c.hi - c.lo))).toBeGreaterThanOrEqual(8);
     expect(chunks({ ...step, fn: 'winograd4x4', total: 49, align: 1, total2: 16, minRows: 8 }, 2).map((c) => c.hi - c.lo)).toEqual([24, 25]);
+  });
+
+  it('on two threads, row chunks shrink from both ends of a step towards its middle', () => {
+    const step = { fn: 'conv2d', args: [], lo: 0, hi: 1, scratch: -1, total: 12544, align: 3, total2: 6 };
+    const sizes = chunks(step, 2).map((c) => c.hi - c.lo);
+    const top = sizes.slice(0, sizes.length / 2), bottom = sizes.slice(sizes.length / 2).reverse();
+    for (const half of [top, bottom]) {
+      expect(half.length).toBe(4);
+      expect(half[0]).toBeGreaterThan(3 * half[3]);
+      for (let i = 1; i < 4; i++) expect(half[i]).toBeLessThan(half[i - 1]);
+    }
+  });
+
+  it('two threads claim a level from its two ends: thread 0 the top halves, thread 1 the bottom halves, bottom first', () => {
+    const conv = { fn: 'conv2d', args: [], lo: 0, hi: 1, scratch: -1, total: 196, align: 3, total2: 6 };
+    const wino = { fn: 'winograd4x4', args: [], lo: 0, hi: 1, scratch: -1, total: 16, align: 1, total2: 20, minRows: 8 };
+    const order = levelChunks([conv, wino], 2);
+    const ctl = new Int32Array(CTL_WORDS);
+    const taken: number[][] = [[], []];
+    // Thread 0 takes three items, then thread 1 everything it can, then thread 0 the rest.
+    for (const [t, k] of [[0, 3], [1, 100], [0, 100]]) {
+      for (let j = 0; j < k; j++) {
+        const i = claim(ctl, order.length, t, 2);
+        if (i < 0) break;
+        taken[t].push(i);
+      }
+    }
+    expect([...taken[0], ...taken[1]].sort((a, b) => a - b)).toEqual(order.map((_, i) => i));
+    const item = (i: number) => order[i];
+    // Thread 0 began at the top of the first step, thread 1 at the bottom of the first step.
+    expect(item(taken[0][0])).toMatchObject({ step: 0, chunk: { lo: 0 } });
+    expect(item(taken[1][0]).step).toBe(0);
+    expect(item(taken[1][0]).chunk.hi).toBe(196);
+    // The Winograd step's two tile halves: the top one on thread 0's side, the bottom one on thread 1's.
+    const w = order.map((o, i) => [o, i] as const).filter(([o]) => o.step === 1);
+    expect(w.map(([o]) => o.chunk.lo)).toEqual([0, 8]);
+    expect(w[0][1]).toBeLessThan(w[1][1]);
+    // Other thread counts: every chunk of every step, in step order, claimed from the front.
+    expect(levelChunks([conv, wino], 3).map((o) => o.step)).toEqual([...chunks(conv, 3).map(() => 0), ...chunks(wino, 3).map(() => 1)]);
+    const ctl3 = new Int32Array(CTL_WORDS);
+    expect([claim(ctl3, 2, 2, 3), claim(ctl3, 2, 0, 3), claim(ctl3, 2, 1, 3)]).toEqual([0, 1, -1]);
   });
 });
 

@@ -6,7 +6,7 @@
 import { instantiateKernels } from '../wasm.js';
 import type { Port } from './host.js';
 import {
-  barrier, chunkArgs, chunks, CTL_CLAIM, CTL_EPOCH, CTL_WORDS, END, parkBegin, parkWait, PLAIN, STOP,
+  barrier, chunkArgs, claim, CTL_EPOCH, CTL_WORDS, END, levelChunks, parkBegin, parkWait, PLAIN, STOP,
   type InitMessage, type RunMessage, type ToWorker, type WireProgram,
 } from './protocol.js';
 
@@ -26,14 +26,15 @@ export function startRunner(port: Port): void {
   const prepare = (p: WireProgram): Call[][] => {
     const { thread, threads, scratchBase, scratchBytes } = st!.init;
     const scratch = scratchBase + thread * scratchBytes;
-    return p.levels.map((lv) =>
-      lv.flatMap((i) => {
-        const s = p.steps[i];
+    return p.levels.map((lv) => {
+      const steps = lv.map((i) => p.steps[i]);
+      const fns = steps.map((s) => {
         const f = st!.kernels[s.fn];
         if (typeof f !== 'function') throw new Error(`unknown kernel ${s.fn}`);
-        return chunks(s, threads).map((ch) => [f, chunkArgs(s, ch, scratch)] as Call);
-      }),
-    );
+        return f;
+      });
+      return levelChunks(steps, threads).map(({ step, chunk }) => [fns[step], chunkArgs(steps[step], chunk, scratch)] as Call);
+    });
   };
 
   const handle = (m: ToWorker): void => {
@@ -89,7 +90,7 @@ export function startRunner(port: Port): void {
         break;
       }
       const items = calls[l];
-      for (let i = Atomics.add(ctl, CTL_CLAIM, 1); i < items.length; i = Atomics.add(ctl, CTL_CLAIM, 1)) {
+      for (let i = claim(ctl, items.length, thread, threads); i >= 0; i = claim(ctl, items.length, thread, threads)) {
         const [f, args] = items[i];
         f(...args);
       }

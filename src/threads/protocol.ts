@@ -11,7 +11,7 @@
  *   of the run); the main thread waits on it asynchronously, never blocking;
  * - EPOCH: the current run; the main thread bumps it to abort a run (a worker died, dispose), and a worker
  *   whose run epoch no longer matches leaves the run at its next barrier;
- * - BELL, RUN, PARK: the doorbell (see `park`). After a run a worker stays parked on BELL for a while
+ * - BELL, RUN, PARK: the doorbell (`parkBegin`, `parkWait`, `ring`). After a run a worker stays parked on BELL for a while
  *   (PARK[thread] = PARKED) instead of returning to its message loop; a run of a program it already holds
  *   then starts with one store and one notify for all workers (RUN: epoch, program, stops) instead of a
  *   message to each;
@@ -46,7 +46,9 @@ export const CLAIMED = 2;
 export const WAKE = 3;
 /**
  * How long a worker stays parked after a run before it returns to its message loop (blocked in
- * Atomics.wait meanwhile: no CPU). A message wakes a worker in 100-170 µs here, a ring in about 55.
+ * Atomics.wait meanwhile: no CPU). Here, posting a run to both workers took ~44 µs and a worker then
+ * started 100-170 µs after its message; a ring is one store and one notify, and a parked thread wakes in
+ * ~55 µs (measured alone).
  */
 export const PARK_MS = 1000;
 /**
@@ -253,8 +255,9 @@ export function grid(step: Pick<WireStep, 'total' | 'align' | 'total2' | 'minRow
 /**
  * Relative sizes of the row chunks of a step split by rows only, `threads` chunks of each size, largest
  * first (on two threads: these sizes from the top of the step down to its middle, and mirrored from its
- * bottom up to the middle, the halves the two threads claim from the two ends of a level: `levelChunks`). Rows split finer cost nothing extra (a row is packed once whichever chunk holds it), and small
- * last chunks mean a thread that falls behind (its core taken by someone else for a while) holds the
+ * bottom up to the middle, the halves the two threads claim from the two ends of a level: `levelChunks`).
+ * Rows split finer cost nothing extra (a row is packed once whichever chunk holds it), and small last
+ * chunks mean a thread that falls behind (its core taken by someone else for a while) holds the
  * barrier up by a small chunk, not by a quarter of the step. Measured interleaved here (2 threads,
  * inception_v1 224, 100-200 rounds each): 4, 2, 1 took 0.960-0.989 of the time of two equal chunks per
  * thread; against 4, 2, 1, then: 6, 3, 2, 1 0.958-0.997 (0.974 over five runs), 8, 4, 2, 1 0.978,

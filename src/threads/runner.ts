@@ -58,7 +58,7 @@ export function startRunner(port: Port): void {
       port.postMessage({ type: 'done', epoch: m.epoch, aborted: !ok });
       return;
     }
-    // A run, then the runs the pool rings for while this worker is parked (see park in protocol.ts).
+    // A run, then the runs the pool rings for while this worker is parked (parkWait in protocol.ts).
     let run: RunMessage | undefined = m;
     while (run) {
       const seen = execute(run);

@@ -247,7 +247,19 @@ function panels(ap: usize, K: i32, packed: usize, Cout: i32, j0: i32, j1: i32, o
     const valid = Cout - j * NR;
     const p = packed + <usize>j * panelBytes;
     const cj = <usize>(j * NR) << 2;
-    if (valid > 8) {
+    if (valid > 8 && !ASC_FEATURE_RELAXED_SIMD) {
+      // Plain SIMD128: a multiply then an add needs a temporary beside the 3x12 tile's 9 accumulators and
+      // 3 weight vectors, more than V8 keeps in registers (it ran at 43-47 % of the plain peak). Channels
+      // 0-7 as 3x8 tiles, 8-11 as one 6x4 tile (or 3x4) over the panel's third weight vector; the same
+      // sums in the same order.
+      tile3x8(ap, K, p, o + cj, outRowBytes, 8, rows0, relu);
+      if (rows1 > 0) {
+        tile3x8(ap1, K, p, o1 + cj, outRowBytes, 8, rows1, relu);
+        tile6x4(ap, ap1, K, p + 32, o + cj + 32, outRowBytes, valid - 8, rows0, rows1, relu);
+      } else {
+        tile3x4(ap, K, p + 32, o + cj + 32, outRowBytes, valid - 8, rows0, relu);
+      }
+    } else if (valid > 8) {
       if (rows0 > 2) tile3(ap, K, p, o + cj, outRowBytes, valid, rows0, relu);
       else tile2(ap, K, p, o + cj, outRowBytes, valid, rows0, relu);
       if (rows1 > 2) tile3(ap1, K, p, o1 + cj, outRowBytes, valid, rows1, relu);

@@ -241,7 +241,7 @@ export class Model {
         throw new InputError(`input holds a non-finite value (${input.data[i]}) at index ${i}`);
       }
     };
-    const result: Record<string, TensorData> = {};
+    const captured = new Map<string, TensorData>();
     const want = new Set(wanted);
     const byStep = new Map<number, string[]>();
     for (const c of plan.captures) if (want.has(c.endpoint)) byStep.set(c.afterStep, [...(byStep.get(c.afterStep) ?? []), c.endpoint]);
@@ -249,10 +249,13 @@ export class Model {
       for (const e of byStep.get(i) ?? []) {
         const t = net.tensors.get(net.endpoints.get(e)!)!;
         const data = new Float32Array(this.memory.buffer, plan.offsets.get(t.name)!, tensorBytes(t, n) / 4).slice();
-        result[e] = { data, shape: net.squeezed.has(e) ? [n, t.c] : [n, t.h, t.w, t.c] };
+        captured.set(e, { data, shape: net.squeezed.has(e) ? [n, t.c] : [n, t.h, t.w, t.c] });
       }
     }, new Set(byStep.keys()));
     if (this.disposed) throw new RuntimeError('model was disposed during the run');
+    // In network order, whenever each was captured (a thread pool groups captures into few stops).
+    const result: Record<string, TensorData> = {};
+    for (const i of [...byStep.keys()].sort((a, b) => a - b)) for (const e of byStep.get(i)!) result[e] = captured.get(e)!;
     return result;
   }
 

@@ -17,8 +17,10 @@
  *   of each level, so each mostly reads what it wrote: `levelChunks`): each output element is computed exactly once, by the
  *   same kernel with the same per-element order, so results are bit-identical for any thread count, and
  *   a descheduled thread holds a level up by one chunk only.
- * - Captures (`after`) run on the calling thread at the barrier after the level that completes the end
- *   point, while the workers wait, and only for the steps asked for.
+ * - Captures (`after`) run on the calling thread, only for the steps asked for, at a barrier between the
+ *   level that completes the end point and the first that overwrites it, while the workers wait; as few
+ *   such stops as those windows allow (./threads/schedule.ts `capturePlan`), and none for the end points
+ *   that survive to the end of the run.
  * - Faults: a worker that exits or throws mid-run aborts the run (EPOCH bump wakes every waiter), the run
  *   rejects with a RuntimeError, and the worker is replaced before the next run starts.
  * - Lifecycle: workers are unref'd while idle (a Node process that never calls dispose still exits) and
@@ -32,7 +34,7 @@ import { isNode, type ThreadHost, type WorkerHandle } from './threads/host.js';
 import {
   CTL_ARRIVE, CTL_BELL, CTL_CLAIM, CTL_EPOCH, CTL_GEN, CTL_PARK, CTL_SIGNAL, CTL_WORDS, LOOP, ring, type FromWorker, type ToWorker, type WireProgram,
 } from './threads/protocol.js';
-import { compileProgram, type Program } from './threads/schedule.js';
+import { capturePlan, compileProgram, type Program } from './threads/schedule.js';
 
 /** Model's PoolStart (module, memory, threads, scratch and control block), plus where workers come from. */
 export interface PoolOptions extends PoolStart {
@@ -288,12 +290,7 @@ export class WorkerPool implements Executor {
     before();
     const last = p.levels.length - 1;
     // Steps whose captures happen at each level boundary (program order).
-    const atLevel = new Map<number, number[]>();
-    for (const i of [...stops].sort((a, b) => a - b)) {
-      const lv = p.captureLevel[i];
-      if (lv === undefined) continue;
-      atLevel.set(lv, [...(atLevel.get(lv) ?? []), i]);
-    }
+    const atLevel = capturePlan(p, stops);
     const stopLevels = [...atLevel.keys()].filter((lv) => lv < last).sort((a, b) => a - b);
     await this.session(async (epoch, wait) => {
       // Parked workers that hold the program start at one ring; the others get the run as a message.

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { buildNetwork, loadModel, RuntimeError, weightSpec, type Model } from '../dist/index.js';
 import type { WorkerPool } from '../dist/pool.js';
+import { capturePlan, compileProgram } from '../dist/threads/schedule.js';
 import { chunks, claim, CLAIMED, levelChunks, CTL_BELL, CTL_PARK, CTL_WORDS, LOOP, PARK_MS, parkBegin, parkWait, PARKED, ring, RUN_STOPS, WAKE } from '../dist/threads/protocol.js';
 import { mulberry32 } from './helpers/rng.mjs';
 
@@ -203,6 +204,30 @@ describe('work split', () => {
     expect(levelChunks([conv, wino], 3).map((o) => o.step)).toEqual([...chunks(conv, 3).map(() => 0), ...chunks(wino, 3).map(() => 1)]);
     const ctl3 = new Int32Array(CTL_WORDS);
     expect([claim(ctl3, 2, 2, 3), claim(ctl3, 2, 0, 3), claim(ctl3, 2, 1, 3)]).toEqual([0, 1, -1]);
+  });
+});
+
+describe('captures', () => {
+  it.each(['googlenet', 'inception_v1'] as const)('%s: every end point captured once, after it is complete and before it is overwritten, in few stops', async (model) => {
+    const m = await load(model, 2);
+    try {
+      const plan = (m as unknown as { plan(n: number, h: number, w: number): Parameters<typeof compileProgram>[0] }).plan(1, 224, 224);
+      const p = compileProgram(plan, 0);
+      const wanted = [...new Set(plan.captures.map((c) => c.afterStep))];
+      const at = capturePlan(p, wanted);
+      expect([...at.values()].flat().sort((a, b) => a - b)).toEqual([...wanted].sort((a, b) => a - b));
+      for (const [lv, steps] of at) for (const i of steps) {
+        expect(lv).toBeGreaterThanOrEqual(p.captureLevel[i]);
+        expect(lv).toBeLessThanOrEqual(p.captureBy[i]);
+      }
+      const last = p.levels.length - 1;
+      const stopsBefore = new Set(wanted.map((i) => p.captureLevel[i]).filter((l) => l < last)).size;
+      const stops = [...at.keys()].filter((l) => l < last).length;
+      expect(stops).toBeLessThanOrEqual(8);
+      expect(stops).toBeLessThan(stopsBefore / 2);
+    } finally {
+      await m.dispose();
+    }
   });
 });
 

@@ -14,9 +14,9 @@
  * - Every step is cut deterministically into chunks (./threads/protocol.ts `chunks`: row chunks of
  *   decreasing size, 4 per thread, or a grid of rows and output panels for the small layers)
  *   that the workers claim from a counter in the control block (`claim`; two threads from the two ends
- *   of each level, so each mostly reads what it wrote: `levelChunks`): each output element is computed exactly once, by the
- *   same kernel with the same per-element order, so results are bit-identical for any thread count, and
- *   a descheduled thread holds a level up by one chunk only.
+ *   of each level, so each mostly reads what it wrote: `levelChunks`): each output element is computed
+ *   exactly once, by the same kernel with the same per-element order, so results are bit-identical for
+ *   any thread count, and a descheduled thread holds a level up by one chunk only.
  * - Captures (`after`) run on the calling thread, only for the steps asked for, at a barrier between the
  *   level that completes the end point and the first that overwrites it, while the workers wait; as few
  *   such stops as those windows allow (./threads/schedule.ts `capturePlan`), and none for the end points
@@ -263,8 +263,9 @@ export class WorkerPool implements Executor {
   }
 
   /**
-   * Run a plan. `after(i)` is called on this thread once step i's output is complete and before anything
-   * overwrites it, for each i in `stops` (default: every capture step of the plan).
+   * Run a plan. `before()` writes the input once no worker is in a run any more; `after(i)` is called on
+   * this thread once step i's output is complete and before anything overwrites it, for each i in `stops`
+   * (default: every capture step of the plan).
    */
   execute(plan: Plan, before: () => void, after: (step: number) => void, stops?: ReadonlySet<number>): Promise<void> {
     const job = this.queue.then(() => this.runNow(this.program(plan), before, after, stops ?? new Set(plan.captures.map((c) => c.afterStep))));

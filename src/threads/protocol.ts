@@ -11,16 +11,16 @@
  *   of the run); the main thread waits on it asynchronously, never blocking;
  * - EPOCH: the current run; the main thread bumps it to abort a run (a worker died, dispose), and a worker
  *   whose run epoch no longer matches leaves the run at its next barrier;
- * - BELL, RUN, PARK: the doorbell (`parkBegin`, `parkWait`, `ring`). After a run a worker stays parked on BELL for a while
- *   (PARK[thread] = PARKED) instead of returning to its message loop; a run of a program it already holds
- *   then starts with one store and one notify for all workers (RUN: epoch, program, stops) instead of a
- *   message to each;
+ * - BELL, RUN, PARK: the doorbell (`parkBegin`, `parkWait`, `ring`). After a run a worker stays parked on
+ *   BELL for a while (PARK[thread] = PARKED) instead of returning to its message loop; a run of a program
+ *   it already holds then starts with one store and one notify for all workers (RUN: epoch, program,
+ *   stops) instead of a message to each;
  * - CLAIM: the next work item of the current level. Each step is cut into a fixed, deterministic list of
  *   chunks (`chunks`); the workers claim them (`claim`: two threads from the two ends of the level's list,
  *   more threads from its front), so a thread that is descheduled (a loaded machine, more threads than
- *   cores) delays the level by one chunk, not by its whole share. Which thread
- *   computes a chunk does not change its values: every element is computed once, by the same kernel with
- *   the same per-element order. The last arriver at a barrier resets CLAIM before releasing the others.
+ *   cores) delays the level by one chunk, not by its whole share. Which thread computes a chunk does not
+ *   change its values: every element is computed once, by the same kernel with the same per-element
+ *   order. The last arriver at a barrier resets CLAIM before releasing the others.
  */
 
 import type { Step } from '../plan.js';

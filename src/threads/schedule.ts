@@ -45,6 +45,9 @@ export interface Program extends WireProgram {
 
 const wholeOf = (a: Access): Access => ({ ...a, c0: 0, c1: Infinity });
 
+/** Step x writes bytes of any tensor step y writes (whole tensors, every channel). */
+const writesInto = (x: StepAccess, y: StepAccess) => x.writes.some((w) => y.writes.some((v) => overlaps(w, wholeOf(v))));
+
 const overlaps = (a: Access, b: Access) =>
   a.start < b.end && b.start < a.end && (a.tensor !== b.tensor || (a.c0 < b.c1 && b.c0 < a.c1));
 
@@ -82,21 +85,19 @@ export function compileProgram(plan: Plan, id: number): Program {
       if (raw || war || waw) lv = Math.max(lv, level[j] + 1);
       // The main thread reads the tensors of capture step j after level captureLevel[j]: nothing may
       // overwrite their bytes before that.
-      if (captured.has(j) && a.writes.some((w) => b.writes.some((v) => overlaps(w, wholeOf(v))))) lv = Math.max(lv, captureLevel[j] + 1);
+      if (captured.has(j) && writesInto(a, b)) lv = Math.max(lv, captureLevel[j] + 1);
     }
     level.push(lv);
     // Step i's tensors are complete once every writer of their bytes up to i has run.
-    const wholes = a.writes.map(wholeOf);
     let cap = lv;
-    for (let j = 0; j < i; j++) if (acc[j].writes.some((w) => wholes.some((v) => overlaps(w, v)))) cap = Math.max(cap, level[j]);
+    for (let j = 0; j < i; j++) if (writesInto(acc[j], a)) cap = Math.max(cap, level[j]);
     captureLevel.push(cap);
   });
   const levels: number[][] = [];
   level.forEach((lv, i) => (levels[lv] ??= []).push(i));
   const captureBy = acc.map((a, i) => {
-    const wholes = a.writes.map(wholeOf);
     let by = levels.length - 1;
-    for (let k = i + 1; k < acc.length; k++) if (acc[k].writes.some((w) => wholes.some((v) => overlaps(w, v)))) by = Math.min(by, level[k] - 1);
+    for (let k = i + 1; k < acc.length; k++) if (writesInto(acc[k], a)) by = Math.min(by, level[k] - 1);
     return Math.max(by, captureLevel[i]);
   });
   const steps: WireStep[] = plan.steps.map((s) => ({

@@ -32,7 +32,7 @@ import { RuntimeError } from './errors.js';
 import type { PoolStart } from './model.js';
 import { isNode, type ThreadHost, type WorkerHandle } from './threads/host.js';
 import {
-  CTL_ARRIVE, CTL_BELL, CTL_CLAIM, CTL_EPOCH, CTL_GEN, CTL_PARK, CTL_SIGNAL, CTL_WORDS, LOOP, ring, type FromWorker, type ToWorker, type WireProgram,
+  CTL_ARRIVE, CTL_BELL, CTL_CLAIM, CTL_EPOCH, CTL_GEN, CTL_PARK, CTL_LEFT, CTL_SIGNAL, CTL_WORDS, LOOP, ring, type FromWorker, type ToWorker, type WireProgram,
 } from './threads/protocol.js';
 import { capturePlan, compileProgram, type Program } from './threads/schedule.js';
 
@@ -107,7 +107,7 @@ export class WorkerPool implements Executor {
   private dirty = false;
   private recovery: Promise<void> | undefined;
   /** Workers started and whose exit was observed (for tests); per thread, ms computing and at barriers. */
-  readonly stats = { spawned: 0, exited: 0, busyMs: [] as number[], waitMs: [] as number[] };
+  readonly stats = { spawned: 0, exited: 0 };
 
   private constructor(private readonly o: PoolOptions, private readonly host: ThreadHost, private readonly url: URL) {
     this.threads = o.threads;
@@ -150,8 +150,6 @@ export class WorkerPool implements Executor {
           if (!this.running) slot.handle.unref();
           settle.resolve();
         } else if (m.type === 'done') {
-          this.stats.busyMs[thread] = (this.stats.busyMs[thread] ?? 0) + (m.busyMs ?? 0);
-          this.stats.waitMs[thread] = (this.stats.waitMs[thread] ?? 0) + (m.waitMs ?? 0);
           if (m.epoch === slot.busyEpoch) {
             slot.busyEpoch = -1;
             slot.idle?.();
@@ -220,6 +218,8 @@ export class WorkerPool implements Executor {
   /** Replace dead workers and wait for survivors of an aborted run to go idle. */
   private async recover(): Promise<void> {
     if (this.disposed) return;
+    // Workers that have left the run (LEFT; the others answer 'done' when they leave it).
+    for (const s of this.slots) if (s.busyEpoch >= 0 && Atomics.load(this.ctl, CTL_LEFT + s.thread) === s.busyEpoch) s.busyEpoch = -1;
     // Survivors leave an aborted run at their next barrier; one stuck in a long kernel gets replaced.
     const stragglers = this.slots.filter((s) => s.alive && s.busyEpoch >= 0);
     await Promise.all(stragglers.map((s) => this.idleOrTimeout(s, QUIESCE_MS)));
@@ -343,6 +343,9 @@ export class WorkerPool implements Executor {
     };
     try {
       await body(epoch, wait);
+      // Every worker has passed the run's last barrier, so none writes the memory any more (workers send
+      // no message at the end of a run).
+      for (const s of this.slots) if (s.busyEpoch === epoch) s.busyEpoch = -1;
     } catch (e) {
       if (!this.fault) this.abort();
       throw e;

@@ -331,12 +331,13 @@ describe('pool behaviour (googlenet, threads 2)', () => {
     expect(pool.liveWorkers).toBe(2);
   });
 
-  it('after a failed run, the next call writes its input only once the survivor has left the run', async () => {
-    // The last level holds a slow step (a scalar reference convolution, ~0.1-0.2 s) and a tiny one: one
-    // worker takes the tiny one, parks at the end of the run, and is killed there; the other, still in
-    // the slow step, learns of the abort only at its end. The next call must wait for it before writing
-    // its input into the arena it may still be writing.
-    const pool = poolOf(m);
+  /**
+   * A run whose last level holds a slow step (a scalar reference convolution, ~0.1-0.2 s) and a tiny one:
+   * one worker takes the tiny one and parks at the end of the run (its word in the control block; it sends
+   * nothing), the other is still in the slow step. Returns the pending run (its error), which worker is
+   * parked, and runNow for the next run.
+   */
+  async function slowRun(pool: WorkerPool) {
     type Slot = { busyEpoch: number };
     const slots = (pool as unknown as { slots: Slot[] }).slots;
     const arena = (m as unknown as { layout: { arenaBase: number } }).layout.arenaBase;
@@ -348,19 +349,47 @@ describe('pool behaviour (googlenet, threads 2)', () => {
     const program = { id: 2e9, levels: [[0, 1]], captureLevel: [0, 0], steps: [slow, tiny] };
     type RunNow = (p: unknown, before: () => void, after: () => void, stops: Set<number>) => Promise<void>;
     const runNow = ((pool as unknown as { runNow: RunNow }).runNow).bind(pool);
-    const pending = runNow(program, () => undefined, () => undefined, new Set()).then(() => undefined, (e: unknown) => e);
-    let idle = -1;
-    for (const t0 = performance.now(); idle < 0 && performance.now() - t0 < 2000; await new Promise((r) => setTimeout(r, 1))) {
-      const busy = slots.map((s) => s.busyEpoch >= 0);
-      if (busy.filter(Boolean).length === 1) idle = busy.indexOf(false);
+    // Polled only once the run has started (before() runs just before the ring).
+    const ctl = (pool as unknown as { ctl: Int32Array }).ctl;
+    let started = false;
+    const pending = runNow(program, () => (started = true), () => undefined, new Set()).then(() => undefined, (e: unknown) => e);
+    let parked = -1;
+    for (const t0 = performance.now(); parked < 0 && performance.now() - t0 < 2000; await new Promise((r) => setTimeout(r, 1))) {
+      const at = slots.map((_, t) => started && Atomics.load(ctl, CTL_PARK + t) === PARKED);
+      if (at.filter(Boolean).length === 1) parked = at.indexOf(true);
     }
-    expect(idle).toBeGreaterThanOrEqual(0);
-    void pool._terminateWorkerForTest(idle);
+    expect(parked).toBeGreaterThanOrEqual(0);
+    return { pending, parked, slots, rerun: (before: () => void) => runNow(program, before, () => undefined, new Set()) };
+  }
+
+  it('after a failed run, the next call writes its input only once the survivor has left the run', async () => {
+    // The parked worker is killed; the other learns of the abort only at the end of its slow step. The next
+    // call must wait for it before writing its input into the arena it may still be writing.
+    const pool = poolOf(m);
+    const { pending, parked, slots, rerun } = await slowRun(pool);
+    void pool._terminateWorkerForTest(parked);
     expect(await pending).toBeInstanceOf(RuntimeError);
     let busyAtWrite: boolean[] = [];
-    await runNow(program, () => (busyAtWrite = slots.map((s) => s.busyEpoch >= 0)), () => undefined, new Set());
+    await rerun(() => (busyAtWrite = slots.map((s) => s.busyEpoch >= 0)));
     expect(busyAtWrite).toEqual([false, false]);
     const input = randomInput([1, 96, 96, 3], 22, 128);
+    expectSame(await m.run(input), await m.run(input));
+    expect(pool.liveWorkers).toBe(2);
+  });
+
+  it('after a failed run, a worker that had finished its share is kept: it left the run (LEFT), no message needed', async () => {
+    const pool = poolOf(m);
+    const { pending, parked, rerun } = await slowRun(pool);
+    const spawned = pool.stats.spawned;
+    void pool._terminateWorkerForTest(1 - parked);
+    expect(await pending).toBeInstanceOf(RuntimeError);
+    // Recovery replaces only the dead worker, at once (a worker it took for a straggler would hold it up
+    // to QUIESCE_MS, 5 s, and then be replaced too).
+    const t0 = performance.now();
+    await rerun(() => undefined);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(pool.stats.spawned).toBe(spawned + 1);
+    const input = randomInput([1, 96, 96, 3], 23, 128);
     expectSame(await m.run(input), await m.run(input));
     expect(pool.liveWorkers).toBe(2);
   });
@@ -401,6 +430,29 @@ describe('pool behaviour (googlenet, threads 2)', () => {
       expect(posted).toEqual(['run', 'run']);
     } finally {
       slots.forEach((s, i) => (s.handle.postMessage = originals[i]));
+    }
+  });
+
+  it('a run that reaches its end gets no message back: the pool marks its workers idle from the last barrier', async () => {
+    const pool = poolOf(m);
+    type Host = { spawn(url: URL, ev: { message(x: { type: string }): void }): unknown };
+    const inner = pool as unknown as { host: Host; slots: Array<{ busyEpoch: number }> };
+    const host = inner.host;
+    const received: string[] = [];
+    // The worker that replaces the killed one is spawned through this host: its messages are counted.
+    inner.host = { ...host, spawn: (url, ev) => host.spawn.call(host, url, { ...ev, message: (x) => (received.push(x.type), ev.message(x)) }) };
+    try {
+      await pool._terminateWorkerForTest(1);
+      const input = randomInput([1, 96, 96, 3], 21, 128);
+      const first = await m.run(input);
+      for (let i = 0; i < 3; i++) {
+        expectSame(first, await m.run(input));
+        expect(inner.slots.map((s) => s.busyEpoch)).toEqual([-1, -1]);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      expect(received).toEqual(['ready']);
+    } finally {
+      inner.host = host;
     }
   });
 

@@ -15,6 +15,9 @@
  *   BELL for a while (PARK[thread] = PARKED) instead of returning to its message loop; a run of a program
  *   it already holds then starts with one store and one notify for all workers (RUN: epoch, program,
  *   stops) instead of a message to each;
+ * - LEFT: per worker, the epoch of the last run it has left. A run that ends needs no answer from the
+ *   workers (the main thread sees its last barrier); after an abort, the pool knows from LEFT (or from a
+ *   'done' message) which workers are out of the run;
  * - CLAIM: the next work item of the current level. Each step is cut into a fixed, deterministic list of
  *   chunks (`chunks`); the workers claim them (`claim`: two threads from the two ends of the level's list,
  *   more threads from its front), so a thread that is descheduled (a loaded machine, more threads than
@@ -36,8 +39,10 @@ export const CTL_RUN = 96;
 export const RUN_STOPS = 61;
 /** One word per thread (at most 64): LOOP, PARKED, CLAIMED or WAKE. */
 export const CTL_PARK = 160;
-/** Int32 words of the control block the pool uses (896 bytes of the 4096 reserved). */
-export const CTL_WORDS = 224;
+/** One word per thread: the epoch of the last run the worker has left (it writes no memory of it any more). */
+export const CTL_LEFT = 224;
+/** Int32 words of the control block the pool uses (1152 bytes of the 4096 reserved). */
+export const CTL_WORDS = 288;
 
 /** PARK states: in the message loop; parked on BELL; claimed for the run in RUN; sent to read a message. */
 export const LOOP = 0;
@@ -105,8 +110,8 @@ export type ToWorker = InitMessage | RunMessage | BenchMessage;
 
 export type FromWorker =
   | { type: 'ready'; thread: number }
-  /** busyMs / waitMs: time computing and time at barriers in the run (0 for a bench). */
-  | { type: 'done'; epoch: number; aborted: boolean; busyMs?: number; waitMs?: number }
+  /** The worker has left a run that was aborted (by itself: aborted, or by others after its end), or a bench. */
+  | { type: 'done'; epoch: number; aborted: boolean }
   | { type: 'error'; message: string; stack?: string };
 
 /** Barrier kinds: release everyone; stop for the main thread; end of the run (nobody waits). */

@@ -1,12 +1,13 @@
 /**
  * The worker's loop, platform-neutral: instantiate the kernels once on the shared memory, cache programs
  * by id, and run a program as levels separated by barriers in the control block (no message per step).
- * One 'run' message starts a whole run; the worker answers 'done' when it has left the run.
+ * One 'run' message (or one ring of the doorbell) starts a whole run; the worker answers 'done' only when
+ * it has left an aborted run (the pool learns of a completed one from its last barrier).
  */
 import { instantiateKernels } from '../wasm.js';
 import type { Port } from './host.js';
 import {
-  barrier, chunkArgs, claim, CTL_EPOCH, CTL_WORDS, END, levelChunks, parkBegin, parkWait, PLAIN, STOP,
+  barrier, chunkArgs, claim, CTL_EPOCH, CTL_LEFT, CTL_WORDS, END, levelChunks, parkBegin, parkWait, PLAIN, STOP,
   type InitMessage, type RunMessage, type ToWorker, type WireProgram,
 } from './protocol.js';
 
@@ -80,8 +81,6 @@ export function startRunner(port: Port): void {
       programs.set(m.program.id, calls);
     }
     const stops = new Set(m.stops);
-    const t0 = performance.now();
-    let waitMs = 0;
     let ok = true;
     let seen: number | undefined;
     for (let l = 0; l < calls.length && ok; l++) {
@@ -94,13 +93,15 @@ export function startRunner(port: Port): void {
         const [f, args] = items[i];
         f(...args);
       }
-      const t = performance.now();
       const lastLevel = l === calls.length - 1;
       if (lastLevel) seen = parkBegin(ctl, thread);
       ok = barrier(ctl, threads, lastLevel ? END : stops.has(l) ? STOP : PLAIN, m.epoch, spin);
-      waitMs += performance.now() - t;
     }
-    port.postMessage({ type: 'done', epoch: m.epoch, aborted: !ok, busyMs: performance.now() - t0 - waitMs, waitMs });
+    // A run that ends needs no answer: the pool sees its last barrier, and after an abort it reads LEFT. The
+    // worker checks the epoch after writing LEFT, so a pool that read LEFT too early gets a message instead.
+    Atomics.store(ctl, CTL_LEFT + thread, m.epoch);
+    if (ok && Atomics.load(ctl, CTL_EPOCH) === m.epoch) return seen;
+    port.postMessage({ type: 'done', epoch: m.epoch, aborted: !ok });
     return ok ? seen : undefined;
   };
 

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildNetwork, loadModel, RuntimeError, weightSpec, type Model } from '../dist/index.js';
 import type { WorkerPool } from '../dist/pool.js';
 import { capturePlan, compileProgram } from '../dist/threads/schedule.js';
-import { chunks, claim, CLAIMED, levelChunks, CTL_BELL, CTL_PARK, CTL_WORDS, LOOP, PARK_MS, parkBegin, parkWait, PARKED, ring, RUN_STOPS, WAKE } from '../dist/threads/protocol.js';
+import { chunks, claim, CLAIMED, grid, levelChunks, CTL_BELL, CTL_PARK, CTL_WORDS, LOOP, PARK_MS, parkBegin, parkWait, PARKED, ring, RUN_STOPS, WAKE } from '../dist/threads/protocol.js';
 import { mulberry32 } from './helpers/rng.mjs';
 
 type ModelName = 'googlenet' | 'inception_v1';
@@ -163,6 +163,16 @@ describe('work split', () => {
     expect(big.length).toBeGreaterThan(4);
     expect(Math.min(...big.map((c) => c.hi - c.lo))).toBeGreaterThanOrEqual(8);
     expect(chunks({ ...step, fn: 'winograd4x4', total: 49, align: 1, total2: 16, minRows: 8 }, 2).map((c) => c.hi - c.lo)).toEqual([24, 25]);
+  });
+
+  it('a step with enough rows gets row chunks even where the grid would cut its panels (Mixed_4b 1x1: 196 rows, 26 panels)', () => {
+    const step = { fn: 'conv1x1multi', args: [], lo: 0, hi: 1, scratch: -1, total: 196, align: 3, total2: 26 };
+    expect(grid(step, 4)).toEqual([2, 2]);
+    const cs = chunks(step, 2);
+    expect(cs.length).toBe(8);
+    for (const c of cs) expect([c.lo2, c.hi2]).toEqual([0, 26]);
+    // Too few rows for them (a 7x7 layer: 49 rows): the grid, here by panels.
+    expect(chunks({ ...step, total: 49 }, 2).every((c) => c.lo === 0 && c.hi === 49)).toBe(true);
   });
 
   it('on two threads, row chunks shrink from both ends of a step towards its middle', () => {

@@ -275,6 +275,12 @@ export function grid(step: Pick<WireStep, 'total' | 'align' | 'total2' | 'minRow
  * inception_v1 224, 100-200 rounds each): 4, 2, 1 took 0.960-0.989 of the time of two equal chunks per
  * thread; against 4, 2, 1, then: 6, 3, 2, 1 0.958-0.997 (0.974 over five runs), 8, 4, 2, 1 0.978,
  * 12, 6, 3, 2, 1 0.999, 4, 2, 1, 1 0.991.
+ * A step with that many rows takes them even where the grid would cut its output panels too (the grid
+ * prefers that only by the rounding of rows to the GEMM's 3): a grid's equal cells cannot rebalance when
+ * one core runs slower than the other, as this VM's cores often do for seconds at a time (another guest
+ * on the same physical core). Measured in such a phase (2 threads, 100 runs): on Mixed_4b-4d's 1x1
+ * levels (196 rows, a 2x2 grid before) the faster thread waited 0.33-0.37 ms each (median), 0.01-0.02
+ * with these chunks; in quiet phases 0.993-1.000 of the time (inception_v1), 0.992 (googlenet).
  * A Winograd step takes them too when even its smallest chunk gets minRows tiles (each chunk streams all
  * the transformed weights once): with minRows 8 (WINOGRAD_MIN_TILES), Conv2d_2c's 196 tiles do, which
  * measured 0.961 and 0.988 of the time of one chunk per thread on the first machine, and 1.001 and 0.985
@@ -283,9 +289,9 @@ export function grid(step: Pick<WireStep, 'total' | 'align' | 'total2' | 'minRow
 const GUIDED = [6, 3, 2, 1];
 
 /**
- * The chunks of a step for `threads` threads: a grid of at most threads * CHUNKS_PER_THREAD cells (threads
- * for a Winograd step), row part major; a step the grid splits by rows only takes decreasing row chunks
- * (GUIDED) when it has enough rows (Winograd: minRows tiles in the smallest chunk). They tile the step
+ * The chunks of a step for `threads` threads: decreasing row chunks (GUIDED) when it has enough rows (a
+ * Winograd step: minRows tiles in the smallest chunk, and only where its grid splits tiles alone), else a
+ * grid of at most threads * CHUNKS_PER_THREAD cells (threads for a Winograd step), row part major. They tile the step
  * exactly (every element in exactly one chunk) and depend only on the step and the thread count.
  */
 export function chunks(step: WireStep, threads: number): Chunk[] {
@@ -298,7 +304,7 @@ export function chunks(step: WireStep, threads: number): Chunk[] {
   const out: Chunk[] = [];
   const sizes = threads === 2 ? [...GUIDED, ...[...GUIDED].reverse()] : GUIDED.flatMap((g) => Array<number>(threads).fill(g));
   const sum = sizes.reduce((a, b) => a + b, 0);
-  if (pc === 1 && threads > 1 && units >= sum * (step.minRows ?? 1)) {
+  if ((pc === 1 || !step.minRows) && threads > 1 && units >= sum * (step.minRows ?? 1)) {
     let acc = 0;
     for (const g of sizes) {
       const lo = Math.min(step.total, Math.round((acc / sum) * units) * step.align);

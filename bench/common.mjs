@@ -38,3 +38,41 @@ export function stats(ms) {
   const q = (p) => s[Math.min(s.length - 1, Math.max(0, Math.round(p * (s.length - 1))))];
   return { median: q(0.5), p10: q(0.1), p90: q(0.9), runs: s.length };
 }
+
+/**
+ * How much of the machine a benchmark had: `threads` worker threads at once each spin on the clock for
+ * `ms` and count the time they did not run (gaps over 20 µs: the OS, or on a VM the hypervisor, gave the
+ * core to someone else) and how fast their loop went. On a VM whose virtual cores share physical cores
+ * with other guests both change from second to second (here: 3 % of the time lost and equal rates when
+ * quiet; 7 % lost and one core at 70 % of the other's rate in a busy phase), and a multithreaded run feels
+ * that more than a single thread does, since each level waits for its slowest thread.
+ * Returns per thread { lostPct, rate } (rate: loop iterations per µs while running).
+ */
+export async function machineCheck(threads = 2, ms = 500) {
+  const { Worker } = await import('node:worker_threads');
+  const src = `
+    const { parentPort, workerData: ms } = require('node:worker_threads');
+    const t0 = performance.now();
+    let prev = t0, lost = 0, n = 0;
+    for (;;) {
+      const t = performance.now();
+      n++;
+      if (t - prev > 0.02) lost += t - prev;
+      prev = t;
+      if (t - t0 > ms) break;
+    }
+    const total = prev - t0;
+    parentPort.postMessage({ lostPct: (100 * lost) / total, rate: n / ((total - lost) * 1000) });`;
+  const workers = Array.from({ length: threads }, () => new Worker(src, { eval: true, workerData: ms }));
+  try {
+    return await Promise.all(workers.map((w) => new Promise((resolve, reject) => (w.once('message', resolve), w.once('error', reject)))));
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+/** One line for machineCheck's result. */
+export function machineLine(check) {
+  const rates = check.map((c) => c.rate);
+  return `cores lost ${check.map((c) => c.lostPct.toFixed(1)).join(' / ')} % of their time; the slowest ran at ${((100 * Math.min(...rates)) / Math.max(...rates)).toFixed(0)} % of the fastest's rate`;
+}

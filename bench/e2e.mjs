@@ -1,12 +1,13 @@
 // End-to-end benchmark: ms per image, both topologies, 224x224, batch 1 and 8, threads 1 and 2.
 // Median and p10-p90 over `--runs N` (default 20) rounds after warm-up; each round runs every configuration
 // twice and times the second run (batch 8: every fourth round). `--json` prints JSON; `--quick` only
-// inception_v1 batch 1.
+// inception_v1 batch 1. Before and after the timed rounds it reports how much of the machine there was
+// (machineCheck in common.mjs): on a shared VM the 2-thread figures move with it.
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadModel } from '../dist/index.js';
 import { compileProgram } from '../dist/threads/schedule.js';
-import { randomInceptionWeights, randomInput, stats } from './common.mjs';
+import { machineCheck, machineLine, randomInceptionWeights, randomInput, stats } from './common.mjs';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, runs: { type: 'string' }, threads: { type: 'string' } } });
 const runs = Number(values.runs ?? 20);
@@ -30,6 +31,8 @@ for (const c of configs) {
     live.push({ c, error: e.message });
   }
 }
+// The machine's state around the timed rounds (a busy VM host slows multithreaded runs the most).
+const machine = { before: await machineCheck(os.availableParallelism()) };
 for (let r = 0; r < runs; r++) {
   for (const x of live) {
     if (x.error || (x.c.batch > 1 && r % 4 !== 0)) continue;
@@ -56,7 +59,8 @@ for (const { c, m, ms, error } of live) {
   rows.push(row);
   await m.dispose();
 }
-const meta = { date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model, cores: os.availableParallelism() };
+machine.after = await machineCheck(os.availableParallelism());
+const meta = { machine, date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model, cores: os.availableParallelism() };
 if (values.json) {
   console.log(JSON.stringify({ meta, results: rows }, null, 2));
 } else {
@@ -69,4 +73,6 @@ if (values.json) {
   for (const r of rows.filter((x) => x.barrierUs !== undefined)) {
     console.log(`${r.model}, ${r.threads} threads: ${r.syncPoints} sync points per image, ${r.barrierUs.toFixed(2)} µs per barrier (empty, all workers)`);
   }
+  console.log(`machine before: ${machineLine(machine.before)}`);
+  console.log(`machine after:  ${machineLine(machine.after)}`);
 }

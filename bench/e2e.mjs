@@ -70,6 +70,10 @@ if (values.json) {
     if (r.error) console.log(`${r.model.padEnd(14)} ${String(r.batch).padStart(5)} ${String(r.threads).padStart(7)}  error: ${r.error}`);
     else console.log(`${r.model.padEnd(14)} ${String(r.batch).padStart(5)} ${String(r.threads).padStart(7)} ${r.kernels.padEnd(9)} ${r.msPerImage.toFixed(1).padStart(17)}  ${r.p10.toFixed(1)}-${r.p90.toFixed(1)}`);
   }
+  for (const r of rows.filter((x) => x.threads > 1 && !x.error)) {
+    const one = rows.find((x) => x.model === r.model && x.batch === r.batch && x.threads === 1 && !x.error);
+    if (one) console.log(`${r.model} batch ${r.batch}: ${r.threads} threads ${(one.msPerImage / r.msPerImage).toFixed(2)}x faster than 1 (medians)`);
+  }
   for (const r of rows.filter((x) => x.barrierUs !== undefined)) {
     console.log(`${r.model}, ${r.threads} threads: ${r.syncPoints} sync points per image, ${r.barrierUs.toFixed(2)} µs per barrier (empty, all workers)`);
   }

@@ -11,7 +11,7 @@
 //   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
 //   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
 import { gemm, NR } from './gemm';
-import { imin, loadLanes, pointBytes, storeLanes } from './common';
+import { imax, imin, loadLanes, pointBytes, storeLanes } from './common';
 
 /** The six rows of B^T applied to six vectors, stored at o, o + st, ..., o + 5 st. */
 // @ts-ignore: decorator
@@ -64,13 +64,29 @@ function inputTiles(
     const v = Vb + (<usize>(t - tbeg) * <usize>C << 2);
     const inside = y0 >= 0 && y0 + 6 <= H && x0 >= 0 && x0 + 6 <= W;
     const corner = inp + (<usize>((n * H + y0) * W + x0) * pix);
+    const rowBytes = <usize>W * pix;
+    // A tile across the border: the rows i0..i1 and columns j0..j1 of its patch lie in the image. They are
+    // copied into `patch` for each 4 channels; the other entries stay zero (set once per tile).
+    const i0 = imax(0, -y0), i1 = imin(6, H - y0), j0 = imax(0, -x0), j1 = imin(6, W - x0);
+    const patch = tmp + 576;
+    if (!inside) for (let k: usize = 0; k < 36; k++) v128.store(patch + (k << 4), z);
     for (let c = 0; c < C; c += 4) {
       if (inside && c < C4) {
         // A whole patch: the first pass reads the image directly.
-        transformIn(corner + (<usize>c << 2), <usize>W * pix, pix, tmp, v + (<usize>c << 2), vs);
+        transformIn(corner + (<usize>c << 2), rowBytes, pix, tmp, v + (<usize>c << 2), vs);
         continue;
       }
-      // Gather the 6x6 patch of channels c..c+3 (zero outside the image; past C for the last vector).
+      if (c < C4) {
+        for (let i = i0; i < i1; i++) {
+          const row = corner + <usize>i * rowBytes + (<usize>c << 2);
+          const q = patch + <usize>(i * 6) * 16;
+          for (let j = j0; j < j1; j++) v128.store(q + (<usize>j << 4), v128.load(row + <usize>j * pix));
+        }
+        transformIn(patch, 96, 16, tmp, v + (<usize>c << 2), vs);
+        continue;
+      }
+      // The channel tail (C % 4 channels): gather its 6x6 patch (zero outside the image and past C),
+      // transform it in tmp's own space, then store only the valid lanes.
       for (let i = 0; i < 6; i++) {
         const iy = y0 + i;
         for (let j = 0; j < 6; j++) {
@@ -82,14 +98,9 @@ function inputTiles(
           v128.store(tmp + <usize>(i * 6 + j) * 16, d);
         }
       }
-      if (c < C4) {
-        transformIn(tmp, 96, 16, tmp, v + (<usize>c << 2), vs);
-      } else {
-        // Channel tail: transform into tmp's own space, then store only the valid lanes.
-        for (let xi = 0; xi < 36; xi++) v128.store(tmp + 576 + <usize>xi * 16, z);
-        transformIn(tmp, 96, 16, tmp, tmp + 576, 16);
-        for (let xi: usize = 0; xi < 36; xi++) storeLanes(v + xi * vs + (<usize>c << 2), v128.load(tmp + 576 + xi * 16), C - c);
-      }
+      for (let xi = 0; xi < 36; xi++) v128.store(tmp + 576 + <usize>xi * 16, z);
+      transformIn(tmp, 96, 16, tmp, tmp + 576, 16);
+      for (let xi: usize = 0; xi < 36; xi++) storeLanes(v + xi * vs + (<usize>c << 2), v128.load(tmp + 576 + xi * 16), C - c);
     }
   }
 }

@@ -106,7 +106,7 @@ export class WorkerPool implements Executor {
   /** Set after an aborted run: survivors must leave it before the control block is reused. */
   private dirty = false;
   private recovery: Promise<void> | undefined;
-  /** Workers started and whose exit was observed (for tests); per thread, ms computing and at barriers. */
+  /** Workers started and whose exit was observed (for tests). */
   readonly stats = { spawned: 0, exited: 0 };
 
   private constructor(private readonly o: PoolOptions, private readonly host: ThreadHost, private readonly url: URL) {

@@ -291,8 +291,9 @@ const GUIDED = [6, 3, 2, 1];
 /**
  * The chunks of a step for `threads` threads: decreasing row chunks (GUIDED) when it has enough rows (a
  * Winograd step: minRows tiles in the smallest chunk, and only where its grid splits tiles alone), else a
- * grid of at most threads * CHUNKS_PER_THREAD cells (threads for a Winograd step), row part major. They tile the step
- * exactly (every element in exactly one chunk) and depend only on the step and the thread count.
+ * grid of at most threads * CHUNKS_PER_THREAD cells (threads for a Winograd step), row part major. They
+ * tile the step exactly (every element in exactly one chunk) and depend only on the step and the thread
+ * count.
  */
 export function chunks(step: WireStep, threads: number): Chunk[] {
   // A Winograd step (minRows) splits its tiles, or its panels where a thread would get fewer than minRows

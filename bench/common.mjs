@@ -40,39 +40,56 @@ export function stats(ms) {
 }
 
 /**
- * How much of the machine a benchmark had: `threads` worker threads at once each spin on the clock for
- * `ms` and count the time they did not run (gaps over 20 µs: the OS, or on a VM the hypervisor, gave the
- * core to someone else) and how fast their loop went. On a VM whose virtual cores share physical cores
- * with other guests both change from second to second (here: 3 % of the time lost and equal rates when
- * quiet; 7 % lost and one core at 70 % of the other's rate in a busy phase), and a multithreaded run feels
- * that more than a single thread does, since each level waits for its slowest thread.
- * Returns per thread { lostPct, rate } (rate: loop iterations per µs while running).
+ * How much of the machine a benchmark has: `threads` worker threads, kept for repeated samples, each spin
+ * on the clock for `ms` at once and count the time they did not run (gaps over 20 µs: the OS, or on a VM
+ * the hypervisor, gave the core to someone else) and how fast their loop went. On a VM whose virtual
+ * cores share physical cores with other guests both change from second to second (here: 3 % of the time
+ * lost and equal rates when quiet; 7-15 % lost and one core at 70-80 % of the other's rate in busy
+ * phases), and a multithreaded run feels that more than a single thread does, since each level waits for
+ * its slowest thread. sample(ms) returns per thread { lostPct, rate } (rate: loop iterations per µs while
+ * running); between samples the threads wait for a message and take no CPU.
  */
-export async function machineCheck(threads = 2, ms = 500) {
+export async function machineProbe(threads = 2) {
   const { Worker } = await import('node:worker_threads');
   const src = `
-    const { parentPort, workerData: ms } = require('node:worker_threads');
-    const t0 = performance.now();
-    let prev = t0, lost = 0, n = 0;
-    for (;;) {
-      const t = performance.now();
-      n++;
-      if (t - prev > 0.02) lost += t - prev;
-      prev = t;
-      if (t - t0 > ms) break;
-    }
-    const total = prev - t0;
-    parentPort.postMessage({ lostPct: (100 * lost) / total, rate: n / ((total - lost) * 1000) });`;
-  const workers = Array.from({ length: threads }, () => new Worker(src, { eval: true, workerData: ms }));
-  try {
-    return await Promise.all(workers.map((w) => new Promise((resolve, reject) => (w.once('message', resolve), w.once('error', reject)))));
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
+    const { parentPort } = require('node:worker_threads');
+    parentPort.on('message', (ms) => {
+      const t0 = performance.now();
+      let prev = t0, lost = 0, n = 0;
+      for (;;) {
+        const t = performance.now();
+        n++;
+        if (t - prev > 0.02) lost += t - prev;
+        prev = t;
+        if (t - t0 > ms) break;
+      }
+      const total = prev - t0;
+      parentPort.postMessage({ lostPct: (100 * lost) / total, rate: n / ((total - lost) * 1000) });
+    });`;
+  const workers = Array.from({ length: threads }, () => new Worker(src, { eval: true }));
+  const ask = (w, ms) => new Promise((resolve, reject) => {
+    const fail = (e) => reject(e);
+    w.once('error', fail);
+    w.once('message', (m) => (w.off('error', fail), resolve(m)));
+    w.postMessage(ms);
+  });
+  return {
+    sample: (ms) => Promise.all(workers.map((w) => ask(w, ms))),
+    close: () => Promise.all(workers.map((w) => w.terminate())),
+  };
 }
 
-/** One line for machineCheck's result. */
-export function machineLine(check) {
-  const rates = check.map((c) => c.rate);
-  return `cores lost ${check.map((c) => c.lostPct.toFixed(1)).join(' / ')} % of their time; the slowest ran at ${((100 * Math.min(...rates)) / Math.max(...rates)).toFixed(0)} % of the fastest's rate`;
+/** The slowest thread's loop rate as a percentage of the fastest's, in one sample. */
+const slowestPct = (sample) => (100 * Math.min(...sample.map((c) => c.rate))) / Math.max(...sample.map((c) => c.rate));
+
+/** One line for a sample of machineProbe. */
+export function machineLine(sample) {
+  return `cores lost ${sample.map((c) => c.lostPct.toFixed(1)).join(' / ')} % of their time; the slowest ran at ${slowestPct(sample).toFixed(0)} % of the fastest's rate`;
+}
+
+/** One line for short samples taken between rounds: medians over them, and the worst. */
+export function machineSummary(samples) {
+  const lost = samples.map((x) => Math.max(...x.map((c) => c.lostPct)));
+  const slow = samples.map(slowestPct);
+  return `the most a core lost: median ${stats(lost).median.toFixed(1)} % (worst ${Math.max(...lost).toFixed(1)} %); the slowest core's rate: median ${stats(slow).median.toFixed(0)} % of the fastest's (worst ${Math.min(...slow).toFixed(0)} %), over ${samples.length} samples`;
 }

@@ -1,13 +1,13 @@
 // End-to-end benchmark: ms per image, both topologies, 224x224, batch 1 and 8, threads 1 and 2.
 // Median and p10-p90 over `--runs N` (default 20) rounds after warm-up; each round runs every configuration
 // twice and times the second run (batch 8: every fourth round). `--json` prints JSON; `--quick` only
-// inception_v1 batch 1. Before and after the timed rounds it reports how much of the machine there was
-// (machineCheck in common.mjs): on a shared VM the 2-thread figures move with it.
+// inception_v1 batch 1. Before, between and after the timed rounds it samples how much of the machine
+// there was (machineProbe in common.mjs): on a shared VM the 2-thread figures move with it.
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadModel } from '../dist/index.js';
 import { compileProgram } from '../dist/threads/schedule.js';
-import { machineCheck, machineLine, randomInceptionWeights, randomInput, stats } from './common.mjs';
+import { machineLine, machineProbe, machineSummary, randomInceptionWeights, randomInput, stats } from './common.mjs';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, runs: { type: 'string' }, threads: { type: 'string' } } });
 const runs = Number(values.runs ?? 20);
@@ -31,8 +31,9 @@ for (const c of configs) {
     live.push({ c, error: e.message });
   }
 }
-// The machine's state around the timed rounds (a busy VM host slows multithreaded runs the most).
-const machine = { before: await machineCheck(os.availableParallelism()) };
+// The machine's state around and between the timed rounds (a busy VM host slows multithreaded runs most).
+const probe = await machineProbe(os.availableParallelism());
+const machine = { before: await probe.sample(500), rounds: [] };
 for (let r = 0; r < runs; r++) {
   for (const x of live) {
     if (x.error || (x.c.batch > 1 && r % 4 !== 0)) continue;
@@ -41,6 +42,7 @@ for (let r = 0; r < runs; r++) {
     await x.m.run(x.input);
     x.ms.push(performance.now() - t);
   }
+  machine.rounds.push(await probe.sample(20));
 }
 for (const { c, m, ms, error } of live) {
   if (error) {
@@ -59,7 +61,8 @@ for (const { c, m, ms, error } of live) {
   rows.push(row);
   await m.dispose();
 }
-machine.after = await machineCheck(os.availableParallelism());
+machine.after = await probe.sample(500);
+await probe.close();
 const meta = { machine, date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model, cores: os.availableParallelism() };
 if (values.json) {
   console.log(JSON.stringify({ meta, results: rows }, null, 2));
@@ -78,5 +81,6 @@ if (values.json) {
     console.log(`${r.model}, ${r.threads} threads: ${r.syncPoints} sync points per image, ${r.barrierUs.toFixed(2)} µs per barrier (empty, all workers)`);
   }
   console.log(`machine before: ${machineLine(machine.before)}`);
+  console.log(`between rounds: ${machineSummary(machine.rounds)}`);
   console.log(`machine after:  ${machineLine(machine.after)}`);
 }

@@ -65,42 +65,30 @@ function inputTiles(
     const inside = y0 >= 0 && y0 + 6 <= H && x0 >= 0 && x0 + 6 <= W;
     const corner = inp + (<usize>((n * H + y0) * W + x0) * pix);
     const rowBytes = <usize>W * pix;
-    // A tile across the border: the rows i0..i1 and columns j0..j1 of its patch lie in the image. They are
-    // copied into `patch` for each 4 channels; the other entries stay zero (set once per tile).
+    // The rows i0..i1 and columns j0..j1 of the patch lie in the image. A tile across the border copies
+    // them into `patch` for each 4 channels (the last vector zero past C); its other entries stay zero (set
+    // once per tile). A tile inside reads the image directly, but for a channel tail.
     const i0 = imax(0, -y0), i1 = imin(6, H - y0), j0 = imax(0, -x0), j1 = imin(6, W - x0);
     const patch = tmp + 576;
     if (!inside) for (let k: usize = 0; k < 36; k++) v128.store(patch + (k << 4), z);
     for (let c = 0; c < C; c += 4) {
       if (inside && c < C4) {
-        // A whole patch: the first pass reads the image directly.
         transformIn(corner + (<usize>c << 2), rowBytes, pix, tmp, v + (<usize>c << 2), vs);
         continue;
       }
+      for (let i = i0; i < i1; i++) {
+        const row = corner + <usize>i * rowBytes + (<usize>c << 2);
+        const q = patch + <usize>(i * 6) * 16;
+        for (let j = j0; j < j1; j++) v128.store(q + (<usize>j << 4), loadLanes(row + <usize>j * pix, C - c));
+      }
       if (c < C4) {
-        for (let i = i0; i < i1; i++) {
-          const row = corner + <usize>i * rowBytes + (<usize>c << 2);
-          const q = patch + <usize>(i * 6) * 16;
-          for (let j = j0; j < j1; j++) v128.store(q + (<usize>j << 4), v128.load(row + <usize>j * pix));
-        }
         transformIn(patch, 96, 16, tmp, v + (<usize>c << 2), vs);
         continue;
       }
-      // The channel tail (C % 4 channels): gather its 6x6 patch (zero outside the image and past C),
-      // transform it in tmp's own space, then store only the valid lanes.
-      for (let i = 0; i < 6; i++) {
-        const iy = y0 + i;
-        for (let j = 0; j < 6; j++) {
-          const ix = x0 + j;
-          let d = z;
-          if (inside || (iy >= 0 && iy < H && ix >= 0 && ix < W)) {
-            d = loadLanes(inp + (<usize>((n * H + iy) * W + ix) * pix) + (<usize>c << 2), C - c);
-          }
-          v128.store(tmp + <usize>(i * 6 + j) * 16, d);
-        }
-      }
-      for (let xi = 0; xi < 36; xi++) v128.store(tmp + 576 + <usize>xi * 16, z);
-      transformIn(tmp, 96, 16, tmp, tmp + 576, 16);
-      for (let xi: usize = 0; xi < 36; xi++) storeLanes(v + xi * vs + (<usize>c << 2), v128.load(tmp + 576 + xi * 16), C - c);
+      // The channel tail (C % 4 channels): transformed into the patch's own space (its last use in this
+      // tile), then only the valid lanes are stored.
+      transformIn(patch, 96, 16, tmp, patch, 16);
+      for (let xi: usize = 0; xi < 36; xi++) storeLanes(v + xi * vs + (<usize>c << 2), v128.load(patch + xi * 16), C - c);
     }
   }
 }

@@ -56,6 +56,9 @@ const WEIGHTS = { inception_v1: inceptionWeights(11) };
 const load = (model: ModelName, threads: number, globalPool = false) =>
   loadModel({ model, threads, globalPool, weights: model === 'inception_v1' ? WEIGHTS.inception_v1 : undefined });
 const poolOf = (m: Model) => (m as unknown as { executor: WorkerPool }).executor;
+/** The pool's private runNow (a program of its own, an input writer, captures, stops), bound to it. */
+const runNowOf = (pool: WorkerPool) =>
+  (pool as unknown as { runNow(p: unknown, before: () => void, after: () => void, stops: Set<number>): Promise<void> }).runNow.bind(pool);
 /** The process's OS thread ids (Linux), or null elsewhere. */
 const osThreads = () => (process.platform === 'linux' ? new Set(readdirSync('/proc/self/task')) : null);
 
@@ -345,7 +348,7 @@ describe('pool behaviour (googlenet, threads 2)', () => {
    * A run whose last level holds a slow step (a scalar reference convolution, ~0.1-0.2 s) and a tiny one:
    * one worker takes the tiny one and parks at the end of the run (its word in the control block; it sends
    * nothing), the other is still in the slow step. Returns the pending run (its error), which worker is
-   * parked, and runNow for the next run.
+   * parked, and a rerun of the same program.
    */
   async function slowRun(pool: WorkerPool) {
     type Slot = { busyEpoch: number };
@@ -357,8 +360,7 @@ describe('pool behaviour (googlenet, threads 2)', () => {
       args: [arena, 56, 56, 64, arena + MB, 56, 56, 64, 0, arena + 2 * MB, arena + 3 * MB, 64, 3, 3, 1, 1, 1, 0, 0, 1] };
     const tiny = { fn: 'softmax', args: [arena + 4 * MB, arena + 4 * MB, 10, 0, 1], lo: 3, hi: 4, total: 1, align: 1, scratch: -1 };
     const program = { id: 2e9, levels: [[0, 1]], captureLevel: [0, 0], steps: [slow, tiny] };
-    type RunNow = (p: unknown, before: () => void, after: () => void, stops: Set<number>) => Promise<void>;
-    const runNow = ((pool as unknown as { runNow: RunNow }).runNow).bind(pool);
+    const runNow = runNowOf(pool);
     // Polled only once the run has started (before() runs just before the ring).
     const ctl = (pool as unknown as { ctl: Int32Array }).ctl;
     let started = false;
@@ -413,7 +415,7 @@ describe('pool behaviour (googlenet, threads 2)', () => {
       id: 1e9, levels: [[0]], captureLevel: [0],
       steps: [{ fn: 'softmax', args: [0x7fffff00, 0x7fffff00, 1000, 0, 1000], lo: 3, hi: 4, total: 1000, align: 1, scratch: -1 }],
     };
-    const runNow = (pool as unknown as { runNow(p: unknown, before: () => void, after: () => void, stops: Set<number>): Promise<void> }).runNow.bind(pool);
+    const runNow = runNowOf(pool);
     const t0 = performance.now();
     const error = await runNow(bad, () => undefined, () => undefined, new Set()).then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(RuntimeError);

@@ -138,12 +138,13 @@ export function winogradMatrixBytes(cin: number, cout: number): number {
   return Math.ceil((packedLength(cin, cout) * 4) / 64) * 64;
 }
 
-const G2 = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
+/** G row by row (alpha rows of r), for F(2x2, 3x3). */
+const G2 = Float64Array.of(1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1);
 /** G on the points 0, 1, -1, 2, -2 (rows c_p [1 p p^2 ...], c_p = 1/4, -1/6, -1/6, 1/24, 1/24) and inf. */
-const g6 = (r: number) => [
-  ...[0, 1, -1, 2, -2].map((p, i) => Array.from({ length: r }, (_, e) => [1 / 4, -1 / 6, -1 / 6, 1 / 24, 1 / 24][i] * p ** e)),
-  Array.from({ length: r }, (_, e) => (e === r - 1 ? 1 : 0)),
-];
+const g6 = (r: number) => Float64Array.from([
+  ...[0, 1, -1, 2, -2].flatMap((p, i) => Array.from({ length: r }, (_, e) => [1 / 4, -1 / 6, -1 / 6, 1 / 24, 1 / 24][i] * p ** e)),
+  ...Array.from({ length: r }, (_, e) => (e === r - 1 ? 1 : 0)),
+]);
 const G4 = g6(3);
 const G5 = g6(5);
 
@@ -164,7 +165,10 @@ export function winogradBytes(cin: number, cout: number, v: Winograd): number {
 export function packWinograd(w: Float32Array, bias: Float32Array, cin: number, cout: number, out: Float32Array, v: Winograd): void {
   const G = v.alpha === 4 ? G2 : v.r === 3 ? G4 : G5;
   const { alpha: a, r } = v;
-  const U = Array.from({ length: a * a }, () => new Float32Array(cin * cout));
+  const mat = winogradMatrixBytes(cin, cout) / 4;
+  // Each U[xi] goes straight to its packed place (packWeights' layout: panels of NR channels, a zero bias
+  // row, then the cin rows), zero padded.
+  out.fill(0, 0, a * a * mat);
   const g = new Float64Array(r * r);
   const tmp = new Float64Array(a * r);
   for (let ci = 0; ci < cin; ci++) {
@@ -174,23 +178,21 @@ export function packWinograd(w: Float32Array, bias: Float32Array, cin: number, c
       for (let i = 0; i < a; i++) {
         for (let j = 0; j < r; j++) {
           let s = 0;
-          for (let k = 0; k < r; k++) s += G[i][k] * g[k * r + j];
+          for (let k = 0; k < r; k++) s += G[i * r + k] * g[k * r + j];
           tmp[i * r + j] = s;
         }
       }
       // U = tmp G^T (a x a)
+      const at = Math.floor(co / NR) * (cin + 1) * NR + (ci + 1) * NR + (co % NR);
       for (let i = 0; i < a; i++) {
         for (let j = 0; j < a; j++) {
           let s = 0;
-          for (let k = 0; k < r; k++) s += tmp[i * r + k] * G[j][k];
-          U[i * a + j][ci * cout + co] = s;
+          for (let k = 0; k < r; k++) s += tmp[i * r + k] * G[j * r + k];
+          out[(i * a + j) * mat + at] = s;
         }
       }
     }
   }
-  const mat = winogradMatrixBytes(cin, cout) / 4;
-  const zero = new Float32Array(cout);
-  for (let xi = 0; xi < a * a; xi++) packWeights(U[xi], zero, cin, cout, out.subarray(xi * mat, xi * mat + packedLength(cin, cout)));
   out.set(bias, a * a * mat);
 }
 

@@ -75,6 +75,8 @@ export const bundledWeightsUrl = (): URL => new URL('../models/googlenet.safeten
 async function resolveWeights(model: ModelName, w: LoadOptions['weights']): Promise<Map<string, Tensor>> {
   if (w instanceof Map) return w;
   let bytes: Uint8Array;
+  // Bytes read here belong to nobody else: their tensors can be views of them, not copies.
+  let own = true;
   if (w === undefined) {
     if (model !== 'googlenet') {
       throw new InputError(`${model} has no bundled weights: pass weights (a safetensors file with TF-slim variable names)`);
@@ -82,14 +84,16 @@ async function resolveWeights(model: ModelName, w: LoadOptions['weights']): Prom
     bytes = await readAsset(bundledWeightsUrl());
   } else if (w instanceof Uint8Array) {
     bytes = w;
+    own = false;
   } else if (w instanceof ArrayBuffer) {
     bytes = new Uint8Array(w);
+    own = false;
   } else if (typeof w === 'string' || w instanceof URL) {
     bytes = await readPathOrUrl(w);
   } else {
     throw new InputError('weights must be safetensors bytes, a path or URL, or a Map of tensors');
   }
-  return parseSafetensors(bytes).tensors;
+  return parseSafetensors(bytes, { copy: !own }).tensors;
 }
 
 function checkThreads(t: unknown): number {
@@ -391,8 +395,10 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
     shared,
   } as WebAssembly.MemoryDescriptor);
   const heap = new Float32Array(memory.buffer);
+  // One buffer for every layer's unpacked weights.
+  const into = new Float32Array(Math.max(0, ...convs.map((l) => l.kh * l.kw * l.cin * l.cout)));
   for (const l of convs) {
-    const { w, bias } = convWeights(net, l, tensors);
+    const { w, bias } = convWeights(net, l, tensors, into);
     const at = packed.get(l.scope)! / 4;
     packConvWeights(l, w, bias, tile, heap.subarray(at, at + convWeightBytes(l, tile) / 4));
   }

@@ -21,6 +21,11 @@ export interface ParseOptions {
   maxHeaderBytes?: number;
   /** What a tensor holding NaN or ±Infinity does: 'error' (default) or 'allow'. */
   nonFinite?: 'error' | 'allow';
+  /**
+   * false: F32 tensors at 4-byte aligned places are views of `bytes` instead of copies (they change when
+   * `bytes` does). Default true.
+   */
+  copy?: boolean;
 }
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
@@ -100,11 +105,12 @@ export function parseSafetensors(bytes: Uint8Array, options: ParseOptions = {}):
       throw new WeightsError(`safetensors: tensor "${name}" of shape [${shape}] ${dtype} needs ${count * elemBytes} bytes but data_offsets span ${end - begin}`);
     }
     if (end > begin) ranges.push([begin, end, name]); // zero-size tensors occupy no bytes
-    const data = new Float32Array(count);
     const base = dataStart + begin;
+    const aligned = dtype === 'F32' && (bytes.byteOffset + base) % 4 === 0;
+    const data = aligned && options.copy === false ? new Float32Array(bytes.buffer, bytes.byteOffset + base, count) : new Float32Array(count);
     if (dtype === 'F32') {
-      if (base % 4 === 0 && bytes.byteOffset % 4 === 0) {
-        data.set(new Float32Array(bytes.buffer, bytes.byteOffset + base, count));
+      if (aligned) {
+        if (options.copy !== false) data.set(new Float32Array(bytes.buffer, bytes.byteOffset + base, count));
       } else {
         for (let i = 0; i < count; i++) data[i] = view.getFloat32(base + 4 * i, true);
       }

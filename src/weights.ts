@@ -60,17 +60,19 @@ export function checkWeights(tensors: Map<string, Tensor>, required: WeightSpec[
   }
 }
 
-/** HWIO weights [K][cout] and a bias for one conv layer, batch norm folded in (computed in double). */
-export function convWeights(net: Network, l: ConvLayer, tensors: Map<string, Tensor>): { w: Float32Array; bias: Float32Array } {
+/**
+ * HWIO weights [K][cout] and a bias for one conv layer, batch norm folded in (computed in double). The
+ * weights go into `into` (at least K x cout floats) when given: loadModel reuses one buffer for all layers.
+ */
+export function convWeights(net: Network, l: ConvLayer, tensors: Map<string, Tensor>, into?: Float32Array): { w: Float32Array; bias: Float32Array } {
   const spec = layerWeightSpec(net, l);
   const K = l.kh * l.kw * l.cin;
   const raw = take(tensors, spec[0], true);
-  let w: Float32Array;
+  const w = into ? into.subarray(0, K * l.cout) : new Float32Array(K * l.cout);
   if (net.model === 'inception_v1') {
-    w = new Float32Array(raw);
+    w.set(raw);
   } else {
     // OHWI → HWIO.
-    w = new Float32Array(K * l.cout);
     for (let o = 0; o < l.cout; o++) for (let k = 0; k < K; k++) w[k * l.cout + o] = raw[o * K + k];
   }
   let bias: Float32Array;

@@ -167,6 +167,23 @@ describe('encodeSafetensors / parseSafetensors round trip', () => {
     expect([...parsed.tensors.get('a')!.data]).toEqual([1, 2]);
   });
 
+  it('copy: false gives views of aligned F32 data, and still correct copies of unaligned data', () => {
+    const bytes = encodeSafetensors(sampleTensors());
+    const shifted = new Uint8Array(bytes.length + 3);
+    shifted.set(bytes, 3);
+    for (const view of [bytes, shifted.subarray(3)]) {
+      const parsed = parseSafetensors(view, { copy: false });
+      for (const [name, t] of sampleTensors()) {
+        expect([...bitsOf(parsed.tensors.get(name)!.data)], name).toEqual([...bitsOf(t.data)]);
+      }
+    }
+    const one = encodeSafetensors({ a: { shape: [2], data: new Float32Array([1, 2]) } });
+    const aliased = parseSafetensors(one, { copy: false }).tensors.get('a')!.data;
+    expect(aliased.buffer).toBe(one.buffer);
+    one.fill(0, 8);
+    expect([...aliased]).toEqual([0, 0]);
+  });
+
   it('the encoder refuses data/shape mismatches and a tensor named __metadata__', () => {
     expectWeightsError(() => encodeSafetensors({ a: { shape: [3], data: new Float32Array(2) } }), /"a".*2 values.*\[3\]/);
     expectWeightsError(() => encodeSafetensors({ a: { shape: [-1, -2], data: new Float32Array(2) } }), /"a".*invalid shape/);

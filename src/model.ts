@@ -113,6 +113,8 @@ export interface PoolStart {
   scratchBytes: number;
   /** Byte offset of the control block (CTL_WORDS * 4 bytes, inside the memory's initial size). */
   controlBase: number;
+  /** Called once every worker has been created (they then start on their own while the caller works). */
+  onSpawned?: () => void;
 }
 
 /**
@@ -357,6 +359,9 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   };
   // The network at the default size decides which weights are needed and gives the info.
   const net = buildNetwork(model, 224, 224, netOpts);
+  // The kernels compile while the weights are read (a weights error still comes first).
+  const compiling = compileKernels({ shared: threads > 1, flavor: options.kernels, source: options.wasm });
+  compiling.catch(() => undefined);
   const tensors = await resolveWeights(model, options.weights);
   const numClasses = options.numClasses ?? DEFAULT_NUM_CLASSES[model];
   // Weights of the whole network (root block, logits) are never "extra", whatever part of it runs.
@@ -394,22 +399,30 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
     maximum: Math.floor(maxBytes / PAGE),
     shared,
   } as WebAssembly.MemoryDescriptor);
-  const heap = new Float32Array(memory.buffer);
-  // One buffer for every layer's unpacked weights.
-  const into = new Float32Array(Math.max(0, ...convs.map((l) => l.kh * l.kw * l.cin * l.cout)));
-  for (const l of convs) {
-    const { w, bias } = convWeights(net, l, tensors, into);
-    const at = packed.get(l.scope)! / 4;
-    packConvWeights(l, w, bias, tile, heap.subarray(at, at + convWeightBytes(l, tile) / 4));
-  }
-  const km = await compileKernels({ shared, flavor: options.kernels, source: options.wasm });
+  const km = await compiling;
   const kernels = instantiateKernels(km.module, memory);
-  let executor: Executor;
-  if (threads === 1) {
-    executor = new InlineExecutor(kernels);
-  } else {
-    executor = await platform.startPool({ module: km.module, memory, threads, scratchBase, scratchBytes, controlBase: 0 });
+  // The workers start (and instantiate the kernels: no data segments, nothing written) while this thread
+  // packs the weights.
+  let spawned!: () => void;
+  const created = new Promise<void>((resolve) => (spawned = resolve));
+  const starting = threads === 1 ? undefined : platform.startPool({ module: km.module, memory, threads, scratchBase, scratchBytes, controlBase: 0, onSpawned: spawned });
+  // Until the pool has created its workers (it loads its modules first), or failed to.
+  if (starting) await Promise.race([created, starting.then(() => undefined, () => undefined)]);
+  try {
+    const heap = new Float32Array(memory.buffer);
+    // One buffer for every layer's unpacked weights.
+    const into = new Float32Array(Math.max(0, ...convs.map((l) => l.kh * l.kw * l.cin * l.cout)));
+    for (const l of convs) {
+      const { w, bias } = convWeights(net, l, tensors, into);
+      const at = packed.get(l.scope)! / 4;
+      packConvWeights(l, w, bias, tile, heap.subarray(at, at + convWeightBytes(l, tile) / 4));
+    }
+  } catch (e) {
+    // (A bad batch norm variance is found only here.) The workers end before the call rejects.
+    await starting?.then((p) => p.dispose(), () => undefined);
+    throw e;
   }
+  const executor: Executor = starting ? await starting : new InlineExecutor(kernels);
   const { parameters, macs } = accounting(net);
   const info: ModelInfo = {
     model,

@@ -123,6 +123,7 @@ export class WorkerPool implements Executor {
     const pool = new WorkerPool(o, host, o.workerUrl ?? new URL('./worker.js', import.meta.url));
     for (const i of [CTL_ARRIVE, CTL_GEN, CTL_SIGNAL, CTL_EPOCH, CTL_CLAIM, CTL_BELL]) Atomics.store(pool.ctl, i, 0);
     for (let t = 0; t < o.threads; t++) pool.slots.push(pool.spawn(t));
+    o.onSpawned?.();
     try {
       await Promise.all(pool.slots.map((s) => s.ready));
     } catch (e) {

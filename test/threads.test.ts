@@ -14,6 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { buildNetwork, loadModel, RuntimeError, weightSpec, type Model } from '../dist/index.js';
 import type { WorkerPool } from '../dist/pool.js';
+import { createModel } from '../dist/model.js';
+import { hostPlatform } from '../dist/platform.js';
 import { capturePlan, compileProgram } from '../dist/threads/schedule.js';
 import { chunks, claim, CLAIMED, grid, levelChunks, CTL_BELL, CTL_PARK, CTL_WORDS, LOOP, PARK_MS, parkBegin, parkWait, PARKED, ring, RUN_STOPS, WAKE } from '../dist/threads/protocol.js';
 import { mulberry32 } from './helpers/rng.mjs';
@@ -479,6 +481,27 @@ describe('pool behaviour (googlenet, threads 2)', () => {
 });
 
 describe('lifecycle', () => {
+  it('weights refused while the workers start (they start as the weights are packed) leave no worker', async () => {
+    const bad = new Map(WEIGHTS.inception_v1);
+    const v = 'InceptionV1/Mixed_4c/Branch_1/Conv2d_0b_3x3/BatchNorm/moving_variance';
+    const data = bad.get(v)!.data.slice();
+    data[5] = -1;
+    bad.set(v, { shape: bad.get(v)!.shape, data });
+    const pools: WorkerPool[] = [];
+    const platform = { ...hostPlatform, startPool: async (o: Parameters<typeof hostPlatform.startPool>[0]) => {
+      const p = (await hostPlatform.startPool(o)) as WorkerPool;
+      pools.push(p);
+      return p;
+    } };
+    await expect(createModel({ model: 'inception_v1', threads: 2, weights: bad }, platform)).rejects.toThrow(
+      new RegExp(`weights: "${v}"\\[5\\] = -1 makes the batch norm undefined`),
+    );
+    expect(pools).toHaveLength(1);
+    expect(pools[0].liveWorkers).toBe(0);
+    expect(pools[0].stats.spawned).toBe(2);
+    expect(pools[0].stats.exited).toBe(2);
+  });
+
   it('dispose() ends every worker; calls after it reject', async () => {
     const before = osThreads();
     const m = await load('googlenet', 3, true);

@@ -1,4 +1,5 @@
-// End-to-end benchmark: ms per image, both topologies, 224x224, batch 1 and 8, threads 1 and 2.
+// End-to-end benchmark: ms per image, both topologies, 224x224, batch 1 and 8, threads 1 and 2; and each
+// configuration's cold start (loadModel; the first run, of the whole batch): one sample each, not a median.
 // Median and p10-p90 over `--runs N` (default 20) rounds after warm-up; each round runs every configuration
 // twice and times the second run (batch 8: every fourth round). `--json` prints JSON; `--quick` only
 // inception_v1 batch 1. Before, between and after the timed rounds it samples how much of the machine
@@ -23,10 +24,16 @@ const inceptionWeights = randomInceptionWeights(1);
 const live = [];
 for (const c of configs) {
   try {
+    // Cold start: loadModel (googlenet reads its bundled file; inception_v1 gets tensors) and the first run.
+    let t = performance.now();
     const m = await loadModel({ model: c.model, threads: c.threads, weights: c.model === 'inception_v1' ? inceptionWeights : undefined });
+    const loadMs = performance.now() - t;
     const input = randomInput(c.batch, 224, 224, 7, c.model === 'googlenet' ? 100 : 1);
-    for (let i = 0; i < 3; i++) await m.run(input);
-    live.push({ c, m, input, ms: [] });
+    t = performance.now();
+    await m.run(input);
+    const firstMs = performance.now() - t;
+    for (let i = 0; i < 2; i++) await m.run(input);
+    live.push({ c, m, input, ms: [], loadMs, firstMs });
   } catch (e) {
     live.push({ c, error: e.message });
   }
@@ -44,13 +51,13 @@ for (let r = 0; r < runs; r++) {
   }
   machine.rounds.push(await probe.sample(20));
 }
-for (const { c, m, ms, error } of live) {
+for (const { c, m, ms, error, loadMs, firstMs } of live) {
   if (error) {
     rows.push({ ...c, error });
     continue;
   }
   const s = stats(ms);
-  const row = { ...c, kernels: m.info.kernels, msPerImage: s.median / c.batch, p10: s.p10 / c.batch, p90: s.p90 / c.batch, runs: s.runs };
+  const row = { ...c, kernels: m.info.kernels, msPerImage: s.median / c.batch, p10: s.p10 / c.batch, p90: s.p90 / c.batch, runs: s.runs, loadMs, firstRunMs: firstMs };
   if (c.threads > 1 && c.batch === 1) {
     // The pool's cost per sync point (empty barriers of all workers) and the sync points of this plan.
     // Internals, as in bench/layers.mjs: this is a development tool.
@@ -68,10 +75,10 @@ if (values.json) {
   console.log(JSON.stringify({ meta, results: rows }, null, 2));
 } else {
   console.log(`googlenet-wasm end to end, 224x224 — ${meta.cpu}, ${meta.cores} cores, Node ${meta.node}`);
-  console.log('model          batch threads kernels   ms/image (median)  p10-p90');
+  console.log('model          batch threads kernels   ms/image (median)  p10-p90     loadModel  first run (ms)');
   for (const r of rows) {
     if (r.error) console.log(`${r.model.padEnd(14)} ${String(r.batch).padStart(5)} ${String(r.threads).padStart(7)}  error: ${r.error}`);
-    else console.log(`${r.model.padEnd(14)} ${String(r.batch).padStart(5)} ${String(r.threads).padStart(7)} ${r.kernels.padEnd(9)} ${r.msPerImage.toFixed(1).padStart(17)}  ${r.p10.toFixed(1)}-${r.p90.toFixed(1)}`);
+    else console.log(`${r.model.padEnd(14)} ${String(r.batch).padStart(5)} ${String(r.threads).padStart(7)} ${r.kernels.padEnd(9)} ${r.msPerImage.toFixed(1).padStart(17)}  ${`${r.p10.toFixed(1)}-${r.p90.toFixed(1)}`.padEnd(11)} ${r.loadMs.toFixed(0).padStart(9)} ${r.firstRunMs.toFixed(0).padStart(10)}`);
   }
   for (const r of rows.filter((x) => x.threads > 1 && !x.error)) {
     const one = rows.find((x) => x.model === r.model && x.batch === r.batch && x.threads === 1 && !x.error);

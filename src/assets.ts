@@ -4,10 +4,13 @@
  */
 import { InputError } from './errors.js';
 
+/** A Node Buffer as a plain Uint8Array over the same memory (new Uint8Array(buffer) would copy it). */
+const bytesOf = (b: Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
 export async function readAsset(url: URL): Promise<Uint8Array> {
   if (url.protocol === 'file:') {
     const { readFile } = await import('node:fs/promises');
-    return new Uint8Array(await readFile(url));
+    return bytesOf(await readFile(url));
   }
   const res = await fetch(url);
   if (!res.ok) throw new InputError(`could not fetch ${url.href}: HTTP ${res.status}`);
@@ -20,7 +23,7 @@ export async function readPathOrUrl(p: string | URL): Promise<Uint8Array> {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p)) return readAsset(new URL(p));
   const { readFile } = await import('node:fs/promises');
   try {
-    return new Uint8Array(await readFile(p));
+    return bytesOf(await readFile(p));
   } catch (e) {
     throw new InputError(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
   }

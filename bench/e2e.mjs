@@ -82,7 +82,9 @@ if (values.json) {
   }
   for (const r of rows.filter((x) => x.threads > 1 && !x.error)) {
     const one = rows.find((x) => x.model === r.model && x.batch === r.batch && x.threads === 1 && !x.error);
-    if (one) console.log(`${r.model} batch ${r.batch}: ${r.threads} threads ${(one.msPerImage / r.msPerImage).toFixed(2)}x faster than 1 (medians)`);
+    // The p10s: the runs least disturbed by the machine (a shared VM stops or slows a core now and then,
+    // which a run on more threads is exposed to more often).
+    if (one) console.log(`${r.model} batch ${r.batch}: ${r.threads} threads ${(one.msPerImage / r.msPerImage).toFixed(2)}x faster than 1 (medians; p10s: ${(one.p10 / r.p10).toFixed(2)}x)`);
   }
   for (const r of rows.filter((x) => x.barrierUs !== undefined)) {
     console.log(`${r.model}, ${r.threads} threads: ${r.syncPoints} sync points per image, ${r.barrierUs.toFixed(2)} µs per barrier (empty, all workers)`);

@@ -25,6 +25,7 @@ const USAGE = `usage:
                 [--threads N] [--batch B] [--max-pixels P]
   googlenet embed <files and folders...> --output features.safetensors [--model M] [--weights F]
                 [--threads N] [--batch B]
+  googlenet --version
 `;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -328,6 +329,12 @@ export async function main(argv: string[]): Promise<number> {
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     process.stdout.write(USAGE);
     return cmd ? 0 : 2;
+  }
+  if (cmd === '--version' || cmd === '-V') {
+    // package.json ships in every npm package, next to dist/.
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`${pkg.version}\n`);
+    return 0;
   }
   const fn = COMMANDS[cmd];
   if (!fn) {

@@ -178,6 +178,15 @@ describe('googlenet CLI', () => {
     expect(j.endpoints.find((e: { name: string }) => e.name === 'Mixed_4f').shape).toEqual([1, 14, 14, 832]);
   });
 
+  it('--version prints the package version', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    for (const flag of ['--version', '-V']) {
+      const v = await exec([flag]);
+      expect(v.code).toBe(0);
+      expect(v.stdout).toBe(`${version}\n`);
+    }
+  });
+
   it('bad arguments: a one-line error and a non-zero exit', async () => {
     const a = await exec(['run', '--input', '/nonexistent.safetensors', '--output', join(dir, 'x')]);
     expect(a.code).toBe(1);

@@ -359,8 +359,9 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   };
   // The network at the default size decides which weights are needed and gives the info.
   const net = buildNetwork(model, 224, 224, netOpts);
+  const shared = threads > 1;
   // The kernels compile while the weights are read (a weights error still comes first).
-  const compiling = compileKernels({ shared: threads > 1, flavor: options.kernels, source: options.wasm });
+  const compiling = compileKernels({ shared, flavor: options.kernels, source: options.wasm });
   compiling.catch(() => undefined);
   const tensors = await resolveWeights(model, options.weights);
   const numClasses = options.numClasses ?? DEFAULT_NUM_CLASSES[model];
@@ -393,7 +394,6 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   if (!(maxBytes > 0) || maxBytes > 2 ** 32) throw new InputError(`maxMemoryBytes must be between 1 and 2^32, got ${maxBytes}`);
   const initialBytes = arenaBase + plan224.arenaBytes;
   if (initialBytes > maxBytes) throw new RuntimeError(`out of memory: the model needs ${initialBytes} bytes, above maxMemoryBytes ${maxBytes}`);
-  const shared = threads > 1;
   const memory = new WebAssembly.Memory({
     initial: Math.ceil(initialBytes / PAGE),
     maximum: Math.floor(maxBytes / PAGE),

@@ -97,6 +97,9 @@ export function packedLength(K: number, cout: number): number {
   return Math.ceil(cout / NR) * (K + 1) * NR;
 }
 
+/** Where packWeights puts row k, output channel co of a K x cout matrix (its panel, after the bias row). */
+const packedIndex = (k: number, co: number, K: number): number => Math.floor(co / NR) * (K + 1) * NR + (k + 1) * NR + (co % NR);
+
 /** Pack HWIO weights [K][cout] and bias into panels of NR output channels, bias first, zero padded. */
 export function packWeights(w: Float32Array, bias: Float32Array, K: number, cout: number, out: Float32Array = new Float32Array(packedLength(K, cout))): Float32Array {
   const panels = Math.ceil(cout / NR);
@@ -190,7 +193,7 @@ export function packWinograd(w: Float32Array, bias: Float32Array, cin: number, c
         }
       }
       // U = tmp G^T (a x a)
-      const at = Math.floor(co / NR) * (cin + 1) * NR + (ci + 1) * NR + (co % NR);
+      const at = packedIndex(ci, co, cin);
       for (let i = 0; i < a; i++) {
         for (let j = 0; j < a; j++) {
           let s = 0;
@@ -204,8 +207,9 @@ export function packWinograd(w: Float32Array, bias: Float32Array, cin: number, c
 }
 
 /**
- * packWinograd's loops for r = 3 with the sums over k written out (1.7x faster): the same products added in
- * the same order, so the same values.
+ * packWinograd's loops for r = 3 with the sums over k written out (1.7x faster; googlenet's load 0.52 ->
+ * 0.46 s): the same products added in the same order, from 0 as the loop's sums start (so -0 products
+ * give +0 as there), hence the same values.
  */
 function packWinograd3(w: Float32Array, cin: number, cout: number, out: Float32Array, G: Float64Array, a: number, mat: number): void {
   const tmp = new Float64Array(a * 3);
@@ -224,7 +228,7 @@ function packWinograd3(w: Float32Array, cin: number, cout: number, out: Float32A
         tmp[i * 3 + 2] = 0 + x * g2 + y * g5 + z * g8;
       }
       // U = tmp G^T (a x a)
-      const at = Math.floor(co / NR) * (cin + 1) * NR + (ci + 1) * NR + (co % NR);
+      const at = packedIndex(ci, co, cin);
       for (let i = 0; i < a; i++) {
         const x = tmp[i * 3], y = tmp[i * 3 + 1], z = tmp[i * 3 + 2];
         for (let j = 0; j < a; j++) out[(i * a + j) * mat + at] = 0 + x * G[j * 3] + y * G[j * 3 + 1] + z * G[j * 3 + 2];

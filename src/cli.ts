@@ -3,10 +3,12 @@
  * The `googlenet` command line.
  *   googlenet run --model M --input IN.safetensors[:TENSOR] --output OUT.safetensors [...]
  *   googlenet info --model M [--size S] [--json]
+ *   googlenet classify / embed <files and folders...>, googlenet bench (see USAGE)
  */
 import { parseArgs } from 'node:util';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { availableParallelism, cpus } from 'node:os';
 import { GoogLeNetError, InputError } from './errors.js';
 import type { LoadOptions, TensorData } from './model.js';
 import { loadModel } from './platform.js';
@@ -15,6 +17,7 @@ import { accounting, buildNetwork, type ModelName } from './topology.js';
 import { makePlan } from './plan.js';
 import { parseLabels, toRGB, type Prediction } from './classify.js';
 import type { RGBImage } from './image.js';
+import { benchmark, randomInceptionWeights, type BenchConfig } from './bench.js';
 
 const USAGE = `usage:
   googlenet run --input IN.safetensors[:TENSOR] --output OUT.safetensors [--model googlenet|inception_v1]
@@ -25,6 +28,8 @@ const USAGE = `usage:
                 [--threads N] [--batch B] [--max-pixels P]
   googlenet embed <files and folders...> --output features.safetensors [--model M] [--weights F]
                 [--threads N] [--batch B]
+  googlenet bench [--model M] [--weights F] [--threads 1,2] [--size S] [--global-pool] [--batch B] [--runs R]
+                [--warmup W] [--kernels auto|simd|relaxed] [--json]
   googlenet --version
 `;
 
@@ -321,8 +326,61 @@ async function cmdEmbed(args: string[]): Promise<number> {
   }
 }
 
+/** A whole-number option within [min, max], or its default. */
+function boundedOption(v: Values, name: string, def: number, min: number, max: number): number {
+  const n = intOption(v, name) ?? def;
+  if (n < min || n > max) throw new InputError(`--${name} must be from ${min} to ${max}, got ${n}`);
+  return n;
+}
+
+/**
+ * Time inference on this machine: ms per image (median, p10-p90) for each thread count, round-robin over
+ * them (bench.ts). Without --weights, googlenet uses the bundled weights and inception_v1 seeded random
+ * ones (speed does not depend on the values).
+ */
+async function cmdBench(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args, strict: true, allowPositionals: false,
+    options: {
+      model: { type: 'string' }, weights: { type: 'string' }, threads: { type: 'string' }, size: { type: 'string' },
+      batch: { type: 'string' }, runs: { type: 'string' }, warmup: { type: 'string' }, kernels: { type: 'string' }, json: { type: 'boolean' },
+      'global-pool': { type: 'boolean' },
+    },
+  });
+  const model = modelOption(values);
+  const size = boundedOption(values, 'size', 224, 1, 4096);
+  const batch = boundedOption(values, 'batch', 1, 1, 256);
+  const runs = boundedOption(values, 'runs', 20, 1, 100000);
+  const warmup = boundedOption(values, 'warmup', 3, 0, 100000);
+  const kernels = (values.kernels as string | undefined) ?? 'auto';
+  if (kernels !== 'auto' && kernels !== 'simd' && kernels !== 'relaxed') throw new InputError(`--kernels must be auto, simd or relaxed, got ${JSON.stringify(kernels)}`);
+  const threadList = values.threads === undefined ? [1, availableParallelism()] : values.threads.split(',').map((s) => {
+    const n = Number(s.trim());
+    if (!/^\s*\d+\s*$/.test(s) || n < 1 || n > 256) throw new InputError(`--threads takes thread counts from 1 to 256 separated by commas, got ${JSON.stringify(values.threads)}`);
+    return n;
+  });
+  const threadCounts = [...new Set(threadList)];
+  const weights = values.weights ?? (model === 'inception_v1' ? randomInceptionWeights(1) : undefined);
+  const configs: BenchConfig[] = threadCounts.map((threads) => ({ load: { model, weights, threads, kernels, globalPool: values['global-pool'] === true ? true : undefined }, batch, size }));
+  const results = await benchmark(loadModel, configs, runs, warmup);
+  const machine = { cpu: cpus()[0]?.model.trim() ?? 'unknown CPU', cores: availableParallelism(), node: process.version };
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ ...machine, model, size, batch, runs, warmup, weights: values.weights ?? (model === 'inception_v1' ? 'random' : 'bundled'), results }, null, 2) + '\n');
+    return 0;
+  }
+  const f = (x: number) => x.toFixed(1);
+  const lines = [
+    `${model} ${size}x${size} batch ${batch}: ${runs} timed runs after ${warmup} warm-up — ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`,
+    'threads  kernels  ms/image (median)  p10-p90      images/s  loadModel (ms)  first run (ms)',
+    ...results.map((r) => `${String(r.threads).padStart(7)}  ${r.kernels.padEnd(7)}  ${f(r.msPerImage.median).padStart(17)}  ${`${f(r.msPerImage.p10)}-${f(r.msPerImage.p90)}`.padEnd(11)}  ${f(r.imagesPerSecond).padStart(8)}  ${r.loadMs.toFixed(0).padStart(14)}  ${r.firstRunMs.toFixed(0).padStart(14)}`),
+  ];
+  for (const r of results.slice(1)) lines.push(`${r.threads} threads: ${(results[0].msPerImage.median / r.msPerImage.median).toFixed(2)}x the speed of ${results[0].threads} (medians)`);
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
+
 export type Command = (args: string[]) => Promise<number>;
-export const COMMANDS: Record<string, Command> = { run: cmdRun, info: cmdInfo, classify: cmdClassify, embed: cmdEmbed };
+export const COMMANDS: Record<string, Command> = { run: cmdRun, info: cmdInfo, classify: cmdClassify, embed: cmdEmbed, bench: cmdBench };
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

@@ -97,6 +97,15 @@ describe('classify / embed with the bundled weights', () => {
   });
 });
 
+describe('bench statistics', () => {
+  it('stats: nearest-rank median, p10 and p90, whatever the order', async () => {
+    const { stats } = await import('../dist/bench.js');
+    expect(stats([5, 1, 3, 2, 4])).toEqual({ median: 3, p10: 1, p90: 5, runs: 5 });
+    const ms = Array.from({ length: 21 }, (_, i) => 20 - i); // 20 .. 0
+    expect(stats(ms)).toEqual({ median: 10, p10: 2, p90: 18, runs: 21 });
+  });
+});
+
 describe('googlenet CLI', () => {
   const dir = mkdtempSync(join(tmpdir(), 'googlenet-cli-'));
   mkdirSync(join(dir, 'nested'));
@@ -184,6 +193,45 @@ describe('googlenet CLI', () => {
       const v = await exec([flag]);
       expect(v.code).toBe(0);
       expect(v.stdout).toBe(`${version}\n`);
+    }
+  });
+
+  it('bench times each thread count (inception_v1 on seeded random weights) and disposes every model', async () => {
+    const { code, stdout } = await exec(['bench', '--model', 'inception_v1', '--threads', '1,2', '--runs', '3', '--warmup', '0', '--size', '97', '--global-pool', '--json']);
+    expect(code).toBe(0); // execFile returns only once the process has exited: no worker was left behind
+    const j = JSON.parse(stdout);
+    expect(j).toMatchObject({ model: 'inception_v1', size: 97, batch: 1, runs: 3, weights: 'random' });
+    expect(j.results.map((r: { threads: number }) => r.threads)).toEqual([1, 2]);
+    for (const r of j.results) {
+      expect(r.msPerImage.runs).toBe(3);
+      expect(r.msPerImage.p10).toBeGreaterThan(0);
+      expect(r.msPerImage.p10).toBeLessThanOrEqual(r.msPerImage.median);
+      expect(r.msPerImage.median).toBeLessThanOrEqual(r.msPerImage.p90);
+      expect(r.imagesPerSecond).toBeCloseTo(1000 / r.msPerImage.median, 6);
+      expect(r.loadMs).toBeGreaterThan(0);
+      expect(r.firstRunMs).toBeGreaterThan(0);
+    }
+    const text = await exec(['bench', '--threads', '1', '--runs', '1', '--warmup', '0', '--batch', '2']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^googlenet 224x224 batch 2: 1 timed runs after 0 warm-up/);
+    expect(text.stdout).toMatch(/\n {6}1 {2}(simd|relaxed) +\d+\.\d +\d+\.\d-\d+\.\d/);
+  });
+
+  it('bench: bad arguments name the problem', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--threads', '0'], /--threads takes thread counts from 1 to 256/],
+      [['--threads', '1,,2'], /--threads takes thread counts/],
+      [['--runs', '0'], /--runs must be from 1 to 100000, got 0/],
+      [['--warmup=-1'], /--warmup must be from 0 to 100000, got -1/],
+      [['--batch', '1.5'], /--batch must be a whole number/],
+      [['--kernels', 'avx'], /--kernels must be auto, simd or relaxed/],
+      [['--size', '50'], /needs at least 7x7 at inception_5b.*globalPool/],
+      [['--weights', '/nonexistent.safetensors'], /cannot read \/nonexistent.safetensors/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await exec(['bench', '--runs', '1', '--warmup', '0', '--threads', '1', ...args]);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(re);
     }
   });
 

@@ -1,16 +1,5 @@
 /**
- * mulberry32: a small, fast, seeded 32-bit PRNG returning floats in [0, 1). Shared by the tests and the
- * benchmarks (plain JavaScript so that bench/, which runs without a TypeScript loader, can import it).
- * @param {number} seed
- * @returns {() => number}
+ * mulberry32, the seeded PRNG of the tests and the benchmarks: the package's own (src/bench.ts, built to
+ * dist/ before the tests run), so that tests, benchmarks and `googlenet bench` draw the same numbers.
  */
-export function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../../dist/bench.js';

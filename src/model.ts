@@ -218,6 +218,24 @@ export class Model {
     return [n, h, w];
   }
 
+  /**
+   * Plan the network for n images of h x w and grow the memory for them, as the first run of that shape
+   * would, before any input exists: it rejects as that run would (a size too small for the network:
+   * InputError; more memory than maxMemoryBytes: RuntimeError), and later runs of that shape start at once.
+   * Queued with the runs.
+   */
+  reserve(n: number, h: number, w: number): Promise<void> {
+    const job = this.queue.then(() => {
+      if (this.disposed) throw new RuntimeError('model is disposed');
+      for (const [name, v] of [['batch', n], ['height', h], ['width', w]] as const) {
+        if (!Number.isInteger(v) || v < 1) throw new InputError(`${name} must be a whole number >= 1, got ${v}`);
+      }
+      this.ensureMemory(this.layout.arenaBase + this.plan(n, h, w).arenaBytes);
+    });
+    this.queue = job.catch(() => undefined);
+    return job;
+  }
+
   /** Run the network; returns the requested end points (NHWC with the batch axis). */
   run(input: TensorData, opts: RunOptions = {}): Promise<Record<string, TensorData>> {
     const job = this.queue.then(() => this.runNow(input, opts));

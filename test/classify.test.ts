@@ -227,6 +227,8 @@ describe('googlenet CLI', () => {
       [['--kernels', 'avx'], /--kernels must be auto, simd or relaxed/],
       [['--size', '50'], /needs at least 7x7 at inception_5b.*globalPool/],
       [['--weights', '/nonexistent.safetensors'], /cannot read \/nonexistent.safetensors/],
+      // Refused from the plan: its input alone (51 GB) is never made.
+      [['--size', '4096', '--batch', '256'], /out of memory: this input needs [\d.]+ MiB of Wasm memory/],
     ];
     for (const [args, re] of cases) {
       const r = await exec(['bench', '--runs', '1', '--warmup', '0', '--threads', '1', ...args]);

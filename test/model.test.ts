@@ -204,6 +204,31 @@ describe('bad input is a typed error naming the problem', () => {
     await small.dispose();
   });
 
+  it('reserve() refuses, before any input exists, the shapes that run() would refuse, and the model still works', async () => {
+    const small = await loadModel({ model: 'googlenet', maxMemoryBytes: 96 * 2 ** 20 });
+    // 256 x 4096 x 4096 x 3 floats would be 51 GB of input alone: refused from the plan, without allocating it.
+    await expect(small.reserve(256, 4096, 4096)).rejects.toThrow(RuntimeError);
+    await expect(small.reserve(64, 224, 224)).rejects.toThrow(/out of memory: this input needs [\d.]+ MiB of Wasm memory, above the limit of 96 MiB/);
+    await expect(small.reserve(1, 16, 16)).rejects.toThrow(InputError);
+    await expect(small.reserve(1, 16, 16)).rejects.toThrow(/input is too small: pool4\/3x3_s2 would be 0x0/);
+    await expect(small.reserve(1, 50, 50)).rejects.toThrow(/needs at least 7x7 at inception_5b/);
+    for (const bad of [[0, 224, 224], [1, 1.5, 224], [1, 224, -3], [Number.NaN, 224, 224]]) {
+      await expect(small.reserve(bad[0], bad[1], bad[2])).rejects.toThrow(/must be a whole number >= 1/);
+    }
+    await small.reserve(2, 224, 224);
+    const a = ref('chelsea').get('input')!;
+    const two = new Float32Array(2 * a.data.length);
+    two.set(a.data);
+    two.set(a.data, a.data.length);
+    const ok = await small.run({ data: two, shape: [2, 224, 224, 3] });
+    for (const i of [0, 1]) {
+      const p = ok.prob.data.subarray(i * 1000, (i + 1) * 1000);
+      expect(p.indexOf(Math.max(...p))).toBe(285);
+    }
+    await small.dispose();
+    await expect(small.reserve(1, 224, 224)).rejects.toThrow(/disposed/);
+  });
+
   it('calls after dispose() are an error', async () => {
     const d = await loadModel({ model: 'googlenet' });
     await d.dispose();

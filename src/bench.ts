@@ -91,10 +91,10 @@ export interface BenchResult {
  * round-robin over the configurations so that a machine that drifts weighs on all alike. With several
  * configurations, each timed run follows an untimed one of the same configuration (the previous
  * configuration's weights and activations leave the caches). Every model is disposed before returning,
- * also on failure. `onRound(r)` is called after each timed round.
+ * also on failure.
  */
 export async function benchmark(
-  load: (o: LoadOptions) => Promise<Model>, configs: BenchConfig[], runs: number, warmup: number, onRound?: (r: number) => void,
+  load: (o: LoadOptions) => Promise<Model>, configs: BenchConfig[], runs: number, warmup: number,
 ): Promise<BenchResult[]> {
   const live: Array<{ c: BenchConfig; m: Model; input: TensorData; ms: number[]; loadMs: number; firstRunMs: number }> = [];
   try {
@@ -123,7 +123,6 @@ export async function benchmark(
         await x.m.run(x.input);
         x.ms.push(performance.now() - t);
       }
-      onRound?.(r);
     }
     return live.map(({ c, m, ms, loadMs, firstRunMs }) => {
       const s = stats(ms.map((v) => v / c.batch));

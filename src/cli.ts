@@ -43,6 +43,13 @@ function intOption(v: Values, name: string): number | undefined {
   return n;
 }
 
+/** A whole-number option within [min, max], or its default. */
+function boundedOption(v: Values, name: string, def: number, min: number, max: number): number {
+  const n = intOption(v, name) ?? def;
+  if (n < min || n > max) throw new InputError(`--${name} must be from ${min} to ${max}, got ${n}`);
+  return n;
+}
+
 function modelOption(v: Values): ModelName {
   const m = (v.model as string | undefined) ?? 'googlenet';
   if (m !== 'googlenet' && m !== 'inception_v1') throw new InputError(`--model must be googlenet or inception_v1, got ${JSON.stringify(m)}`);
@@ -123,8 +130,7 @@ async function cmdInfo(args: string[]): Promise<number> {
     options: { model: { type: 'string' }, size: { type: 'string' }, json: { type: 'boolean' }, 'global-pool': { type: 'boolean' }, 'num-classes': { type: 'string' } },
   });
   const model = modelOption(values);
-  const size = intOption(values, 'size') ?? 224;
-  if (size < 1 || size > 4096) throw new InputError(`--size must be from 1 to 4096, got ${size}`);
+  const size = boundedOption(values, 'size', 224, 1, 4096);
   const opts = { globalPool: values['global-pool'] === true, numClasses: intOption(values, 'num-classes') };
   const net = buildNetwork(model, size, size, opts);
   const { parameters, macs } = accounting(net);
@@ -233,9 +239,7 @@ async function pipeline(files: string[], batch: number, maxPixels: number | unde
 }
 
 function batchOption(v: Values): number {
-  const b = intOption(v, 'batch') ?? 8;
-  if (b < 1 || b > 256) throw new InputError(`--batch must be from 1 to 256, got ${b}`);
-  return b;
+  return boundedOption(v, 'batch', 8, 1, 256);
 }
 
 async function cmdClassify(args: string[]): Promise<number> {
@@ -324,13 +328,6 @@ async function cmdEmbed(args: string[]): Promise<number> {
   } finally {
     await m.dispose();
   }
-}
-
-/** A whole-number option within [min, max], or its default. */
-function boundedOption(v: Values, name: string, def: number, min: number, max: number): number {
-  const n = intOption(v, name) ?? def;
-  if (n < min || n > max) throw new InputError(`--${name} must be from ${min} to ${max}, got ${n}`);
-  return n;
 }
 
 /**

@@ -17,10 +17,13 @@ export async function readAsset(url: URL): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-/** A path (Node) or URL string to bytes. */
+/** A path (Node) or URL string to bytes; outside Node, a relative URL is resolved against the page. */
 export async function readPathOrUrl(p: string | URL): Promise<Uint8Array> {
   if (p instanceof URL) return readAsset(p);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p)) return readAsset(new URL(p));
+  const page = (globalThis as { location?: { href: string } }).location?.href;
+  const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
+  if (!node && page) return readAsset(new URL(p, page));
   const { readFile } = await import('node:fs/promises');
   try {
     return bytesOf(await readFile(p));

@@ -23,11 +23,11 @@ const USAGE = `usage:
   googlenet run --input IN.safetensors[:TENSOR] --output OUT.safetensors [--model googlenet|inception_v1]
                 [--weights F.safetensors] [--endpoints A,B|all] [--final-endpoint X] [--num-classes N]
                 [--global-pool] [--no-spatial-squeeze] [--threads N]
-  googlenet info [--model googlenet|inception_v1] [--size S] [--json]
+  googlenet info [--model googlenet|inception_v1] [--size S] [--global-pool] [--num-classes N] [--json]
   googlenet classify <files and folders...> [--top K] [--json] [--model M] [--weights F] [--labels F]
                 [--threads N] [--batch B] [--max-pixels P]
   googlenet embed <files and folders...> --output features.safetensors [--model M] [--weights F]
-                [--threads N] [--batch B]
+                [--threads N] [--batch B] [--max-pixels P]
   googlenet bench [--model M] [--weights F] [--threads 1,2] [--size S] [--global-pool] [--batch B] [--runs R]
                 [--warmup W] [--kernels auto|simd|relaxed] [--json]
   googlenet --version
@@ -353,7 +353,7 @@ async function cmdBench(args: string[]): Promise<number> {
   if (kernels !== 'auto' && kernels !== 'simd' && kernels !== 'relaxed') throw new InputError(`--kernels must be auto, simd or relaxed, got ${JSON.stringify(kernels)}`);
   const threadList = values.threads === undefined ? [1, availableParallelism()] : values.threads.split(',').map((s) => {
     const n = Number(s.trim());
-    if (!/^\s*\d+\s*$/.test(s) || n < 1 || n > 256) throw new InputError(`--threads takes thread counts from 1 to 256 separated by commas, got ${JSON.stringify(values.threads)}`);
+    if (!/^\s*\d+\s*$/.test(s) || n < 1 || n > 64) throw new InputError(`--threads takes thread counts from 1 to 64 separated by commas, got ${JSON.stringify(values.threads)}`);
     return n;
   });
   const threadCounts = [...new Set(threadList)];

@@ -418,7 +418,15 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
     shared,
   } as WebAssembly.MemoryDescriptor);
   const km = await compiling;
-  const kernels = instantiateKernels(km.module, memory);
+  let kernels: Kernels;
+  try {
+    kernels = instantiateKernels(km.module, memory);
+  } catch (e) {
+    // Only a module given as the wasm option can fail here (the bundled builds link by construction).
+    if (options.wasm === undefined) throw e;
+    throw new InputError(`the wasm option's module does not link with this model's memory: ${(e as Error).message}. With threads > 1 it `
+      + 'must be a shared-memory build (build/kernels.shared.wasm or build/kernels.relaxed.shared.wasm), with threads: 1 a non-shared one', { cause: e });
+  }
   // The workers start (and instantiate the kernels: no data segments, nothing written) while this thread
   // packs the weights.
   let spawned!: () => void;

@@ -4,7 +4,8 @@
  * shared-memory build when threads share one memory.
  */
 import { instantiateSync } from '@assemblyscript/loader';
-import { readAsset } from './assets.js';
+import { readAsset, readPathOrUrl } from './assets.js';
+import { InputError } from './errors.js';
 
 export type KernelFlavor = 'simd' | 'relaxed';
 
@@ -88,15 +89,31 @@ export async function compileKernels(opts: { shared: boolean; flavor?: KernelFla
   if (opts.source instanceof WebAssembly.Module) {
     const imports = WebAssembly.Module.imports(opts.source);
     const mem = imports.find((i) => i.kind === 'memory');
-    if (!mem) throw new Error('kernel module does not import its memory');
+    if (!mem) throw new InputError('the wasm option is not a googlenet-wasm kernel module: it does not import its memory');
     return { module: opts.source, flavor: opts.flavor === 'relaxed' ? 'relaxed' : 'simd', shared };
   }
   let flavor: KernelFlavor = opts.flavor === 'relaxed' ? 'relaxed' : 'simd';
   let bytes: Uint8Array | undefined;
   if (opts.source !== undefined) {
-    bytes = opts.source instanceof Uint8Array ? opts.source
-      : opts.source instanceof ArrayBuffer ? new Uint8Array(opts.source)
-      : await readAsset(opts.source instanceof URL ? opts.source : new URL(opts.source, import.meta.url));
+    const src = opts.source;
+    if (src instanceof Uint8Array) bytes = src;
+    else if (src instanceof ArrayBuffer) bytes = new Uint8Array(src);
+    else if (typeof src === 'string' || src instanceof URL) {
+      // As the weights option: a path (on Node) or a URL.
+      try {
+        bytes = await readPathOrUrl(src);
+      } catch (e) {
+        if (e instanceof InputError) throw e;
+        throw new InputError(`cannot read the wasm option ${String(src)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      }
+    } else {
+      throw new InputError('wasm must be the kernel module as bytes, a path or URL, or a compiled WebAssembly.Module');
+    }
+    try {
+      return { module: await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>), flavor, shared };
+    } catch (e) {
+      throw new InputError(`the wasm option is not a valid WebAssembly module: ${(e as Error).message}`, { cause: e });
+    }
   } else {
     if (opts.flavor === undefined || opts.flavor === 'auto') {
       const relaxed = await readAsset(assetUrl(fileFor('relaxed', shared)));

@@ -219,7 +219,8 @@ describe('googlenet CLI', () => {
 
   it('bench: bad arguments name the problem', async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['--threads', '0'], /--threads takes thread counts from 1 to 256/],
+      [['--threads', '0'], /--threads takes thread counts from 1 to 64/],
+      [['--threads', '65'], /--threads takes thread counts from 1 to 64/],
       [['--threads', '1,,2'], /--threads takes thread counts/],
       [['--runs', '0'], /--runs must be from 1 to 100000, got 0/],
       [['--warmup=-1'], /--warmup must be from 0 to 100000, got -1/],

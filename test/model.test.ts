@@ -229,6 +229,24 @@ describe('bad input is a typed error naming the problem', () => {
     await expect(small.reserve(1, 224, 224)).rejects.toThrow(/disposed/);
   });
 
+  it('the wasm option: what cannot be read, compiled or linked is an InputError saying so; a path works as for weights', async () => {
+    const plain = readFileSync(new URL('../build/kernels.wasm', import.meta.url));
+    // A non-shared build with threads: 2 (the workers need a shared memory): refused before any worker starts.
+    await expect(loadModel({ model: 'googlenet', threads: 2, wasm: plain })).rejects.toThrow(InputError);
+    await expect(loadModel({ model: 'googlenet', threads: 2, wasm: plain })).rejects.toThrow(/does not link with this model's memory: .*shared-memory build \(build\/kernels.shared.wasm/);
+    await expect(loadModel({ model: 'googlenet', threads: 1, wasm: '/nonexistent/k.wasm' })).rejects.toThrow(/cannot read \/nonexistent\/k.wasm: ENOENT/);
+    await expect(loadModel({ model: 'googlenet', threads: 1, wasm: new URL('file:///nonexistent/k.wasm') })).rejects.toThrow(/cannot read the wasm option file:\/\/\/nonexistent\/k.wasm: ENOENT/);
+    await expect(loadModel({ model: 'googlenet', threads: 1, wasm: new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 9, 9]) })).rejects.toThrow(/the wasm option is not a valid WebAssembly module/);
+    await expect(loadModel({ model: 'googlenet', threads: 1, wasm: new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])) })).rejects.toThrow(/not a googlenet-wasm kernel module/);
+    await expect(loadModel({ model: 'googlenet', threads: 1, wasm: 42 as never })).rejects.toThrow(/wasm must be the kernel module as bytes, a path or URL/);
+    // A relative path is read from the working directory (the repository's root here), as weights are.
+    const m = await loadModel({ model: 'googlenet', threads: 1, wasm: 'build/kernels.wasm' });
+    const a = ref('chelsea').get('input')!;
+    const out = await m.run({ data: a.data, shape: a.shape });
+    expect(out.prob.data.indexOf(Math.max(...out.prob.data))).toBe(285);
+    await m.dispose();
+  });
+
   it('calls after dispose() are an error', async () => {
     const d = await loadModel({ model: 'googlenet' });
     await d.dispose();

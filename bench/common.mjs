@@ -51,6 +51,9 @@ export function machineLine(sample) {
   return `cores lost ${sample.map((c) => c.lostPct.toFixed(1)).join(' / ')} % of their time; the slowest ran at ${slowestPct(sample).toFixed(0)} % of the fastest's rate`;
 }
 
+/** The slowest core's rate as a percentage of the fastest's: the median over samples taken between rounds. */
+export const slowestRateMedian = (samples) => stats(samples.map(slowestPct)).median;
+
 /** One line for short samples taken between rounds: medians over them, and the worst. */
 export function machineSummary(samples) {
   const lost = samples.map((x) => Math.max(...x.map((c) => c.lostPct)));

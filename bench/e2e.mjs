@@ -8,7 +8,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadModel } from '../dist/index.js';
 import { compileProgram } from '../dist/threads/schedule.js';
-import { machineLine, machineProbe, machineSummary, randomInceptionWeights, randomInput, stats } from './common.mjs';
+import { machineLine, machineProbe, machineSummary, randomInceptionWeights, randomInput, slowestRateMedian, stats } from './common.mjs';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, runs: { type: 'string' }, threads: { type: 'string' } } });
 const runs = Number(values.runs ?? 20);
@@ -70,7 +70,7 @@ for (const { c, m, ms, error, loadMs, firstMs } of live) {
 }
 machine.after = await probe.sample(500);
 await probe.close();
-const meta = { machine, date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model, cores: os.availableParallelism() };
+const meta = { machine, slowestCoreRateMedianPct: slowestRateMedian(machine.rounds), date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model, cores: os.availableParallelism() };
 if (values.json) {
   console.log(JSON.stringify({ meta, results: rows }, null, 2));
 } else {
@@ -92,4 +92,10 @@ if (values.json) {
   console.log(`machine before: ${machineLine(machine.before)}`);
   console.log(`between rounds: ${machineSummary(machine.rounds)}`);
   console.log(`machine after:  ${machineLine(machine.after)}`);
+  // With one core slower than the other, the 1-thread runs land on one of them (measured here: 36-39 ms on
+  // the faster, 44-50 ms on a core at 76-82 %), and the speed-up says as much about that as about the pool.
+  const slowest = meta.slowestCoreRateMedianPct;
+  if (slowest < 95) {
+    console.log(`caution: the cores ran at different rates (the slower at a median ${slowest.toFixed(0)} % of the faster's): the 1-thread figure depends on which core its runs landed on, and the speed-ups above are not the pool's alone`);
+  }
 }

@@ -1,6 +1,6 @@
 // Helpers shared by the benchmarks. The seeded random tensors and the order statistics are the package's
 // own (src/bench.ts, also behind `googlenet bench`), so that both time the same thing.
-export { randomInceptionWeights, randomInput, rng, stats } from '../dist/bench.js';
+export { INPUT_SCALE, randomInceptionWeights, randomInput, rng, stats } from '../dist/bench.js';
 import { stats } from '../dist/bench.js';
 
 /**
@@ -58,5 +58,5 @@ export const slowestRateMedian = (samples) => stats(samples.map(slowestPct)).med
 export function machineSummary(samples) {
   const lost = samples.map((x) => Math.max(...x.map((c) => c.lostPct)));
   const slow = samples.map(slowestPct);
-  return `the most a core lost: median ${stats(lost).median.toFixed(1)} % (worst ${Math.max(...lost).toFixed(1)} %); the slowest core's rate: median ${stats(slow).median.toFixed(0)} % of the fastest's (worst ${Math.min(...slow).toFixed(0)} %), over ${samples.length} samples`;
+  return `the most a core lost: median ${stats(lost).median.toFixed(1)} % (worst ${Math.max(...lost).toFixed(1)} %); the slowest core's rate: median ${slowestRateMedian(samples).toFixed(0)} % of the fastest's (worst ${Math.min(...slow).toFixed(0)} %), over ${samples.length} samples`;
 }

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadModel } from '../dist/index.js';
 import { compileProgram } from '../dist/threads/schedule.js';
-import { machineLine, machineProbe, machineSummary, randomInceptionWeights, randomInput, slowestRateMedian, stats } from './common.mjs';
+import { INPUT_SCALE, machineLine, machineProbe, machineSummary, randomInceptionWeights, randomInput, slowestRateMedian, stats } from './common.mjs';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, runs: { type: 'string' }, threads: { type: 'string' } } });
 const runs = Number(values.runs ?? 20);
@@ -28,7 +28,7 @@ for (const c of configs) {
     let t = performance.now();
     const m = await loadModel({ model: c.model, threads: c.threads, weights: c.model === 'inception_v1' ? inceptionWeights : undefined });
     const loadMs = performance.now() - t;
-    const input = randomInput(c.batch, 224, 224, 7, c.model === 'googlenet' ? 100 : 1);
+    const input = randomInput(c.batch, 224, 224, 7, INPUT_SCALE[c.model]);
     t = performance.now();
     await m.run(input);
     const firstMs = performance.now() - t;

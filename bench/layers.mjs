@@ -2,14 +2,14 @@
 // timed on its own (median of --runs calls), with its multiply-adds and GFLOP/s, slowest first.
 import { parseArgs } from 'node:util';
 import { loadModel } from '../dist/index.js';
-import { randomInceptionWeights, randomInput, stats } from './common.mjs';
+import { INPUT_SCALE, randomInceptionWeights, randomInput, stats } from './common.mjs';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, runs: { type: 'string' }, winograd: { type: 'string' }, top: { type: 'string' } } });
 const model = values.model ?? 'inception_v1';
 const runs = Number(values.runs ?? 15);
 const winograd = values.winograd === undefined ? undefined : values.winograd === 'false' ? false : Number(values.winograd);
 const m = await loadModel({ model, threads: 1, winograd, weights: model === 'inception_v1' ? randomInceptionWeights(1) : undefined });
-const input = randomInput(1, 224, 224, 7, model === 'googlenet' ? 100 : 1);
+const input = randomInput(1, 224, 224, 7, INPUT_SCALE[model]);
 await m.run(input);
 // The model's own plan and kernels (internals: this is a development tool).
 const plan = m.plan(1, 224, 224);

@@ -3,7 +3,7 @@
 // `--model M`, `--batch B` (images per inference; default 1), `--size S` (input size; default 224).
 import { parseArgs } from 'node:util';
 import { loadModel } from '../dist/index.js';
-import { randomInceptionWeights, randomInput } from './common.mjs';
+import { INPUT_SCALE, randomInceptionWeights, randomInput } from './common.mjs';
 
 const { values } = parseArgs({ options: { n: { type: 'string' }, threads: { type: 'string' }, model: { type: 'string' }, batch: { type: 'string' }, size: { type: 'string' } } });
 const n = Number(values.n ?? 10000);
@@ -12,7 +12,7 @@ const model = values.model ?? 'googlenet';
 const batch = Number(values.batch ?? 1);
 const size = Number(values.size ?? 224);
 const m = await loadModel({ model, threads, weights: model === 'inception_v1' ? randomInceptionWeights(1) : undefined });
-const inputs = [0, 1, 2, 3].map((s) => randomInput(batch, size, size, s, model === 'googlenet' ? 100 : 1));
+const inputs = [0, 1, 2, 3].map((s) => randomInput(batch, size, size, s, INPUT_SCALE[model]));
 const mib = (b) => (b / 2 ** 20).toFixed(1);
 const sample = (label, i, t0) => {
   global.gc?.();

@@ -4,7 +4,7 @@
  * the timing loop itself. Platform-neutral apart from what loadModel needs.
  */
 import type { LoadOptions, Model, TensorData } from './model.js';
-import { buildNetwork } from './topology.js';
+import { buildNetwork, type ModelName } from './topology.js';
 import { weightSpec } from './weights.js';
 
 /** mulberry32: a small, fast, seeded 32-bit PRNG returning floats in [0, 1). */
@@ -42,6 +42,12 @@ export function randomInceptionWeights(seed = 1, numClasses = 1001): Map<string,
   }
   return weights;
 }
+
+/**
+ * The scale of benchmark inputs per model, the range its preprocessing gives: googlenet's Caffe inputs are
+ * mean-subtracted pixels (about +-128), inception_v1's lie in [-1, 1].
+ */
+export const INPUT_SCALE: Record<ModelName, number> = { googlenet: 100, inception_v1: 1 };
 
 /** A seeded random NHWC batch of n images h x w x 3, uniform in [-scale, scale). */
 export function randomInput(n: number, h: number, w: number, seed = 7, scale = 1): TensorData {
@@ -99,7 +105,6 @@ export async function benchmark(
   const live: Array<{ c: BenchConfig; m: Model; input: TensorData; ms: number[]; loadMs: number; firstRunMs: number }> = [];
   try {
     for (const c of configs) {
-      const model = c.load.model ?? 'googlenet';
       let t = performance.now();
       const m = await load(c.load);
       const loadMs = performance.now() - t;
@@ -110,7 +115,7 @@ export async function benchmark(
       t = performance.now();
       await m.reserve(c.batch, c.size, c.size);
       const t1 = performance.now();
-      x.input = randomInput(c.batch, c.size, c.size, 7, model === 'googlenet' ? 100 : 1);
+      x.input = randomInput(c.batch, c.size, c.size, 7, INPUT_SCALE[c.load.model ?? 'googlenet']);
       const t2 = performance.now();
       await m.run(x.input);
       x.firstRunMs = t1 - t + (performance.now() - t2);

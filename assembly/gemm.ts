@@ -34,10 +34,11 @@ export const MR: i32 = 3;
 @inline function storeRow(o: usize, c0: v128, c1: v128, c2: v128, valid: i32, relu: i32): void {
   if (relu) {
     const z = f32x4.splat(0);
-    // pmax(0, c) = 0 < c ? c : 0, as the scalar reference; one maxps (f32x4.max costs V8 several).
-    c0 = f32x4.pmax(z, c0);
-    c1 = f32x4.pmax(z, c1);
-    c2 = f32x4.pmax(z, c2);
+    // pmax(c, 0) = c < 0 ? 0 : c, as the scalar reference: one maxps (f32x4.max costs V8 several), and a
+    // NaN stays NaN (with pmax(0, c) it became 0), so an overflow reaches the outputs and is reported there.
+    c0 = f32x4.pmax(c0, z);
+    c1 = f32x4.pmax(c1, z);
+    c2 = f32x4.pmax(c2, z);
   }
   if (valid >= 12) {
     v128.store(o, c0);
@@ -458,7 +459,7 @@ export function conv2d_ref(
               }
             }
           }
-          if (relu && !(acc > 0)) acc = 0;
+          if (relu && acc < 0) acc = 0;
           store<f32>(o + (<usize>co << 2), acc);
         }
       }

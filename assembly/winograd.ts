@@ -170,7 +170,7 @@ export function winograd3x3(
         let y10 = f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), b);
         let y11 = f32x4.add(f32x4.sub(f32x4.sub(s11, s12), s13), b);
         if (relu) {
-          y00 = f32x4.pmax(z, y00); y01 = f32x4.pmax(z, y01); y10 = f32x4.pmax(z, y10); y11 = f32x4.pmax(z, y11);
+          y00 = f32x4.pmax(y00, z); y01 = f32x4.pmax(y01, z); y10 = f32x4.pmax(y10, z); y11 = f32x4.pmax(y11, z);
         }
         const o = o00 + (<usize>co << 2);
         v128.store(o, y00);

@@ -107,7 +107,7 @@ function multiply(Vb: usize, vs: usize, C: i32, T: i32, packed: usize, packedByt
 /** Store output pixel y (nb <= 4 channels, bias included) at o, with ReLU. */
 // @ts-ignore: decorator
 @inline function put(o: usize, y: v128, nb: i32, relu: i32): void {
-  storeLanes(o, relu ? f32x4.pmax(f32x4.splat(0), y) : y, nb);
+  storeLanes(o, relu ? f32x4.pmax(y, f32x4.splat(0)) : y, nb);
 }
 
 // The rows of F(4x4, 3x3)'s A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1] applied to six

@@ -4,7 +4,7 @@
  * only Node-only input, read lazily through node:fs).
  */
 import { decodeImage, fromPixels, preprocess, type RGBImage } from './image.js';
-import { InputError } from './errors.js';
+import { InputError, shown } from './errors.js';
 import { readAsset, readPathOrUrl } from './assets.js';
 import type { ModelName } from './topology.js';
 
@@ -53,7 +53,9 @@ export function imagenetLabels(): Promise<string[]> {
 }
 
 /** One label per non-empty line; a leading WordNet id (`n01440764 tench, Tinca tinca`) is dropped. */
-export function parseLabels(text: string): string[] {
+export function parseLabels(text: string | Uint8Array): string[] {
+  if (text instanceof Uint8Array) text = new TextDecoder().decode(text);
+  if (typeof text !== 'string') throw new InputError('parseLabels takes the text of a labels file (a string or its UTF-8 bytes)');
   return text
     .split(/\r?\n/)
     .map((l) => l.trim())
@@ -75,7 +77,7 @@ export async function labelsFor(model: ModelName, numClasses: number, custom?: s
 
 /** The top `k` entries of a probability vector, most probable first (ties: lower index first). */
 export function topK(probs: Float32Array, k: number, labels: string[]): Prediction[] {
-  if (!Number.isInteger(k) || k < 1) throw new InputError(`top must be a whole number >= 1, got ${k}`);
+  if (!Number.isInteger(k) || k < 1) throw new InputError(`top must be a whole number >= 1, got ${shown(k)}`);
   const idx = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b).slice(0, Math.min(k, probs.length));
   return idx.map((index) => ({ index, label: labels[index] ?? `class ${index}`, probability: probs[index] }));
 }

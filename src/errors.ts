@@ -38,3 +38,6 @@ export class RuntimeError extends GoogLeNetError {
     super('ERR_RUNTIME', message, options);
   }
 }
+
+/** A value as an error message shows it: strings quoted, so that '2' and 2 read differently. */
+export const shown = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));

@@ -4,10 +4,10 @@
  * Memory layout (bytes): [0, CONTROL_BYTES) control block for the thread pool; packed weights;
  * `threads` scratch areas; the activation arena, grown on demand up to `maxMemoryBytes`.
  */
-import { InputError, RuntimeError } from './errors.js';
+import { InputError, RuntimeError, shown } from './errors.js';
 import { parseSafetensors, type Tensor } from './safetensors.js';
 import { accounting, buildNetwork, DEFAULT_NUM_CLASSES, type ModelName, type NetworkOptions } from './topology.js';
-import { checkWeights, convWeightBytes, convWeights, packConvWeights, weightSpec } from './weights.js';
+import { checkTensorMap, checkWeights, convWeightBytes, convWeights, packConvWeights, weightSpec } from './weights.js';
 import { compileKernels, instantiateKernels, type KernelFlavor, type Kernels, type WasmSource } from './wasm.js';
 import { makePlan, type Layout, type Plan, scratchBytesFor, tensorBytes, winogradTile } from './plan.js';
 import { readAsset, readPathOrUrl } from './assets.js';
@@ -73,7 +73,7 @@ export interface ModelInfo {
 export const bundledWeightsUrl = (): URL => new URL('../models/googlenet.safetensors', import.meta.url);
 
 async function resolveWeights(model: ModelName, w: LoadOptions['weights']): Promise<Map<string, Tensor>> {
-  if (w instanceof Map) return w;
+  if (w instanceof Map) return checkTensorMap(w);
   let bytes: Uint8Array;
   // Bytes read here belong to nobody else: their tensors can be views of them, not copies.
   let own = true;
@@ -98,7 +98,7 @@ async function resolveWeights(model: ModelName, w: LoadOptions['weights']): Prom
 
 function checkThreads(t: unknown): number {
   if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > 64) {
-    throw new InputError(`threads must be a whole number from 1 to 64, got ${String(t)}`);
+    throw new InputError(`threads must be a whole number from 1 to 64, got ${shown(t)}`);
   }
   return t;
 }
@@ -154,6 +154,13 @@ class InlineExecutor implements Executor {
     });
   }
   async dispose(): Promise<void> {}
+}
+
+/** A batch call's arguments: an array of images (a lone string would be read letter by letter) and options (null: none). */
+function checkBatchArgs<O extends object>(fn: string, inputs: unknown, opts: O | null): O {
+  if (!Array.isArray(inputs)) throw new InputError(`${fn} takes an array of images; for one image use ${fn.replace('Batch', '')}`);
+  if (opts !== null && typeof opts !== 'object') throw new InputError(`options must be an object, got ${shown(opts)}`);
+  return opts ?? ({} as O);
 }
 
 export class Model {
@@ -228,7 +235,7 @@ export class Model {
     const job = this.queue.then(() => {
       if (this.disposed) throw new RuntimeError('model is disposed');
       for (const [name, v] of [['batch', n], ['height', h], ['width', w]] as const) {
-        if (!Number.isInteger(v) || v < 1) throw new InputError(`${name} must be a whole number >= 1, got ${v}`);
+        if (!Number.isInteger(v) || v < 1) throw new InputError(`${name} must be a whole number >= 1, got ${shown(v)}`);
       }
       this.ensureMemory(this.layout.arenaBase + this.plan(n, h, w).arenaBytes);
     });
@@ -236,9 +243,12 @@ export class Model {
     return job;
   }
 
-  /** Run the network; returns the requested end points (NHWC with the batch axis). */
-  run(input: TensorData, opts: RunOptions = {}): Promise<Record<string, TensorData>> {
-    const job = this.queue.then(() => this.runNow(input, opts));
+  /**
+   * Run the network; returns the requested end points (NHWC with the batch axis). Queued behind the calls
+   * before it: the input is read when this run starts, so it must not change until the promise settles.
+   */
+  run(input: TensorData, opts: RunOptions | null = {}): Promise<Record<string, TensorData>> {
+    const job = this.queue.then(() => this.runNow(input, opts ?? {}));
     this.queue = job.catch(() => undefined);
     return job;
   }
@@ -248,6 +258,7 @@ export class Model {
     const [n, h, w] = this.checkInput(input);
     const plan = this.plan(n, h, w);
     const net = plan.net;
+    if (typeof opts !== 'object') throw new InputError('run options must be an object, e.g. { endpoints: [...] }');
     const wanted = opts.endpoints === 'all' ? [...net.endpoints.keys()] : opts.endpoints ?? [net.output];
     if (!Array.isArray(wanted)) throw new InputError("endpoints must be an array of names or 'all'");
     for (const e of wanted) {
@@ -269,14 +280,27 @@ export class Model {
     const want = new Set(wanted);
     const byStep = new Map<number, string[]>();
     for (const c of plan.captures) if (want.has(c.endpoint)) byStep.set(c.afterStep, [...(byStep.get(c.afterStep) ?? []), c.endpoint]);
+    // Finite input and weights can still overflow float32 inside the network (values near 1e38, or huge
+    // weights); the kernels' ReLU keeps a NaN a NaN, so it reaches the end points, which are checked.
+    let overflow: string | undefined;
     await this.executor.execute(plan, writeInput, (i) => {
       for (const e of byStep.get(i) ?? []) {
         const t = net.tensors.get(net.endpoints.get(e)!)!;
-        const data = new Float32Array(this.memory.buffer, plan.offsets.get(t.name)!, tensorBytes(t, n) / 4).slice();
+        const at = plan.offsets.get(t.name)!;
+        const count = tensorBytes(t, n) / 4;
+        if (overflow === undefined && !this.kernels.allFinite(at, count)) overflow = e;
+        const data = new Float32Array(this.memory.buffer, at, count).slice();
         captured.set(e, { data, shape: net.squeezed.has(e) ? [n, t.c] : [n, t.h, t.w, t.c] });
       }
     }, new Set(byStep.keys()));
     if (this.disposed) throw new RuntimeError('model was disposed during the run');
+    if (overflow !== undefined) {
+      const largest = input.data.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+      const expects = this.options.includeRootBlock === false ? ''
+        : this.options.model === 'googlenet' ? ' (this model expects pixels less their mean, about ±150)' : ' (this model expects values in [-1, 1])';
+      throw new InputError(`end point ${overflow} came out non-finite (NaN or ±Infinity): float32 overflowed inside the network. `
+        + `The input's largest magnitude is ${largest.toPrecision(3)}${expects}, or the weights are too large`);
+    }
     // In network order, whenever each was captured (a thread pool groups captures into few stops).
     const result: Record<string, TensorData> = {};
     for (const i of [...byStep.keys()].sort((a, b) => a - b)) for (const e of byStep.get(i)!) result[e] = captured.get(e)!;
@@ -300,19 +324,20 @@ export class Model {
   }
 
   /** Classify one image: the `top` most probable classes with labels. */
-  async classify(input: ImageInput, opts: ClassifyOptions = {}): Promise<Prediction[]> {
+  async classify(input: ImageInput, opts: ClassifyOptions | null = {}): Promise<Prediction[]> {
     return (await this.classifyBatch([input], opts))[0];
   }
 
   /** Classify several images as one batch (faster per image than one by one). */
-  async classifyBatch(inputs: ImageInput[], opts: ClassifyOptions = {}): Promise<Prediction[][]> {
+  async classifyBatch(inputs: ImageInput[], opts: ClassifyOptions | null = {}): Promise<Prediction[][]> {
     if (this.disposed) throw new RuntimeError('model is disposed');
+    opts = checkBatchArgs('classifyBatch', inputs, opts);
     const { probs } = this.heads();
     if (this.info.numClasses === 0 || (this.options.finalEndpoint && this.options.finalEndpoint !== probs)) {
       throw new InputError(`classify needs the full network up to ${probs}; this model stops at ${this.info.output}`);
     }
     const top = opts.top ?? 5;
-    if (!Number.isInteger(top) || top < 1) throw new InputError(`top must be a whole number >= 1, got ${top}`);
+    if (!Number.isInteger(top) || top < 1) throw new InputError(`top must be a whole number >= 1, got ${shown(top)}`);
     const labels = await labelsFor(this.options.model, this.info.numClasses, this.labels);
     const out = (await this.run(await this.batch(inputs, opts.maxPixels), { endpoints: [probs] }))[probs];
     const c = this.info.numClasses;
@@ -320,12 +345,13 @@ export class Model {
   }
 
   /** The 1024 pooled features of one image (the input of the classifier). */
-  async embed(input: ImageInput, opts: { maxPixels?: number } = {}): Promise<Float32Array> {
+  async embed(input: ImageInput, opts: { maxPixels?: number } | null = {}): Promise<Float32Array> {
     return (await this.embedBatch([input], opts))[0];
   }
 
-  async embedBatch(inputs: ImageInput[], opts: { maxPixels?: number } = {}): Promise<Float32Array[]> {
+  async embedBatch(inputs: ImageInput[], opts: { maxPixels?: number } | null = {}): Promise<Float32Array[]> {
     if (this.disposed) throw new RuntimeError('model is disposed');
+    opts = checkBatchArgs('embedBatch', inputs, opts);
     const { features } = this.heads();
     const out = (await this.run(await this.batch(inputs, opts.maxPixels), { endpoints: [features] }))[features];
     const c = out.shape[out.shape.length - 1];
@@ -396,7 +422,7 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   const packed = new Map<string, number>();
   let off = CONTROL_BYTES;
   const winograd = options.winograd ?? true;
-  if (![true, false, 2, 4].includes(winograd)) throw new InputError(`winograd must be true, false, 2 or 4, got ${String(winograd)}`);
+  if (![true, false, 2, 4].includes(winograd)) throw new InputError(`winograd must be true, false, 2 or 4, got ${shown(winograd)}`);
   const tile = winogradTile(winograd);
   for (const l of convs) {
     packed.set(l.scope, off);
@@ -409,7 +435,7 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   const layout = { arenaBase, scratchBase, packed, winograd };
   const plan224 = makePlan(net, 1, layout);
   const maxBytes = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
-  if (!(maxBytes > 0) || maxBytes > 2 ** 32) throw new InputError(`maxMemoryBytes must be between 1 and 2^32, got ${maxBytes}`);
+  if (typeof maxBytes !== 'number' || !(maxBytes > 0) || maxBytes > 2 ** 32) throw new InputError(`maxMemoryBytes must be between 1 and 2^32, got ${shown(maxBytes)}`);
   const initialBytes = arenaBase + plan224.arenaBytes;
   if (initialBytes > maxBytes) throw new RuntimeError(`out of memory: the model needs ${initialBytes} bytes, above maxMemoryBytes ${maxBytes}`);
   const memory = new WebAssembly.Memory({

@@ -4,7 +4,7 @@
  * the raw little-endian data. Pure TypeScript (DataView / TextDecoder) so it runs in Node, browsers
  * and edge runtimes. Every malformed file is a WeightsError that names the problem.
  */
-import { WeightsError } from './errors.js';
+import { InputError, shown, WeightsError } from './errors.js';
 
 export interface Tensor {
   shape: number[];
@@ -44,15 +44,17 @@ function f16ToF32(h: number): number {
  * Index of the first NaN or ±Infinity, or -1. The engine's own search says whether there is one (7M floats
  * in ~13 ms); the loop runs only to name the element.
  */
-function firstNonFinite(d: Float32Array): number {
+export function firstNonFinite(d: Float32Array): number {
   if (!d.includes(NaN) && !d.includes(Infinity) && !d.includes(-Infinity)) return -1;
   for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return i;
   return -1;
 }
 
 /** Parse a safetensors file. F32, F16 and BF16 tensors are returned as Float32Array. */
-export function parseSafetensors(bytes: Uint8Array, options: ParseOptions = {}): SafetensorsFile {
+export function parseSafetensors(bytes: Uint8Array, options: ParseOptions | null = {}): SafetensorsFile {
+  options ??= {};
   const maxHeader = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+  if (typeof maxHeader !== 'number' || !(maxHeader >= 0)) throw new InputError(`maxHeaderBytes must be a number >= 0, got ${shown(maxHeader)}`);
   if (!(bytes instanceof Uint8Array)) throw new WeightsError('safetensors: expected bytes (Uint8Array)');
   if (bytes.length < 8) throw new WeightsError(`safetensors: file is ${bytes.length} bytes, shorter than the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -151,6 +153,7 @@ export function parseSafetensors(bytes: Uint8Array, options: ParseOptions = {}):
 
 /** Encode float32 tensors as a safetensors file (names sorted, 8-byte aligned data). */
 export function encodeSafetensors(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
+  if (tensors === null || typeof tensors !== 'object') throw new InputError('encodeSafetensors takes a Map or an object of tensors by name');
   const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)).sort((a, b) =>
     a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0,
   );
@@ -159,6 +162,7 @@ export function encodeSafetensors(tensors: Map<string, Tensor> | Record<string, 
   let off = 0;
   for (const [name, t] of entries) {
     if (name === '__metadata__') throw new WeightsError('safetensors: "__metadata__" cannot be a tensor name');
+    if (t === null || typeof t !== 'object') throw new WeightsError(`safetensors: tensor "${name}" must be { shape, data }, got ${shown(t)}`);
     if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new WeightsError(`safetensors: tensor "${name}" has an invalid shape ${JSON.stringify(t.shape)}`);
     }

@@ -8,7 +8,7 @@
  * Inception concat is free: the last layer of each branch writes into its slice (channel offset) of the
  * block's output tensor.
  */
-import { InputError } from './errors.js';
+import { InputError, shown } from './errors.js';
 
 export type ModelName = 'inception_v1' | 'googlenet';
 
@@ -346,7 +346,9 @@ function buildGoogLeNet(b: Builder, input: string, opts: Required<Omit<NetworkOp
 }
 
 /** The names a finalEndpoint may take, in order. */
-export function endpointNames(model: ModelName, opts: NetworkOptions = {}): string[] {
+export function endpointNames(model: ModelName, opts: NetworkOptions | null = {}): string[] {
+  checkModelName(model);
+  opts ??= {};
   const names = ENDPOINTS[model].slice();
   if (opts.globalPool && model === 'inception_v1') names[names.indexOf('AvgPool_0a_7x7')] = 'global_pool';
   if (opts.includeRootBlock === false) names.splice(0, model === 'inception_v1' ? 5 : 7);
@@ -354,10 +356,18 @@ export function endpointNames(model: ModelName, opts: NetworkOptions = {}): stri
 }
 
 /** Build the network for an input of h x w x c (the batch size does not change the graph). */
-export function buildNetwork(model: ModelName, h: number, w: number, opts: NetworkOptions = {}): Network {
+function checkModelName(model: unknown): asserts model is ModelName {
   if (model !== 'inception_v1' && model !== 'googlenet') {
-    throw new InputError(`unknown model ${JSON.stringify(model)}; expected 'inception_v1' or 'googlenet'`);
+    throw new InputError(`unknown model ${shown(model)}; expected 'inception_v1' or 'googlenet'`);
   }
+}
+
+export function buildNetwork(model: ModelName, h: number, w: number, opts: NetworkOptions | null = {}): Network {
+  checkModelName(model);
+  for (const [name, v] of [['height', h], ['width', w]] as const) {
+    if (!Number.isSafeInteger(v) || v < 1) throw new InputError(`buildNetwork: ${name} must be a whole number >= 1, got ${shown(v)}`);
+  }
+  opts ??= {};
   const full = {
     includeRootBlock: opts.includeRootBlock ?? true,
     numClasses: opts.numClasses ?? DEFAULT_NUM_CLASSES[model],
@@ -365,7 +375,7 @@ export function buildNetwork(model: ModelName, h: number, w: number, opts: Netwo
     spatialSqueeze: opts.spatialSqueeze ?? true,
   };
   if (!Number.isInteger(full.numClasses) || full.numClasses < 0) {
-    throw new InputError(`numClasses must be a whole number >= 0, got ${opts.numClasses}`);
+    throw new InputError(`numClasses must be a whole number >= 0, got ${shown(opts.numClasses)}`);
   }
   const valid = endpointNames(model, full);
   if (!full.numClasses) valid.splice(valid.length - 2, 2);

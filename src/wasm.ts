@@ -80,17 +80,31 @@ export function assetUrl(file: string): URL {
   }
 }
 
+/** The kernels a model calls (the *_ref scalar references are for tests and benchmarks only). */
+const RUNTIME_KERNELS = ['conv2d', 'conv1x1multi', 'maxpool', 'avgpool', 'lrn', 'softmax', 'winograd3x3', 'winograd4x4', 'winograd5x5', 'allFinite'];
+
+/** A module given as the wasm option must be a kernel build: it imports its memory and exports every kernel. */
+function checkKernelModule(module: WebAssembly.Module): WebAssembly.Module {
+  if (!WebAssembly.Module.imports(module).some((i) => i.kind === 'memory')) {
+    throw new InputError('the wasm option is not a googlenet-wasm kernel module: it does not import its memory');
+  }
+  const have = new Set(WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name));
+  const missing = RUNTIME_KERNELS.filter((k) => !have.has(k));
+  if (missing.length) throw new InputError(`the wasm option is not a googlenet-wasm kernel module: it does not export ${missing.join(', ')}`);
+  return module;
+}
+
 /**
  * Compile the kernel module. `flavor` 'auto' takes the relaxed-SIMD build when this engine validates it.
  * `source` overrides where the bytes come from (a compiled module is taken as is).
  */
 export async function compileKernels(opts: { shared: boolean; flavor?: KernelFlavor | 'auto'; source?: WasmSource }): Promise<KernelModule> {
   const shared = opts.shared;
+  if (![undefined, 'auto', 'simd', 'relaxed'].includes(opts.flavor)) {
+    throw new InputError(`kernels must be 'auto', 'simd' or 'relaxed', got ${JSON.stringify(opts.flavor) ?? String(opts.flavor)}`);
+  }
   if (opts.source instanceof WebAssembly.Module) {
-    const imports = WebAssembly.Module.imports(opts.source);
-    const mem = imports.find((i) => i.kind === 'memory');
-    if (!mem) throw new InputError('the wasm option is not a googlenet-wasm kernel module: it does not import its memory');
-    return { module: opts.source, flavor: opts.flavor === 'relaxed' ? 'relaxed' : 'simd', shared };
+    return { module: checkKernelModule(opts.source), flavor: opts.flavor === 'relaxed' ? 'relaxed' : 'simd', shared };
   }
   let flavor: KernelFlavor = opts.flavor === 'relaxed' ? 'relaxed' : 'simd';
   let bytes: Uint8Array | undefined;
@@ -100,20 +114,17 @@ export async function compileKernels(opts: { shared: boolean; flavor?: KernelFla
     else if (src instanceof ArrayBuffer) bytes = new Uint8Array(src);
     else if (typeof src === 'string' || src instanceof URL) {
       // As the weights option: a path (on Node) or a URL.
-      try {
-        bytes = await readPathOrUrl(src);
-      } catch (e) {
-        if (e instanceof InputError) throw e;
-        throw new InputError(`cannot read the wasm option ${String(src)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
-      }
+      bytes = await readPathOrUrl(src, `the wasm option ${String(src)}`);
     } else {
       throw new InputError('wasm must be the kernel module as bytes, a path or URL, or a compiled WebAssembly.Module');
     }
+    let module: WebAssembly.Module;
     try {
-      return { module: await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>), flavor, shared };
+      module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
     } catch (e) {
       throw new InputError(`the wasm option is not a valid WebAssembly module: ${(e as Error).message}`, { cause: e });
     }
+    return { module: checkKernelModule(module), flavor, shared };
   } else {
     if (opts.flavor === undefined || opts.flavor === 'auto') {
       const relaxed = await readAsset(assetUrl(fileFor('relaxed', shared)));

@@ -7,8 +7,8 @@
  * for the logits. googlenet takes Caffe layer names: `<layer>/weight` OHWI [cout, kh, kw, cin] (the
  * classifier also [cout, cin]) and `<layer>/bias`.
  */
-import { WeightsError } from './errors.js';
-import type { Tensor } from './safetensors.js';
+import { InputError, WeightsError } from './errors.js';
+import { firstNonFinite, type Tensor } from './safetensors.js';
 import type { ConvLayer, Network } from './topology.js';
 
 export const BN_EPSILON = 0.001;
@@ -32,7 +32,29 @@ export function layerWeightSpec(net: Network, l: ConvLayer): WeightSpec[] {
 
 /** Every tensor the network needs, in layer order. */
 export function weightSpec(net: Network): WeightSpec[] {
+  if (!Array.isArray(net?.layers)) throw new InputError('weightSpec takes a network made by buildNetwork');
   return net.layers.flatMap((l) => (l.kind === 'conv' ? layerWeightSpec(net, l) : []));
+}
+
+/**
+ * Tensors a caller passed as a Map (loadModel's weights), checked as a safetensors file is when parsed:
+ * each a Float32Array of finite values whose length is its shape's product, so that a bad entry is refused
+ * by name instead of computing from the wrong numbers.
+ */
+export function checkTensorMap(tensors: Map<unknown, unknown>): Map<string, Tensor> {
+  for (const [name, t] of tensors) {
+    if (typeof name !== 'string') throw new WeightsError(`weights: tensor names must be strings, got ${typeof name}`);
+    const { shape, data } = (t ?? {}) as Partial<Tensor>;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new WeightsError(`weights: tensor "${name}" needs a shape array of whole numbers, got ${JSON.stringify(shape) ?? String(shape)}`);
+    }
+    if (!(data instanceof Float32Array)) throw new WeightsError(`weights: tensor "${name}" needs its data as a Float32Array`);
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (data.length !== size) throw new WeightsError(`weights: tensor "${name}" has ${data.length} values, its shape [${shape}] needs ${size}`);
+    const i = firstNonFinite(data);
+    if (i >= 0) throw new WeightsError(`weights: tensor "${name}" holds a non-finite value (${data[i]}) at element ${i}`);
+  }
+  return tensors as Map<string, Tensor>;
 }
 
 const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);

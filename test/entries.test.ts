@@ -118,7 +118,7 @@ describe('entry modules', () => {
     expect([...seen].sort()).not.toContain('pool.js');
     expect([...seen].some((f) => f.startsWith('threads/'))).toBe(false);
     // Lazy Node imports left on the edge path: only the file: URL reader and Node 20's relaxed-SIMD flag.
-    expect(dynamic.sort()).toEqual(['assets.js → node:fs/promises', 'assets.js → node:fs/promises', 'wasm.js → node:v8']);
+    expect(dynamic.sort()).toEqual(['assets.js → node:fs/promises', 'wasm.js → node:v8']);
     seen.clear();
     dynamic.length = 0;
     walk('browser.js');

@@ -150,12 +150,16 @@ describe('bad input is a typed error naming the problem', () => {
       x.data[i] = v;
       await expect(m.run(x)).rejects.toThrow(new RegExp(`non-finite value \\(${v}\\) at index ${i}$`));
     }
-    // Extremes that are finite pass.
+    // Finite values pass the check, far outside the range of pixels too.
     const ok = img([1, 224, 224, 3]);
-    ok.data[7] = 3.4e38;
-    ok.data[8] = -3.4e38;
+    ok.data[7] = 1e6;
+    ok.data[8] = -1e6;
     ok.data[9] = 1e-45;
     await expect(m.run(ok)).resolves.toBeDefined();
+    // Those that overflow float32 inside the network are refused by the end points' check instead.
+    ok.data[7] = 3.4e38;
+    ok.data[8] = -3.4e38;
+    await expect(m.run(ok)).rejects.toThrow(/end point prob came out non-finite \(NaN or ±Infinity\): float32 overflowed inside the network\. The input's largest magnitude is 3\.40e\+38/);
   });
 
   it('unknown end point names the valid ones', async () => {
@@ -234,7 +238,7 @@ describe('bad input is a typed error naming the problem', () => {
     // A non-shared build with threads: 2 (the workers need a shared memory): refused before any worker starts.
     await expect(loadModel({ model: 'googlenet', threads: 2, wasm: plain })).rejects.toThrow(InputError);
     await expect(loadModel({ model: 'googlenet', threads: 2, wasm: plain })).rejects.toThrow(/does not link with this model's memory: .*shared-memory build \(build\/kernels.shared.wasm/);
-    await expect(loadModel({ model: 'googlenet', threads: 1, wasm: '/nonexistent/k.wasm' })).rejects.toThrow(/cannot read \/nonexistent\/k.wasm: ENOENT/);
+    await expect(loadModel({ model: 'googlenet', threads: 1, wasm: '/nonexistent/k.wasm' })).rejects.toThrow(/cannot read the wasm option \/nonexistent\/k.wasm: ENOENT/);
     await expect(loadModel({ model: 'googlenet', threads: 1, wasm: new URL('file:///nonexistent/k.wasm') })).rejects.toThrow(/cannot read the wasm option file:\/\/\/nonexistent\/k.wasm: ENOENT/);
     await expect(loadModel({ model: 'googlenet', threads: 1, wasm: new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 9, 9]) })).rejects.toThrow(/the wasm option is not a valid WebAssembly module/);
     await expect(loadModel({ model: 'googlenet', threads: 1, wasm: new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])) })).rejects.toThrow(/not a googlenet-wasm kernel module/);

@@ -3,11 +3,20 @@
 // that are merely unusual, a correct answer): never a crash, a hang or another kind of error.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import {
-  loadModel, encodeSafetensors, parseSafetensors, GoogLeNetError, ImageDecodeError, InputError, WeightsError, type Model,
+  loadModel, encodeSafetensors, parseSafetensors, buildNetwork, endpointNames, weightSpec, parseLabels,
+  GoogLeNetError, ImageDecodeError, InputError, WeightsError, type Model,
 } from '../dist/index.js';
 import { mulberry32 as rng } from './helpers/rng.mjs';
 
+/** A local port nothing listens on (one just closed). */
+const closedPort = () => new Promise<number>((resolve) => {
+  const srv = createServer().listen(0, '127.0.0.1', () => {
+    const { port } = srv.address() as AddressInfo;
+    srv.close(() => resolve(port));
+  });
+});
 const fixture = (f: string) => new Uint8Array(readFileSync(new URL(`./fixtures/${f}`, import.meta.url)));
 const BOUND = 10_000; // ms per case
 
@@ -180,6 +189,35 @@ describe('tensors and options', () => {
     ['an image input of the wrong type', () => m.classify(true as never), /image input must be/],
     ['pixels with the wrong length', () => m.classify({ data: new Uint8Array(10), width: 3, height: 3 }), /needs 36 \(RGBA\) or 27 \(RGB\)/],
   ];
+  // A module that imports a memory and exports nothing: (module (import "env" "memory" (memory 1))).
+  const memoryOnly = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 2, 15, 1, 3, 101, 110, 118, 6, 109, 101, 109, 111, 114, 121, 2, 0, 1]);
+  cases.push(
+    ['threads as a string is shown quoted', () => loadModel({ model: 'googlenet', threads: '2' as never }), /got "2"/],
+    ['maxMemoryBytes as a string', () => loadModel({ model: 'googlenet', maxMemoryBytes: '100' as never }), /maxMemoryBytes must be .* got "100"/],
+    ['kernels unknown', () => loadModel({ model: 'googlenet', kernels: 'nope' as never }), /kernels must be 'auto', 'simd' or 'relaxed', got "nope"/],
+    ['wasm: an empty module', () => loadModel({ model: 'googlenet', threads: 1, wasm: new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]) }), /not a googlenet-wasm kernel module: it does not import its memory/],
+    ['wasm: a module without the kernels', () => loadModel({ model: 'googlenet', threads: 1, wasm: memoryOnly }), /does not export conv2d, conv1x1multi, .*allFinite/],
+    ['weights: a missing file:// URL', () => loadModel({ model: 'googlenet', weights: 'file:///nonexistent/w.safetensors' }), /cannot read file:\/\/\/nonexistent\/w.safetensors: ENOENT/],
+    ['weights: a missing URL object', () => loadModel({ model: 'googlenet', weights: new URL('file:///nonexistent/w.safetensors') }), /cannot read .*ENOENT/],
+    ['weights: a directory', () => loadModel({ model: 'googlenet', weights: new URL('./fixtures', import.meta.url).pathname }), /is a directory/],
+    ['weights: a device, which would never end', () => loadModel({ model: 'googlenet', weights: '/dev/zero' }), /cannot read \/dev\/zero: not a regular file/],
+    ['weights: a URL that is not one', () => loadModel({ model: 'googlenet', weights: 'http://' }), /not a valid URL/],
+    ['weights: a refused connection', async () => loadModel({ model: 'googlenet', weights: `http://127.0.0.1:${await closedPort()}/w.safetensors` }), /could not fetch http:\/\/127.0.0.1:\d+\/w.safetensors: ECONNREFUSED/],
+    ['image: a missing file:// URL', () => m.classify('file:///nonexistent/photo.png'), /cannot read file:\/\/\/nonexistent\/photo.png: ENOENT/],
+    ['image: a device', () => m.classify('/dev/zero'), /not a regular file/],
+    ['classifyBatch of one path string', () => m.classifyBatch('photo.png' as never), /classifyBatch takes an array of images; for one image use classify/],
+    ['embedBatch of one image', () => m.embedBatch(fixture('chelsea.png') as never), /embedBatch takes an array of images/],
+    ['classify options not an object', () => m.classify(fixture('chelsea.png'), 'top' as never), /options must be an object, got "top"/],
+    ['run options not an object', () => m.run(t([1, 224, 224, 3]), 5 as never), /run options must be an object/],
+    ['values that overflow float32 in the network', () => m.run(t([1, 224, 224, 3], 3e38)), /end point prob came out non-finite .* largest magnitude is 3.00e\+38/],
+    ['buildNetwork with string sizes', () => Promise.resolve().then(() => buildNetwork('googlenet', '224' as never, '224' as never)), /height must be a whole number >= 1, got "224"/],
+    ['buildNetwork with a NaN size', () => Promise.resolve().then(() => buildNetwork('googlenet', 224, NaN)), /width must be a whole number >= 1, got NaN/],
+    ['endpointNames of an unknown model', () => Promise.resolve().then(() => endpointNames('bogus' as never)), /unknown model "bogus"/],
+    ['weightSpec of no network', () => Promise.resolve().then(() => weightSpec(null as never)), /weightSpec takes a network made by buildNetwork/],
+    ['parseLabels of null', () => Promise.resolve().then(() => parseLabels(null as never)), /parseLabels takes the text of a labels file/],
+    ['encodeSafetensors of null', () => Promise.resolve().then(() => encodeSafetensors(null as never)), /takes a Map or an object of tensors/],
+    ['parseSafetensors with a NaN header limit', () => Promise.resolve().then(() => parseSafetensors(new Uint8Array(16), { maxHeaderBytes: NaN })), /maxHeaderBytes must be a number >= 0, got NaN/],
+  );
   for (const th of [0, -1, 1000, 2.5, NaN, '2', null]) {
     cases.push([`threads ${String(th)}`, () => loadModel({ model: 'googlenet', threads: th as never }), /threads must be a whole number from 1 to 64/]);
   }
@@ -191,8 +229,60 @@ describe('tensors and options', () => {
     expect((err as Error).message).toMatch(msg);
   }, BOUND);
 
+  it('null options are no options', async () => {
+    const x = t([1, 224, 224, 3]);
+    const ref = (await m.run(x)).prob.data;
+    expect((await m.run(x, null)).prob.data).toEqual(ref);
+    const top = await m.classify(fixture('chelsea.png'), null);
+    expect(top).toHaveLength(5);
+    expect(top[0].index).toBe(285);
+    expect(await m.embed(fixture('chelsea.png'), null)).toHaveLength(1024);
+    expect(parseSafetensors(encodeSafetensors({ a: { shape: [2], data: new Float32Array([1, 2]) } }), null).tensors.get('a')!.data).toEqual(new Float32Array([1, 2]));
+  }, BOUND);
+
+  it('parseLabels takes the bytes of a labels file as well as its text', () => {
+    const text = 'n01440764 tench, Tinca tinca\nn01443537 goldfish\n';
+    expect(parseLabels(new TextEncoder().encode(text))).toEqual(['tench, Tinca tinca', 'goldfish']);
+    expect(parseLabels(text)).toEqual(['tench, Tinca tinca', 'goldfish']);
+  });
+
   it('the model still gives the right answer after all of the above', async () => {
     expect((await m.classify(fixture('chelsea.png')))[0].index).toBe(285);
+  }, BOUND);
+});
+
+describe('weights as a Map: each bad tensor is a WeightsError naming it', () => {
+  const bundled = parseSafetensors(fixture('../../models/googlenet.safetensors')).tensors;
+  const bias = bundled.get('conv1/7x7_s2/bias')!;
+  const nan = bias.data.slice();
+  nan[3] = NaN;
+  const cases: Array<[string, unknown, RegExp]> = [
+    ['data shorter than the shape', { shape: [64], data: bias.data.subarray(0, 10) }, /"conv1\/7x7_s2\/bias" has 10 values, its shape \[64\] needs 64/],
+    ['data null', { shape: [64], data: null }, /"conv1\/7x7_s2\/bias" needs its data as a Float32Array/],
+    ['data a plain array', { shape: [64], data: Array.from(bias.data) }, /needs its data as a Float32Array/],
+    ['a NaN', { shape: [64], data: nan }, /"conv1\/7x7_s2\/bias" holds a non-finite value \(NaN\) at element 3/],
+    ['shape a number', { shape: 64, data: bias.data }, /"conv1\/7x7_s2\/bias" needs a shape array of whole numbers, got 64/],
+    ['not a tensor', 42, /needs a shape array/],
+  ];
+  it.each(cases)('%s', async (_, tensor, msg) => {
+    let err: unknown;
+    try {
+      const x = await loadModel({ model: 'googlenet', threads: 1, weights: new Map([...bundled, ['conv1/7x7_s2/bias', tensor as never]]) });
+      await x.dispose();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(WeightsError);
+    expect((err as Error).message).toMatch(msg);
+  }, BOUND);
+
+  it('the same Map with good tensors loads and classifies', async () => {
+    const x = await loadModel({ model: 'googlenet', threads: 1, weights: new Map(bundled) });
+    try {
+      expect((await x.classify(fixture('chelsea.png')))[0].index).toBe(285);
+    } finally {
+      await x.dispose();
+    }
   }, BOUND);
 });
 

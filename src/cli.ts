@@ -35,11 +35,17 @@ const USAGE = `usage:
 
 type Values = Record<string, string | boolean | undefined>;
 
+/**
+ * A whole-number option written in decimal digits. Number() alone would also take "1e3", "0x2", " 5" and
+ * "" (0); a leading '-' is let through so that a negative value gets its option's range message.
+ */
 function intOption(v: Values, name: string): number | undefined {
   const s = v[name];
   if (s === undefined) return undefined;
   const n = Number(s);
-  if (typeof s !== 'string' || !Number.isInteger(n)) throw new InputError(`--${name} must be a whole number, got ${JSON.stringify(s)}`);
+  if (typeof s !== 'string' || !/^-?\d+$/.test(s) || !Number.isSafeInteger(n)) {
+    throw new InputError(`--${name} must be a whole number in decimal digits, got ${JSON.stringify(s)}`);
+  }
   return n;
 }
 

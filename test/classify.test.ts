@@ -1,7 +1,7 @@
 // Photos in, labels out: the whole path (bytes → decode → preprocess → network → labels) with the
 // bundled weights, the API's input forms, and the CLI on a folder of good and bad files.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { readFileSync, mkdtempSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, mkdtempSync, writeFileSync, copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -106,8 +106,15 @@ describe('bench statistics', () => {
   });
 });
 
+/** A user error is one line of text: no Node stack trace, no "Node.js vX" trailer of an uncaught error. */
+function expectNoStack(stderr: string): void {
+  expect(stderr).not.toMatch(/^\s+at .+[(:]/m);
+  expect(stderr).not.toMatch(/node:internal|Node\.js v\d|Unhandled/);
+}
+
 describe('googlenet CLI', () => {
   const dir = mkdtempSync(join(tmpdir(), 'googlenet-cli-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'nested'));
   copyFileSync(fixture('chelsea.png'), join(dir, 'chelsea.png'));
   copyFileSync(fixture('coffee.png'), join(dir, 'nested', 'COFFEE.PNG'));
@@ -249,5 +256,18 @@ describe('googlenet CLI', () => {
     expect(c.code).toBe(2);
     const d = await exec(['classify', fixture('chelsea.png'), '--bogus']);
     expect(d.code).toBe(2);
+  });
+
+  it('whole-number options take decimal digits only: 1e3, 0x2, " 2", 2.0 and "" are refused, naming the option and the text', async () => {
+    const cases: Array<[string, string]> = [['--top', '1e3'], ['--top', '0x2'], ['--batch', ' 2'], ['--max-pixels', '2.0'], ['--threads', ''], ['--top', '99999999999999999999']];
+    for (const [opt, text] of cases) {
+      const r = await exec(['classify', fixture('coffee.png'), `${opt}=${text}`]);
+      expect(r.code, `${opt}=${text}`).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`googlenet classify: ${opt} must be a whole number in decimal digits, got ${JSON.stringify(text)}\n`);
+    }
+    const ok = await exec(['classify', fixture('coffee.png'), '--top', '2']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout.trim().split('\n')).toHaveLength(3); // the file, then its 2 classes
   });
 });

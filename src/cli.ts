@@ -118,9 +118,11 @@ async function cmdRun(args: string[]): Promise<number> {
     if (!t) throw new InputError(`--input ${path} holds ${tensors.size} tensors and none is named "input": name one as ${path}:TENSOR`);
   }
   const shape = t.shape.length === 3 ? [1, ...t.shape] : t.shape;
+  const endpoints = values.endpoints === undefined ? undefined : values.endpoints === 'all' ? 'all' : values.endpoints.split(',').map((s) => s.trim()).filter(Boolean);
+  // An empty list would run the network for nothing and write a file with no tensors in it.
+  if (endpoints?.length === 0) throw new InputError(`--endpoints names no end point, got ${JSON.stringify(values.endpoints)}: give names separated by commas, or all`);
   const m = await loadModel(loadOptions(values));
   try {
-    const endpoints = values.endpoints === undefined ? undefined : values.endpoints === 'all' ? 'all' : values.endpoints.split(',').map((s) => s.trim()).filter(Boolean);
     const out: Record<string, TensorData> = await m.run({ data: t.data, shape }, { endpoints });
     await writeFile(values.output, encodeSafetensors(out, { model: m.info.model, input: path }));
     process.stderr.write(`wrote ${Object.keys(out).join(', ')} to ${values.output}\n`);

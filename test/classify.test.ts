@@ -1,7 +1,7 @@
 // Photos in, labels out: the whole path (bytes → decode → preprocess → network → labels) with the
 // bundled weights, the API's input forms, and the CLI on a folder of good and bad files.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { readFileSync, mkdtempSync, writeFileSync, copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { readFileSync, mkdtempSync, writeFileSync, copyFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -256,6 +256,16 @@ describe('googlenet CLI', () => {
     expect(c.code).toBe(2);
     const d = await exec(['classify', fixture('chelsea.png'), '--bogus']);
     expect(d.code).toBe(2);
+  });
+
+  it('run --endpoints with no names (",,,", "") is refused before anything is written', async () => {
+    for (const text of [',,,', '', ' , ']) {
+      const out = join(dir, 'no-endpoints.safetensors');
+      const r = await exec(['run', '--input', `${fixture('chelsea.ref.safetensors')}:input`, '--output', out, `--endpoints=${text}`]);
+      expect(r.code, JSON.stringify(text)).toBe(1);
+      expect(r.stderr).toBe(`googlenet run: --endpoints names no end point, got ${JSON.stringify(text)}: give names separated by commas, or all\n`);
+      expect(existsSync(out)).toBe(false);
+    }
   });
 
   it('whole-number options take decimal digits only: 1e3, 0x2, " 2", 2.0 and "" are refused, naming the option and the text', async () => {

@@ -6,8 +6,8 @@
  *   googlenet classify / embed <files and folders...>, googlenet bench (see USAGE)
  */
 import { parseArgs } from 'node:util';
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, constants, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { availableParallelism, cpus } from 'node:os';
 import { GoogLeNetError, InputError } from './errors.js';
 import type { LoadOptions, TensorData } from './model.js';
@@ -62,6 +62,45 @@ function modelOption(v: Values): ModelName {
   return m;
 }
 
+const errCode = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? String((e as Error).message ?? e);
+
+/**
+ * Check an --output path before any work, so that a typo fails at once and not after the whole
+ * computation: its folder exists and can be written, and the path is not itself a folder.
+ */
+async function checkOutput(path: string): Promise<void> {
+  const folder = dirname(path);
+  let target = folder;
+  try {
+    if (!(await stat(folder)).isDirectory()) throw new InputError(`cannot write --output ${path}: ${folder} is not a folder`);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    const code = errCode(e);
+    throw new InputError(`cannot write --output ${path}: ${code === 'ENOENT' ? `folder ${folder} does not exist` : `${folder}: ${code}`}`);
+  }
+  try {
+    if ((await stat(path)).isDirectory()) throw new InputError(`cannot write --output ${path}: it is a folder, give a file name`);
+    target = path; // exists: it is overwritten
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    if (errCode(e) !== 'ENOENT') throw new InputError(`cannot write --output ${path}: ${errCode(e)}`);
+  }
+  try {
+    await access(target, constants.W_OK);
+  } catch (e) {
+    throw new InputError(`cannot write --output ${path}: ${target === path ? '' : `folder ${folder}: `}${errCode(e)}`);
+  }
+}
+
+/** Write an --output file; a failure (disk full, a folder removed meanwhile) is one line naming the path. */
+async function writeOutput(path: string, bytes: Uint8Array): Promise<void> {
+  try {
+    await writeFile(path, bytes);
+  } catch (e) {
+    throw new InputError(`cannot write --output ${path}: ${errCode(e)}`, { cause: e });
+  }
+}
+
 /** Options shared by the commands that load a model. */
 export const MODEL_OPTIONS = {
   model: { type: 'string' },
@@ -92,6 +131,7 @@ async function cmdRun(args: string[]): Promise<number> {
   });
   if (!values.input) throw new InputError('--input IN.safetensors[:TENSOR] is required');
   if (!values.output) throw new InputError('--output OUT.safetensors is required');
+  await checkOutput(values.output);
   // A path may itself contain ':' (rare); the tensor name follows the last ':' when the rest is a file.
   let path = values.input;
   let tensorName: string | undefined;
@@ -124,7 +164,7 @@ async function cmdRun(args: string[]): Promise<number> {
   const m = await loadModel(loadOptions(values));
   try {
     const out: Record<string, TensorData> = await m.run({ data: t.data, shape }, { endpoints });
-    await writeFile(values.output, encodeSafetensors(out, { model: m.info.model, input: path }));
+    await writeOutput(values.output, encodeSafetensors(out, { model: m.info.model, input: path }));
     process.stderr.write(`wrote ${Object.keys(out).join(', ')} to ${values.output}\n`);
   } finally {
     await m.dispose();
@@ -315,23 +355,27 @@ async function cmdEmbed(args: string[]): Promise<number> {
   });
   if (!values.output) throw new InputError('--output features.safetensors is required');
   if (positionals.length === 0) throw new InputError('embed needs at least one image file or folder');
+  const batch = batchOption(values);
+  const maxPixels = intOption(values, 'max-pixels');
+  await checkOutput(values.output);
   const files = await collectFiles(positionals);
   if (files.length === 0) throw new InputError(`no .jpg, .jpeg or .png files found in ${positionals.join(', ')}`);
   const m = await loadModel({ model: modelOption(values), weights: values.weights, threads: intOption(values, 'threads') });
   const tensors = new Map<string, Tensor>();
   const progress = new Progress(files.length);
   try {
-    const failed = await pipeline(files, batchOption(values), intOption(values, 'max-pixels'), async (items) => {
+    const failed = await pipeline(files, batch, maxPixels, async (items) => {
       const good = items.filter((d) => d.image);
       const feats = await m.embedBatch(good.map((d) => d.image!));
       good.forEach((d, i) => tensors.set(d.file, { shape: [feats[i].length], data: feats[i] }));
     }, progress);
     progress.finish('embedded', failed.length);
+    // The failures first: a write that fails ends the command, and they would be lost.
+    for (const f of failed) process.stderr.write(`googlenet embed: ${f.file}: ${f.error}\n`);
     if (tensors.size) {
-      await writeFile(values.output, encodeSafetensors(tensors, { model: m.info.model, features: 'pooled features, one vector per file, named by path' }));
+      await writeOutput(values.output, encodeSafetensors(tensors, { model: m.info.model, features: 'pooled features, one vector per file, named by path' }));
       process.stderr.write(`wrote ${tensors.size} feature vectors of ${[...tensors.values()][0].data.length} to ${values.output}\n`);
     }
-    for (const f of failed) process.stderr.write(`googlenet embed: ${f.file}: ${f.error}\n`);
     return failed.length ? 1 : 0;
   } finally {
     await m.dispose();
@@ -414,6 +458,12 @@ export async function main(argv: string[]): Promise<number> {
     if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`googlenet ${cmd}: ${(e as Error).message}\n${USAGE}`);
       return 2;
+    }
+    // An error of the system (ENOENT, EACCES, ENOSPC… with the call and path in its message) is about the
+    // user's files or machine, not a bug here: one line. Anything else is a bug and keeps its stack.
+    if (e instanceof Error && typeof (e as NodeJS.ErrnoException).syscall === 'string') {
+      process.stderr.write(`googlenet ${cmd}: ${e.message}\n`);
+      return 1;
     }
     throw e;
   }

@@ -258,6 +258,55 @@ describe('googlenet CLI', () => {
     expect(d.code).toBe(2);
   });
 
+  it('embed / run: a bad --output is one line and a non-zero exit before the model loads', async () => {
+    const input = `${fixture('chelsea.ref.safetensors')}:input`;
+    const cases: Array<[string, RegExp]> = [
+      [join(dir, 'no-such-folder', 'o.safetensors'), /^cannot write --output \S+o\.safetensors: folder \S+no-such-folder does not exist$/],
+      [dir, /^cannot write --output \S+: it is a folder, give a file name$/],
+      [join(fixture('chelsea.png'), 'o.safetensors'), /^cannot write --output \S+: \S+chelsea\.png is not a folder$/],
+    ];
+    for (const [out, re] of cases) {
+      for (const [cmd, args] of [['embed', [fixture('chelsea.png')]], ['run', ['--input', input]]] as const) {
+        const r = await exec([cmd, ...args, '--output', out]);
+        expect(r.code, `${cmd} --output ${out}`).toBe(1);
+        expectNoStack(r.stderr);
+        // Nothing was computed: the only line is the error (embed prints "embedded …" once it has run).
+        const lines = r.stderr.trimEnd().split('\n');
+        expect(lines).toHaveLength(1);
+        expect(lines[0].slice(`googlenet ${cmd}: `.length)).toMatch(re);
+      }
+    }
+  });
+
+  it.skipIf(!existsSync('/dev/full'))('embed / run: a write that fails at the end (/dev/full: ENOSPC) is one line naming the path', async () => {
+    for (const args of [['embed', fixture('chelsea.png')], ['run', '--input', `${fixture('chelsea.ref.safetensors')}:input`]]) {
+      const r = await exec([...args, '--output', '/dev/full']);
+      expect(r.code, args[0]).toBe(1);
+      expectNoStack(r.stderr);
+      expect(r.stderr).toMatch(new RegExp(`(^|\\n)googlenet ${args[0]}: cannot write --output /dev/full: ENOSPC\\n$`));
+    }
+  });
+
+  it('an error of the system (code and syscall) is one line; any other error is a bug and is thrown on with its stack', async () => {
+    const { main, COMMANDS } = await import('../dist/cli.js');
+    const written: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      COMMANDS['test-syscall'] = async () => {
+        throw Object.assign(new Error("EACCES: permission denied, scandir '/x'"), { code: 'EACCES', syscall: 'scandir', path: '/x' });
+      };
+      COMMANDS['test-bug'] = async () => { throw new TypeError('x is undefined'); };
+      expect(await main(['test-syscall'])).toBe(1);
+      expect(written.join('')).toBe("googlenet test-syscall: EACCES: permission denied, scandir '/x'\n");
+      await expect(main(['test-bug'])).rejects.toThrow(TypeError);
+    } finally {
+      process.stderr.write = write;
+      delete COMMANDS['test-syscall'];
+      delete COMMANDS['test-bug'];
+    }
+  });
+
   it('run --endpoints with no names (",,,", "") is refused before anything is written', async () => {
     for (const text of [',,,', '', ' , ']) {
       const out = join(dir, 'no-endpoints.safetensors');

@@ -6,7 +6,7 @@
  *   googlenet classify / embed <files and folders...>, googlenet bench (see USAGE)
  */
 import { parseArgs } from 'node:util';
-import { access, constants, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { access, constants, readFile, readdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { availableParallelism, cpus } from 'node:os';
 import { GoogLeNetError, InputError } from './errors.js';
@@ -207,9 +207,16 @@ async function cmdInfo(args: string[]): Promise<number> {
 
 const IMAGE_EXT = /\.(jpe?g|png)$/i;
 
-/** Expand the arguments: files as given, folders walked (sorted) for .jpg/.jpeg/.png in any letter case. */
+/**
+ * Expand the arguments: files as given, folders walked (sorted) for .jpg/.jpeg/.png in any letter case.
+ * Links are followed, but the walk enters each folder once by its real path and lists each image once,
+ * under the first path found: a link back up (`up -> ..`) listed the same image under ever longer paths,
+ * and two (`l1 -> .`, `l2 -> .`) made the walk endless. A path named on the command line is always taken.
+ */
 async function collectFiles(paths: string[]): Promise<string[]> {
   const out: string[] = [];
+  const entered = new Set<string>(); // real paths of the folders walked
+  const listed = new Set<string>(); // real paths of the files listed
   async function walk(p: string, top: boolean): Promise<void> {
     let st;
     try {
@@ -218,10 +225,20 @@ async function collectFiles(paths: string[]): Promise<string[]> {
       if (top) out.push(p); // reported as unreadable when its turn comes
       return;
     }
+    if (!st.isDirectory() && !top && !IMAGE_EXT.test(p)) return;
+    let real: string;
+    try {
+      real = await realpath(p);
+    } catch {
+      real = p; // gone since stat: its turn will report it, or the walk finds nothing
+    }
     if (st.isDirectory()) {
+      if (entered.has(real)) return;
+      entered.add(real);
       const entries = (await readdir(p)).sort();
       for (const e of entries) await walk(join(p, e), false);
-    } else if (top || IMAGE_EXT.test(p)) {
+    } else if (top || !listed.has(real)) {
+      listed.add(real);
       out.push(p);
     }
   }

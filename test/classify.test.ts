@@ -1,7 +1,7 @@
 // Photos in, labels out: the whole path (bytes → decode → preprocess → network → labels) with the
 // bundled weights, the API's input forms, and the CLI on a folder of good and bad files.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { readFileSync, mkdtempSync, writeFileSync, copyFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { readFileSync, mkdtempSync, writeFileSync, copyFileSync, mkdirSync, rmSync, existsSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -256,6 +256,28 @@ describe('googlenet CLI', () => {
     expect(c.code).toBe(2);
     const d = await exec(['classify', fixture('chelsea.png'), '--bogus']);
     expect(d.code).toBe(2);
+  });
+
+  it('classify follows links but walks each folder and lists each image once: link cycles end, repeated trees are not repeated', async () => {
+    const root = join(dir, 'links');
+    mkdirSync(join(root, 'loop'), { recursive: true });
+    copyFileSync(fixture('coffee.png'), join(root, 'loop', 'coffee.png'));
+    symlinkSync('.', join(root, 'loop', 'l1')); // two links to the folder itself: the walk used to never end
+    symlinkSync('.', join(root, 'loop', 'l2'));
+    mkdirSync(join(root, 'd', 'sub'), { recursive: true });
+    copyFileSync(fixture('coffee.png'), join(root, 'd', 'a.png'));
+    copyFileSync(fixture('chelsea.png'), join(root, 'd', 'sub', 'b.png'));
+    symlinkSync('..', join(root, 'd', 'sub', 'up')); // one link back up: a.png came out 42 times
+    symlinkSync('sub', join(root, 'd', 'sub-again')); // the same tree twice
+    symlinkSync('a.png', join(root, 'd', 'link.png')); // the same file twice
+    const named = join(root, 'd', 'sub', 'up', 'a.png'); // named on the command line: always taken
+    const { code, stdout, stderr } = await exec(['classify', join(root, 'loop'), join(root, 'd'), named, '--json', '--top', '1']);
+    expect(code).toBe(0);
+    expectNoStack(stderr);
+    const res = JSON.parse(stdout) as Array<{ file: string; top: Array<{ index: number }> }>;
+    expect(res.map((r) => r.file.slice(root.length + 1))).toEqual(['loop/coffee.png', 'd/a.png', 'd/sub/b.png', 'd/sub/up/a.png']);
+    expect(res.map((r) => r.top[0].index)).toEqual([967, 967, 285, 967]);
+    expect(stderr).toMatch(/classified 4 of 4 images/);
   });
 
   it('embed / run: a bad --output is one line and a non-zero exit before the model loads', async () => {

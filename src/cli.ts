@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { access, constants, readFile, readdir, realpath, stat, writeFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { availableParallelism, cpus } from 'node:os';
 import { GoogLeNetError, InputError } from './errors.js';
@@ -207,14 +208,29 @@ async function cmdInfo(args: string[]): Promise<number> {
 
 const IMAGE_EXT = /\.(jpe?g|png)$/i;
 
+/** A path to decode, or one already known to fail (its reason in `error`). */
+type Found = { file: string; error?: string };
+
+/** What a stat() that is neither a file nor a folder names. */
+function kindOf(st: Stats): string {
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isFIFO()) return 'a named pipe (FIFO)';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
 /**
  * Expand the arguments: files as given, folders walked (sorted) for .jpg/.jpeg/.png in any letter case.
  * Links are followed, but the walk enters each folder once by its real path and lists each image once,
  * under the first path found: a link back up (`up -> ..`) listed the same image under ever longer paths,
  * and two (`l1 -> .`, `l2 -> .`) made the walk endless. A path named on the command line is always taken.
+ * Only regular files are ever read: a device, pipe or socket (`x.png -> /dev/zero` read without end) is
+ * skipped in a folder and, named on the command line, fails with its reason, as does a folder that
+ * cannot be listed.
  */
-async function collectFiles(paths: string[]): Promise<string[]> {
-  const out: string[] = [];
+async function collectFiles(paths: string[]): Promise<Found[]> {
+  const out: Found[] = [];
   const entered = new Set<string>(); // real paths of the folders walked
   const listed = new Set<string>(); // real paths of the files listed
   async function walk(p: string, top: boolean): Promise<void> {
@@ -222,10 +238,14 @@ async function collectFiles(paths: string[]): Promise<string[]> {
     try {
       st = await stat(p);
     } catch {
-      if (top) out.push(p); // reported as unreadable when its turn comes
+      if (top) out.push({ file: p }); // reported as unreadable when its turn comes
       return;
     }
-    if (!st.isDirectory() && !top && !IMAGE_EXT.test(p)) return;
+    if (!st.isDirectory() && !st.isFile()) {
+      if (top) out.push({ file: p, error: `${kindOf(st)}, not an image file: not read` });
+      return;
+    }
+    if (st.isFile() && !top && !IMAGE_EXT.test(p)) return;
     let real: string;
     try {
       real = await realpath(p);
@@ -235,23 +255,33 @@ async function collectFiles(paths: string[]): Promise<string[]> {
     if (st.isDirectory()) {
       if (entered.has(real)) return;
       entered.add(real);
-      const entries = (await readdir(p)).sort();
+      let entries: string[];
+      try {
+        entries = (await readdir(p)).sort();
+      } catch (e) {
+        out.push({ file: p, error: `cannot list the folder: ${errCode(e)}` });
+        return;
+      }
       for (const e of entries) await walk(join(p, e), false);
     } else if (top || !listed.has(real)) {
       listed.add(real);
-      out.push(p);
+      out.push({ file: p });
     }
   }
   for (const p of paths) await walk(p, true);
   return out;
 }
 
-type Decoded = { file: string; image?: RGBImage; error?: string };
+type Decoded = Found & { image?: RGBImage };
 
 /** Decode files one at a time; a failure is kept with its reason, not thrown. */
-async function decodeAll(files: string[], maxPixels?: number): Promise<Decoded[]> {
+async function decodeAll(files: Found[], maxPixels?: number): Promise<Decoded[]> {
   const out: Decoded[] = [];
-  for (const file of files) {
+  for (const { file, error } of files) {
+    if (error !== undefined) {
+      out.push({ file, error });
+      continue;
+    }
     try {
       out.push({ file, image: await toRGB(file, maxPixels) });
     } catch (e) {
@@ -287,9 +317,9 @@ class Progress {
  * Decode batch i+1 while batch i computes, and hand each batch's good images to `compute`.
  * Returns the failures (file and reason), in order.
  */
-async function pipeline(files: string[], batch: number, maxPixels: number | undefined, compute: (items: Decoded[]) => Promise<void>, progress: Progress): Promise<Decoded[]> {
+async function pipeline(files: Found[], batch: number, maxPixels: number | undefined, compute: (items: Decoded[]) => Promise<void>, progress: Progress): Promise<Decoded[]> {
   const failed: Decoded[] = [];
-  const chunks: string[][] = [];
+  const chunks: Found[][] = [];
   for (let i = 0; i < files.length; i += batch) chunks.push(files.slice(i, i + batch));
   let next = chunks.length ? decodeAll(chunks[0], maxPixels) : undefined;
   for (let c = 0; c < chunks.length; c++) {
@@ -342,13 +372,13 @@ async function cmdClassify(args: string[]): Promise<number> {
     for (const f of failed) results.set(f.file, { error: f.error! });
     progress.finish('classified', failed.length);
     if (values.json) {
-      const arr = files.map((file) => {
+      const arr = files.map(({ file }) => {
         const r = results.get(file)!;
         return Array.isArray(r) ? { file, top: r } : { file, error: r.error };
       });
       process.stdout.write(JSON.stringify(arr, null, 2) + '\n');
     } else {
-      for (const file of files) {
+      for (const { file } of files) {
         const r = results.get(file)!;
         if (!Array.isArray(r)) continue;
         process.stdout.write(`${file}\n`);

@@ -4,7 +4,7 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { readFileSync, mkdtempSync, writeFileSync, copyFileSync, mkdirSync, rmSync, existsSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { loadModel, decodeImage, parseSafetensors, ImageDecodeError, InputError, type Model } from '../dist/index.js';
 
@@ -125,7 +125,9 @@ describe('googlenet CLI', () => {
 
   const exec = async (args: string[]) => {
     try {
-      const { stdout, stderr } = await run(process.execPath, [cli, ...args], { maxBuffer: 1 << 24 });
+      // The kill is a guard, not a measure: a regression that hangs (a link cycle, /dev/zero) must not
+      // leave a process behind once the test has timed out.
+      const { stdout, stderr } = await run(process.execPath, [cli, ...args], { maxBuffer: 1 << 24, timeout: 55_000, killSignal: 'SIGKILL' });
       return { code: 0, stdout, stderr };
     } catch (e) {
       const x = e as { code: number; stdout: string; stderr: string };
@@ -278,6 +280,34 @@ describe('googlenet CLI', () => {
     expect(res.map((r) => r.file.slice(root.length + 1))).toEqual(['loop/coffee.png', 'd/a.png', 'd/sub/b.png', 'd/sub/up/a.png']);
     expect(res.map((r) => r.top[0].index)).toEqual([967, 967, 285, 967]);
     expect(stderr).toMatch(/classified 4 of 4 images/);
+  });
+
+  it('only regular files are read: a device or pipe is skipped in a folder and, named, fails with its reason', async () => {
+    const special = join(dir, 'special');
+    mkdirSync(special);
+    copyFileSync(fixture('coffee.png'), join(special, 'good.png'));
+    symlinkSync('/dev/zero', join(special, 'zero.png')); // was read without end (5 GB and growing)
+    const fifo = join(special, 'pipe.jpg');
+    const hasFifo = spawnSync('mkfifo', [fifo]).status === 0; // a pipe with no writer: reading it blocks forever
+    const walked = await exec(['classify', special, '--json', '--top', '1']);
+    expect(walked.code).toBe(0);
+    expectNoStack(walked.stderr);
+    expect((JSON.parse(walked.stdout) as Array<{ file: string }>).map((r) => r.file)).toEqual([join(special, 'good.png')]);
+
+    const named = [join(special, 'zero.png'), ...(hasFifo ? [fifo] : []), join(special, 'good.png')];
+    const r = await exec(['classify', ...named, '--json', '--top', '1']);
+    expect(r.code).toBe(1);
+    expectNoStack(r.stderr);
+    const by = Object.fromEntries((JSON.parse(r.stdout) as Array<{ file: string; error?: string; top?: unknown[] }>).map((x) => [x.file, x]));
+    expect(by[join(special, 'good.png')].top).toHaveLength(1);
+    expect(by[join(special, 'zero.png')].error).toBe('a character device, not an image file: not read');
+    expect(r.stderr).toContain(`googlenet classify: ${join(special, 'zero.png')}: a character device, not an image file: not read\n`);
+    if (hasFifo) expect(by[fifo].error).toBe('a named pipe (FIFO), not an image file: not read');
+
+    const e = await exec(['embed', '/dev/zero', '--output', join(dir, 'zero.safetensors')]);
+    expect(e.code).toBe(1);
+    expectNoStack(e.stderr);
+    expect(e.stderr).toContain('googlenet embed: /dev/zero: a character device, not an image file: not read\n');
   });
 
   it('embed / run: a bad --output is one line and a non-zero exit before the model loads', async () => {

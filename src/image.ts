@@ -709,9 +709,17 @@ export function fromPixels(img: { data: Uint8Array | Uint8ClampedArray; width: n
   if (!(data instanceof Uint8Array) && !(data instanceof Uint8ClampedArray)) {
     throw new InputError('fromPixels: data must be a Uint8Array or Uint8ClampedArray');
   }
+  // The size check comes before the allocation: a huge width × height with a few bytes of data is an
+  // InputError, never an attempt to allocate width × height × 3 bytes.
   const px = width * height;
+  const rgba = data.length === px * 4;
+  if (!rgba && data.length !== px * 3) {
+    throw new InputError(
+      `fromPixels: data has ${data.length} bytes; a ${width}×${height} image needs ${px * 4} (RGBA) or ${px * 3} (RGB)`,
+    );
+  }
   const out = new Uint8Array(px * 3);
-  if (data.length === px * 4) {
+  if (rgba) {
     for (let i = 0; i < px; i++) {
       const a = data[4 * i + 3];
       if (a === 255) {
@@ -725,12 +733,8 @@ export function fromPixels(img: { data: Uint8Array | Uint8ClampedArray; width: n
         out[3 * i + 2] = Math.round((data[4 * i + 2] * a + w) / 255);
       }
     }
-  } else if (data.length === px * 3) {
-    out.set(data);
   } else {
-    throw new InputError(
-      `fromPixels: data has ${data.length} bytes; a ${width}×${height} image needs ${px * 4} (RGBA) or ${px * 3} (RGB)`,
-    );
+    out.set(data);
   }
   return { data: out, width, height };
 }

@@ -710,6 +710,15 @@ describe('fromPixels', () => {
     expect(() => fromPixels({ data: [1, 2, 3] as unknown as Uint8Array, width: 1, height: 1 })).toThrow(InputError);
     expect(() => fromPixels(null as unknown as RGBImage)).toThrow(InputError);
   });
+
+  it('a huge width × height with too little data is an InputError naming the sizes, checked before allocating', async () => {
+    // 100000 × 100000 × 3 bytes is more than a typed array can hold: allocating first threw a RangeError.
+    const huge = { data: new Uint8Array(3), width: 100000, height: 100000 };
+    expect(() => fromPixels(huge)).toThrow(InputError);
+    expect(() => fromPixels(huge)).toThrow('fromPixels: data has 3 bytes; a 100000×100000 image needs 40000000000 (RGBA) or 30000000000 (RGB)');
+    await expect(toRGB(huge)).rejects.toThrow(InputError); // what classify({ data, width, height }) calls
+    expect(() => fromPixels({ data: new Uint8ClampedArray(12), width: 30000, height: 30000 })).toThrow(/data has 12 bytes; a 30000×30000 image needs/);
+  });
 });
 
 describe('preprocess', () => {

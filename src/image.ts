@@ -6,8 +6,9 @@
  * and two pure-JS decoders (jpeg-js, fast-png).
  *
  * Untrusted input: the declared width × height is read from the header (PNG IHDR, JPEG SOFn) and checked
- * against `maxPixels` BEFORE any decoder runs or any pixel buffer is allocated. Every failure, including
- * exceptions thrown inside the decoders, is an ImageDecodeError naming the reason.
+ * against `maxPixels` BEFORE any decoder runs or any pixel buffer is allocated; a JPEG's, also against
+ * the number of bytes its first scan has (checkScanFits), so a small file cannot claim a large frame.
+ * Every failure, including exceptions thrown inside the decoders, is an ImageDecodeError naming the reason.
  *
  * Decisions (kept in one place so they can be cited):
  * - Alpha (PNG alpha channels, tRNS colour keys, palette alpha) is composited over white:
@@ -466,6 +467,7 @@ function scanJpeg(b: Uint8Array, maxPixels: number): JpegHeader {
   let header: JpegHeader | null = null;
   let jfif = false;
   let adobeTransformAt = -1;
+  let progressive = false;
   for (;;) {
     while (p < n && b[p] !== 0xff) p++; // extraneous bytes before a marker (libjpeg warns and skips)
     while (p < n && b[p] === 0xff) p++; // fill bytes
@@ -503,17 +505,53 @@ function scanJpeg(b: Uint8Array, maxPixels: number): JpegHeader {
         vs.push(v);
       }
       header = { width, height, components, ids, h: hs, v: vs, jfif: false, adobeTransformAt: -1 };
+      progressive = m === 0xc2;
     } else if (m === 0xe0 && len >= 7 && ascii(b, s, s + 5) === 'JFIF\0') {
       jfif = true;
     } else if (m === 0xee && len >= 14 && ascii(b, s, s + 5) === 'Adobe') {
       adobeTransformAt = s + 11;
     } else if (m === 0xda) {
       if (!header) throw new ImageDecodeError('JPEG: image data (SOS) before the frame header (SOF)');
+      checkScanFits(b, s, p + len, header, progressive);
       header.jfif = jfif;
       header.adobeTransformAt = adobeTransformAt;
       return header;
     }
     p += len;
+  }
+}
+
+/**
+ * Refuse a first scan (SOS header at `s`, entropy-coded data from `dataStart`) that the rest of the bytes
+ * cannot hold, before any decoder allocates buffers for the declared frame: a few KB claiming 7071×7071
+ * otherwise cost seconds and over a GB. A lower bound, so no valid JPEG is refused: every block of each
+ * component the scan covers codes its DC coefficient as a Huffman symbol of at least 1 bit, and a
+ * sequential scan also its AC coefficients (an EOB at least), so at least 2 bits; a progressive DC scan
+ * (first or refinement) at least 1; a progressive AC scan, whose EOB runs cover many blocks in a few bits,
+ * bounds nothing. Blocks are counted without MCU padding (a component's own ceil(w/8) × ceil(h/8)), which
+ * an interleaved scan only adds to, and everything up to the end of the bytes is counted as scan data.
+ */
+function checkScanFits(b: Uint8Array, s: number, dataStart: number, f: JpegHeader, progressive: boolean): void {
+  const ns = b[s];
+  if (dataStart - s < 4 + 2 * ns) return; // a malformed scan header: left to the decoder's own error
+  const ss = b[s + 1 + 2 * ns];
+  const bitsPerBlock = !progressive ? 2 : ss === 0 ? 1 : 0;
+  const hmax = Math.max(...f.h), vmax = Math.max(...f.v);
+  let blocks = 0;
+  for (let c = 0; c < f.components; c++) {
+    let inScan = false;
+    for (let i = 0; i < ns; i++) if (b[s + 1 + 2 * i] === f.ids[c]) inScan = true;
+    if (!inScan) continue;
+    const cw = Math.ceil((f.width * f.h[c]) / hmax), ch = Math.ceil((f.height * f.v[c]) / vmax);
+    blocks += Math.ceil(cw / 8) * Math.ceil(ch / 8);
+  }
+  const need = Math.ceil((blocks * bitsPerBlock) / 8);
+  const have = b.length - dataStart;
+  if (have < need) {
+    throw new ImageDecodeError(
+      `JPEG: the data is too short for the declared ${f.width}×${f.height} image (truncated, or a false size): ` +
+        `its first scan codes ${blocks} blocks, at least ${need} bytes, and only ${have} bytes follow the scan header`,
+    );
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encode as encodePng } from 'fast-png';
@@ -98,6 +98,38 @@ function dcOnlyJpeg(width: number, height: number, levels: number[][], app14Tran
   if (nbits) put(0x7f, 8 - nbits); // pad with 1-bits
   out.push(0xff, 0xd9);
   return new Uint8Array(out);
+}
+
+/**
+ * A flat grey JPEG whose blocks take the fewest bits the standard allows: 1-bit Huffman codes for DC
+ * difference 0 and (sequential) for EOB, so 2 bits a block in a baseline scan, 1 bit in a progressive
+ * DC-first scan (the only scan here: the AC coefficients stay 0). Greyscale, quantizers 1, `dataBytes`
+ * bytes of entropy-coded data (zero bits, then 1-bit padding), then EOI unless `eoi` is false.
+ */
+function fewestBitsJpeg(width: number, height: number, progressive: boolean, dataBytes?: number, eoi = true): Uint8Array {
+  const out: number[] = [0xff, 0xd8];
+  const seg = (marker: number, body: number[]) => out.push(0xff, marker, ((body.length + 2) >> 8) & 255, (body.length + 2) & 255, ...body);
+  seg(0xdb, [0x00, ...new Array(64).fill(1)]);
+  seg(progressive ? 0xc2 : 0xc0, [8, height >> 8, height & 255, width >> 8, width & 255, 1, 1, 0x11, 0]);
+  const oneCode = (tableClass: number) => seg(0xc4, [tableClass << 4, 1, ...new Array(15).fill(0), 0x00]);
+  oneCode(0);
+  if (!progressive) oneCode(1);
+  seg(0xda, progressive ? [1, 1, 0x00, 0, 0, 0] : [1, 1, 0x00, 0, 63, 0]);
+  const bits = Math.ceil(width / 8) * Math.ceil(height / 8) * (progressive ? 1 : 2);
+  const n = dataBytes ?? Math.ceil(bits / 8);
+  for (let i = 0; i < n; i++) out.push(i < bits >> 3 ? 0x00 : 0xff >> (bits & 7));
+  if (eoi) out.push(0xff, 0xd9);
+  return new Uint8Array(out);
+}
+
+/** `jpg` with its frame header (SOF0/SOF2) patched to claim width × height. */
+function withFrameSize(jpg: Uint8Array, width: number, height: number): Uint8Array {
+  const b = jpg.slice();
+  let p = -1;
+  for (let i = 2; i < b.length - 9; i++) if (b[i] === 0xff && (b[i + 1] === 0xc0 || b[i + 1] === 0xc2)) { p = i; break; }
+  expect(p).toBeGreaterThan(0);
+  b.set([height >> 8, height & 255, width >> 8, width & 255], p + 5);
+  return b;
 }
 
 /** Binary PPM (P6) / PGM (P5) as djpeg writes them. */
@@ -575,6 +607,47 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
     // the real size against a small limit
     expectDecodeError(() => decodeImage(b, { maxPixels: 640 * 427 - 1 }), /640×427/);
     expect(decodeImage(b, { maxPixels: 640 * 427 }).width).toBe(640);
+  });
+
+  it('a JPEG whose frame header claims more blocks than its data can hold is refused before decoding', () => {
+    // 7071×7071 is under the default pixel limit; the data of these files holds a 640×427 or 61×45 image.
+    for (const name of ['rocket.jpg', 'jpeg/rocket-420-restart.jpg', 'jpeg/rocket-crop-420-progressive.jpg', 'jpeg/rocket-crop-grey.jpg']) {
+      const faked = withFrameSize(fixture(name), 7071, 7071);
+      for (const opts of [undefined, { minSize: 256 }]) {
+        const e = expectDecodeError(() => decodeImage(faked, opts), /^JPEG: the data is too short for the declared 7071×7071 image \(truncated/);
+        expect(e.message).toMatch(/first scan codes \d+ blocks, at least \d+ bytes, and only \d+ bytes follow the scan header/);
+      }
+    }
+    // 4:4:4 rocket.jpg: 884 × 884 blocks in each of 3 components, 2 bits each
+    const e = expectDecodeError(() => decodeImage(withFrameSize(fixture('rocket.jpg'), 7071, 7071)));
+    expect(e.message).toContain(`codes ${3 * 884 * 884} blocks, at least ${(3 * 884 * 884 * 2) / 8} bytes`);
+  });
+
+  it('the data-size bound is a lower bound: JPEGs whose blocks take the fewest bits possible still decode', () => {
+    // 64×48: 48 blocks. Baseline, 2 bits a block: 12 bytes, here without even an EOI after them.
+    const grey = new Uint8Array(64 * 48 * 3).fill(128);
+    const baseline = fewestBitsJpeg(64, 48, false, 12, false);
+    for (const opts of [undefined, { minSize: 1 }]) {
+      const img = decodeImage(baseline, opts);
+      expect(img.data).toEqual(opts ? new Uint8Array(8 * 6 * 3).fill(128) : grey);
+    }
+    expectDecodeError(() => decodeImage(fewestBitsJpeg(64, 48, false, 11, false)), /too short for the declared 64×48 image/);
+    // Progressive DC-first scan, 1 bit a block: 6 bytes (+ EOI) decode; a 2-bit bound would refuse them.
+    expect(decodeImage(fewestBitsJpeg(64, 48, true)).data).toEqual(grey);
+    expectDecodeError(() => decodeImage(fewestBitsJpeg(64, 48, true, 5, false)), /too short for the declared 64×48 image/);
+  });
+
+  it('every fixture image still decodes, in full and scaled', () => {
+    const names = [
+      ...readdirSync(FIX).filter((f) => /\.(png|jpg)$/.test(f) && f !== 'truncated.jpg'),
+      ...readdirSync(join(FIX, 'jpeg')).filter((f) => f.endsWith('.jpg')).map((f) => `jpeg/${f}`),
+    ];
+    expect(names.length).toBe(13); // chelsea, coffee, rocket and the 10 under jpeg/
+    for (const name of names) {
+      for (const opts of [undefined, { minSize: 1 }, { minSize: 256 }]) {
+        expectValidImage(decodeImage(fixture(name), opts));
+      }
+    }
   });
 
   it('0×0 and N×0 sizes', () => {

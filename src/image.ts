@@ -442,6 +442,8 @@ interface JpegHeader {
   jfif: boolean;
   /** offset of the Adobe APP14 transform byte, or -1 without an Adobe marker */
   adobeTransformAt: number;
+  /** offset of the first scan's entropy-coded data (just after its SOS segment) */
+  dataAt: number;
 }
 
 const SOF_NAMES: Record<number, string> = {
@@ -504,7 +506,7 @@ function scanJpeg(b: Uint8Array, maxPixels: number): JpegHeader {
         hs.push(h);
         vs.push(v);
       }
-      header = { width, height, components, ids, h: hs, v: vs, jfif: false, adobeTransformAt: -1 };
+      header = { width, height, components, ids, h: hs, v: vs, jfif: false, adobeTransformAt: -1, dataAt: 0 };
       progressive = m === 0xc2;
     } else if (m === 0xe0 && len >= 7 && ascii(b, s, s + 5) === 'JFIF\0') {
       jfif = true;
@@ -515,6 +517,7 @@ function scanJpeg(b: Uint8Array, maxPixels: number): JpegHeader {
       checkScanFits(b, s, p + len, header, progressive);
       header.jfif = jfif;
       header.adobeTransformAt = adobeTransformAt;
+      header.dataAt = p + len;
       return header;
     }
     p += len;
@@ -615,7 +618,7 @@ function decodeJpeg(b: Uint8Array, maxPixels: number, minSize?: number): RGBImag
       maxMemoryUsageInMB: Math.ceil(estimate / (1024 * 1024)),
     });
   } catch (e) {
-    throw new ImageDecodeError(`JPEG: ${reason(e)}`, { cause: e });
+    throw new ImageDecodeError(`JPEG: ${endsEarly(b, h.dataAt, reason(e)) ?? reason(e)}`, { cause: e });
   }
   if (img.width !== width || img.height !== height || img.data.length !== width * height * 3) {
     throw new ImageDecodeError('JPEG: decoder returned a different geometry than the frame header declares');
@@ -627,6 +630,22 @@ function decodeJpeg(b: Uint8Array, maxPixels: number, minSize?: number): RGBImag
     if (ycc) yccToRgb(data);
   }
   return { data, width, height };
+}
+
+/**
+ * jpeg-js's error when the data ends inside a scan, said as such (or undefined). jpeg-js reads zeros past
+ * the end of the bytes and fails once it looks for the next marker: "marker was not found", or "unknown
+ * JPEG marker 0" between scans; or it meets the end-of-image marker among the entropy-coded bytes,
+ * "unexpected marker: ffd9". The first two are a truncation only when no end-of-image marker follows the
+ * first scan's data (`from`); otherwise the data is corrupt and jpeg-js's message stands.
+ */
+function endsEarly(b: Uint8Array, from: number, jpegJsMessage: string): string | undefined {
+  if (jpegJsMessage === 'unexpected marker: ffd9') {
+    return 'the data ends early (truncated): the end-of-image marker comes before the last block of a scan';
+  }
+  if (jpegJsMessage !== 'marker was not found' && jpegJsMessage !== 'unknown JPEG marker 0') return undefined;
+  for (let i = from; i + 1 < b.length; i++) if (b[i] === 0xff && b[i + 1] === 0xd9) return undefined;
+  return 'the data ends early (truncated): it stops inside the image data, without an end-of-image marker';
 }
 
 /**

@@ -623,6 +623,23 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
     expect(e.message).toContain(`codes ${3 * 884 * 884} blocks, at least ${(3 * 884 * 884 * 2) / 8} bytes`);
   });
 
+  it('JPEG data that ends inside a scan is said to end early (truncated), not named by a marker', () => {
+    for (const name of ['rocket.jpg', 'jpeg/rocket-420-restart.jpg', 'jpeg/rocket-crop-420-progressive.jpg']) {
+      const jpg = fixture(name);
+      const cut = jpg.subarray(0, Math.floor(jpg.length * 0.6));
+      const withEoi = new Uint8Array([...cut, 0xff, 0xd9]);
+      for (const opts of [undefined, { minSize: 1 }]) {
+        const e = expectDecodeError(() => decodeImage(cut, opts), /^JPEG: the data ends early \(truncated\)/);
+        expect(e.message).toContain('without an end-of-image marker');
+        const f = expectDecodeError(() => decodeImage(withEoi, opts), /^JPEG: the data ends early \(truncated\)/);
+        expect(f.message).toContain('the end-of-image marker comes before the last block');
+        expect(f.message).not.toMatch(/ff[0-9a-f]{2}/);
+      }
+    }
+    // cut inside a marker segment before the image data: as before
+    expectDecodeError(() => decodeImage(fixture('truncated.jpg')), /^JPEG: truncated \(marker ffc4 segment runs past the end\)$/);
+  });
+
   it('the data-size bound is a lower bound: JPEGs whose blocks take the fewest bits possible still decode', () => {
     // 64×48: 48 blocks. Baseline, 2 bits a block: 12 bytes, here without even an EOI after them.
     const grey = new Uint8Array(64 * 48 * 3).fill(128);

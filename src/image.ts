@@ -3,7 +3,8 @@
  * into the float32 HWC input tensor each model expects.
  *
  * Runs unchanged in Node, browsers and Cloudflare workerd: no Node APIs, only Uint8Array / typed arrays
- * and two pure-JS decoders (jpeg-js, fast-png).
+ * and two pure-JS decoders (jpeg-js, fast-png; fast-png's inflater, fflate, also says what is wrong with
+ * image data fast-png refuses).
  *
  * Untrusted input: the declared width × height is read from the header (PNG IHDR, JPEG SOFn) and checked
  * against `maxPixels` BEFORE any decoder runs or any pixel buffer is allocated; a JPEG's, also against
@@ -27,6 +28,7 @@
  */
 import jpeg from 'jpeg-js';
 import { decode as decodePngPixels } from 'fast-png';
+import { Unzlib } from 'fflate';
 import { ImageDecodeError, InputError } from './errors.js';
 import { decodeBaselineJpeg } from './jpeg-baseline.js';
 
@@ -307,7 +309,13 @@ function decodePng(b: Uint8Array, maxPixels: number): RGBImage {
   try {
     decoded = decodePngPixels(mini, { checkCrc: false });
   } catch (e) {
-    throw new ImageDecodeError(`PNG: ${reason(e)}`, { cause: e });
+    const rowsOf = (w: number, h: number) => ({ rows: h, bytes: 1 + rowBytes(w) });
+    const passes = interlace === 0
+      ? [rowsOf(width, height)]
+      : ADAM7.map(([x0, y0, dx, dy]) => rowsOf(Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy)));
+    const what = `a ${width}×${height} ${depth}-bit ${ct.name}${interlace ? ' interlaced' : ''} image`;
+    const why = pngFailure(e, mini.subarray(41, 41 + idatBytes), passes, rawBytes, what) ?? reason(e);
+    throw new ImageDecodeError(`PNG: ${why}`, { cause: e });
   }
   if (decoded.width !== width || decoded.height !== height || decoded.channels !== channels || decoded.depth !== depth) {
     throw new ImageDecodeError('PNG: decoder returned a different geometry than IHDR declares');
@@ -317,6 +325,71 @@ function decodePng(b: Uint8Array, maxPixels: number): RGBImage {
     throw new ImageDecodeError(`PNG: decoder returned ${decoded.data.length} samples, expected ${expected}`);
   }
   return pngToRgb(decoded.data, width, height, colorType, depth, palette, paletteLen, trns);
+}
+
+/** The code of an inflate error from fflate (fast-png's inflater), which it throws bare or as a cause. */
+function zlibCode(e: unknown): { code: number; message: string } | undefined {
+  for (let x = e; x instanceof Error; x = x.cause) {
+    const code = (x as { code?: unknown }).code;
+    if (typeof code === 'number') return { code, message: x.message };
+  }
+  return undefined;
+}
+
+/**
+ * What is wrong, in words, when fast-png throws (undefined: its own message stands). Its inflater (fflate)
+ * fails with a coded error, bare or under an empty "Error while decompressing the data:", and says
+ * "invalid zlib data" for a stream cut short too; its unfiltering fails with "Unsupported filter: <byte>",
+ * "undefined" past the end of a short stream. So on those error paths only, the stream is inflated again
+ * in one piece (and not kept): its error, if any, is the zlib stream's; otherwise the rows' filter bytes
+ * are checked in order and its length is compared with `rawBytes` (what the declared size and bit depth
+ * need, filter bytes included). `passes` lists the rows (one pass, or Adam7's seven) with their length,
+ * filter byte included.
+ */
+function pngFailure(
+  e: unknown, zlib: Uint8Array, passes: { rows: number; bytes: number }[], rawBytes: number, what: string,
+): string | undefined {
+  const inflateFailed = zlibCode(e) !== undefined || (e instanceof Error && e.message.startsWith('Error while decompressing'));
+  if (!inflateFailed && !(e instanceof Error && e.message.startsWith('Unsupported filter'))) return undefined;
+  const corrupt = (z: { code: number; message: string } | undefined) =>
+    z?.code === 0
+      ? `the compressed image data ends early (truncated zlib stream: ${z.message})`
+      : `the compressed image data (zlib stream) is corrupt${z ? `: ${z.message} (inflate error code ${z.code})` : ''}`;
+  // Walk the rows' filter bytes as the chunks come, without keeping the data: pass p, its row r at `at`.
+  let p = 0, r = 0, at = 0, total = 0;
+  let bad = -1;
+  const skipEmpty = () => {
+    while (p < passes.length && (passes[p].rows <= 0 || passes[p].bytes <= 1)) p++; // an empty Adam7 pass
+  };
+  skipEmpty();
+  try {
+    new Unzlib((chunk) => {
+      const end = total + chunk.length;
+      while (bad < 0 && p < passes.length && at < end) {
+        if (chunk[at - total] > 4) {
+          bad = chunk[at - total];
+          break;
+        }
+        at += passes[p].bytes;
+        if (++r === passes[p].rows) {
+          p++;
+          r = 0;
+          skipEmpty();
+        }
+      }
+      total = end;
+    }).push(zlib, true);
+  } catch (x) {
+    return corrupt(zlibCode(x) ?? zlibCode(e));
+  }
+  if (inflateFailed) return corrupt(zlibCode(e));
+  if (bad >= 0) {
+    const row = passes.length > 1 ? `row ${r + 1} of ${passes[p].rows} in Adam7 pass ${p + 1}` : `row ${r + 1} of ${passes[p].rows}`;
+    const more = total > rawBytes ? `; the data decompresses to more than the ${rawBytes} bytes ${what} needs` : '';
+    return `bad filter type ${bad} at the start of ${row} (valid types are 0-4)${more}`;
+  }
+  if (total < rawBytes) return `the image data ends early (truncated): it decompresses to ${total} bytes, ${what} needs ${rawBytes}`;
+  return undefined;
 }
 
 function pngToRgb(

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
+import { deflateSync, inflateSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encode as encodePng } from 'fast-png';
@@ -694,6 +695,68 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
     const idat = new Uint8Array(300_000); // a 1×1 image needs a few bytes
     const png = new Uint8Array([...PNG_SIG, ...ihdr(1, 1), ...pngChunk('IDAT', idat), ...pngChunk('IEND', [])]);
     expectDecodeError(() => decodeImage(png), /far more than a 1×1 image needs/);
+  });
+
+  /** chelsea.png's filtered rows (inflated here with node:zlib): 300 rows of a filter byte + 451 × 3 bytes. */
+  function chelseaRaw(): Uint8Array {
+    const src = fixture('chelsea.png');
+    const parts: Uint8Array[] = [];
+    for (let p = 8; p + 8 <= src.length; ) {
+      const len = ((src[p] << 24) | (src[p + 1] << 16) | (src[p + 2] << 8) | src[p + 3]) >>> 0;
+      if (String.fromCharCode(...src.subarray(p + 4, p + 8)) === 'IDAT') parts.push(src.subarray(p + 8, p + 8 + len));
+      p += 12 + len;
+    }
+    const raw = new Uint8Array(inflateSync(Buffer.concat(parts)));
+    expect(raw.length).toBe(300 * (1 + 451 * 3));
+    return raw;
+  }
+  /** A PNG of chelsea's kind (8-bit truecolour) declaring width × height, with `zlib` as its image data. */
+  const rgbPng = (width: number, height: number, zlib: Uint8Array) =>
+    new Uint8Array([...PNG_SIG, ...ihdr(width, height), ...pngChunk('IDAT', zlib), ...pngChunk('IEND', [])]);
+
+  it('PNG image data shorter than the declared size and depth need is said to end early (truncated)', () => {
+    const raw = chelseaRaw();
+    const needs = 'a 451×300 8-bit truecolour image needs 406200';
+    // whole rows missing, and a row cut short (fast-png stumbled on the next row's missing filter byte)
+    for (const n of [100 * 1354, 100 * 1354 + 700, 7]) {
+      const e = expectDecodeError(() => decodeImage(rgbPng(451, 300, deflateSync(raw.subarray(0, n)))));
+      expect(e.message).toBe(`PNG: the image data ends early (truncated): it decompresses to ${n} bytes, ${needs}`);
+    }
+    // the same data under a taller declared size
+    expectDecodeError(
+      () => decodeImage(rgbPng(451, 400, deflateSync(raw))),
+      /^PNG: the image data ends early \(truncated\): it decompresses to 406200 bytes, a 451×400 8-bit truecolour image needs 541600$/,
+    );
+  });
+
+  it('a bad PNG filter type byte is named with its row and value', () => {
+    const raw = chelseaRaw().slice();
+    raw[7 * 1354] = 9; // row 8's filter byte
+    expectDecodeError(
+      () => decodeImage(rgbPng(451, 300, deflateSync(raw))),
+      /^PNG: bad filter type 9 at the start of row 8 of 300 \(valid types are 0-4\)$/,
+    );
+    // a narrower declared size: row 2 starts inside row 1's pixels, and there is data to spare
+    const e = expectDecodeError(() => decodeImage(rgbPng(450, 300, deflateSync(chelseaRaw()))), /^PNG: bad filter type (\d+) at the start of row (\d+) of 300/);
+    expect(e.message).toContain('; the data decompresses to more than the 405300 bytes a 450×300 8-bit truecolour image needs');
+    const [, value, row] = e.message.match(/type (\d+) at the start of row (\d+)/)!;
+    expect(chelseaRaw()[(+row - 1) * (1 + 450 * 3)]).toBe(+value);
+    // Adam7, 16×16 greyscale: passes of 2, 2, 2, 4, 4, 8 and 8 rows of 3, 3, 5, 5, 9, 9 and 17 bytes
+    const adam7 = new Uint8Array(2 * 3 + 2 * 3 + 2 * 5 + 4 * 5 + 4 * 9 + 8 * 9 + 8 * 17);
+    adam7[2 * 3 + 2 * 3] = 7; // pass 3, row 1
+    const grey16 = () => new Uint8Array([...PNG_SIG, ...ihdr(16, 16, 8, 0, 1), ...pngChunk('IDAT', deflateSync(adam7)), ...pngChunk('IEND', [])]);
+    expectDecodeError(() => decodeImage(grey16()), /^PNG: bad filter type 7 at the start of row 1 of 2 in Adam7 pass 3 \(valid types are 0-4\)$/);
+    adam7[2 * 3 + 2 * 3] = 0;
+    expect(decodeImage(grey16()).data).toEqual(new Uint8Array(16 * 16 * 3));
+  });
+
+  it('a corrupt or cut zlib stream in a PNG is said to be so, with the inflater\'s reason', () => {
+    const zlib = deflateSync(chelseaRaw());
+    const bad = (z: Uint8Array | number[]) => () => decodeImage(rgbPng(451, 300, new Uint8Array(z)));
+    expectDecodeError(bad([1, 2, 3, 4, 5, 6, 7, 8]), /^PNG: the compressed image data \(zlib stream\) is corrupt: invalid zlib data \(inflate error code 6\)$/);
+    expectDecodeError(bad([0x78, 0x9c, 0xff, 0xff, 0xff, 0, 0, 0, 0]), /^PNG: the compressed image data \(zlib stream\) is corrupt: invalid block type \(inflate error code 1\)$/);
+    expectDecodeError(bad(zlib.subarray(0, zlib.length >> 1)), /^PNG: the compressed image data ends early \(truncated zlib stream: unexpected EOF\)$/);
+    expect(decodeImage(rgbPng(451, 300, zlib))).toEqual(decodeImage(fixture('chelsea.png')));
   });
 });
 

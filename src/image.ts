@@ -29,7 +29,7 @@
 import jpeg from 'jpeg-js';
 import { decode as decodePngPixels } from 'fast-png';
 import { Unzlib } from 'fflate';
-import { ImageDecodeError, InputError } from './errors.js';
+import { ImageDecodeError, InputError, shown } from './errors.js';
 import { decodeBaselineJpeg } from './jpeg-baseline.js';
 
 /** Default refusal threshold for declared image sizes (width × height). */
@@ -89,7 +89,7 @@ function sniffOther(b: Uint8Array): string {
 function checkMaxPixels(opts: DecodeOptions | undefined): number {
   const maxPixels = opts?.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (typeof maxPixels !== 'number' || !(maxPixels >= 1) || !Number.isFinite(maxPixels)) {
-    throw new InputError(`decodeImage: maxPixels must be a finite number >= 1, got ${String(maxPixels)}`);
+    throw new InputError(`decodeImage: maxPixels must be a finite number >= 1, got ${shown(maxPixels)}`);
   }
   return Math.floor(maxPixels);
 }
@@ -123,7 +123,7 @@ export function decodeImage(bytes: Uint8Array, opts?: DecodeOptions): RGBImage {
   const maxPixels = checkMaxPixels(opts);
   const minSize = opts?.minSize;
   if (minSize !== undefined && !(Number.isSafeInteger(minSize) && minSize >= 1)) {
-    throw new InputError(`minSize must be a whole number >= 1, got ${String(minSize)}`);
+    throw new InputError(`minSize must be a whole number >= 1, got ${shown(minSize)}`);
   }
   if (bytes.length === 0) throw new ImageDecodeError('image is empty (0 bytes)');
 
@@ -823,7 +823,7 @@ function yccToRgb(d: Uint8Array): void {
 
 function checkDims(fn: string, width: unknown, height: unknown): void {
   if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || (width as number) < 1 || (height as number) < 1) {
-    throw new InputError(`${fn}: width and height must be positive integers, got ${String(width)}×${String(height)}`);
+    throw new InputError(`${fn}: width and height must be positive integers, got ${shown(width)}×${shown(height)}`);
   }
 }
 
@@ -961,7 +961,7 @@ function checkRGBImage(fn: string, img: RGBImage): void {
 export function preprocess(img: RGBImage, model: PreprocessModel, size = 224): Float32Array {
   checkRGBImage('preprocess', img);
   if (!Number.isSafeInteger(size) || size < 1 || size > 4096) {
-    throw new InputError(`preprocess: size must be an integer in 1..4096, got ${String(size)}`);
+    throw new InputError(`preprocess: size must be an integer in 1..4096, got ${shown(size)}`);
   }
   const { width: W, height: H } = img;
   const out = new Float32Array(size * size * 3);

@@ -192,6 +192,7 @@ describe('tensors and options', () => {
   // A module that imports a memory and exports nothing: (module (import "env" "memory" (memory 1))).
   const memoryOnly = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 2, 15, 1, 3, 101, 110, 118, 6, 109, 101, 109, 111, 114, 121, 2, 0, 1]);
   cases.push(
+    ['maxPixels as a string is shown quoted', () => m.classify(fixture('chelsea.png'), { maxPixels: '100' as never }), /maxPixels must be a finite number >= 1, got "100"/],
     ['threads as a string is shown quoted', () => loadModel({ model: 'googlenet', threads: '2' as never }), /got "2"/],
     ['maxMemoryBytes as a string', () => loadModel({ model: 'googlenet', maxMemoryBytes: '100' as never }), /maxMemoryBytes must be .* got "100"/],
     ['kernels unknown', () => loadModel({ model: 'googlenet', kernels: 'nope' as never }), /kernels must be 'auto', 'simd' or 'relaxed', got "nope"/],

@@ -355,13 +355,13 @@ export function endpointNames(model: ModelName, opts: NetworkOptions | null = {}
   return names;
 }
 
-/** Build the network for an input of h x w x c (the batch size does not change the graph). */
 function checkModelName(model: unknown): asserts model is ModelName {
   if (model !== 'inception_v1' && model !== 'googlenet') {
     throw new InputError(`unknown model ${shown(model)}; expected 'inception_v1' or 'googlenet'`);
   }
 }
 
+/** Build the network for an input of h x w x c (the batch size does not change the graph). */
 export function buildNetwork(model: ModelName, h: number, w: number, opts: NetworkOptions | null = {}): Network {
   checkModelName(model);
   for (const [name, v] of [['height', h], ['width', w]] as const) {

@@ -5,7 +5,7 @@
  */
 import { instantiateSync } from '@assemblyscript/loader';
 import { readAsset, readPathOrUrl } from './assets.js';
-import { InputError } from './errors.js';
+import { InputError, shown } from './errors.js';
 
 export type KernelFlavor = 'simd' | 'relaxed';
 
@@ -101,7 +101,7 @@ function checkKernelModule(module: WebAssembly.Module): WebAssembly.Module {
 export async function compileKernels(opts: { shared: boolean; flavor?: KernelFlavor | 'auto'; source?: WasmSource }): Promise<KernelModule> {
   const shared = opts.shared;
   if (![undefined, 'auto', 'simd', 'relaxed'].includes(opts.flavor)) {
-    throw new InputError(`kernels must be 'auto', 'simd' or 'relaxed', got ${JSON.stringify(opts.flavor) ?? String(opts.flavor)}`);
+    throw new InputError(`kernels must be 'auto', 'simd' or 'relaxed', got ${shown(opts.flavor)}`);
   }
   if (opts.source instanceof WebAssembly.Module) {
     return { module: checkKernelModule(opts.source), flavor: opts.flavor === 'relaxed' ? 'relaxed' : 'simd', shared };

@@ -13,8 +13,9 @@ import { availableParallelism, cpus } from 'node:os';
 import { GoogLeNetError, InputError } from './errors.js';
 import type { LoadOptions, TensorData } from './model.js';
 import { loadModel } from './platform.js';
+import { readPathOrUrl } from './assets.js';
 import { encodeSafetensors, parseSafetensors, type Tensor } from './safetensors.js';
-import { accounting, buildNetwork, type ModelName } from './topology.js';
+import { accounting, buildNetwork, DEFAULT_NUM_CLASSES, type ModelName } from './topology.js';
 import { makePlan } from './plan.js';
 import { parseLabels, toRGB, type Prediction } from './classify.js';
 import type { RGBImage } from './image.js';
@@ -141,13 +142,14 @@ async function cmdRun(args: string[]): Promise<number> {
     tensorName = path.slice(colon + 1);
     path = path.slice(0, colon);
   }
-  let bytes: Uint8Array;
+  const bytes = await readPathOrUrl(path, `--input ${path}`);
+  let tensors: Map<string, Tensor>;
   try {
-    bytes = new Uint8Array(await readFile(path));
+    tensors = parseSafetensors(bytes).tensors;
   } catch (e) {
-    throw new InputError(`cannot read --input ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    // The input, not the weights: an InputError naming the file.
+    throw new InputError(`--input ${path}: ${(e as Error).message}`, { cause: e });
   }
-  const { tensors } = parseSafetensors(bytes);
   let t: Tensor | undefined;
   if (tensorName !== undefined) {
     t = tensors.get(tensorName);
@@ -352,10 +354,12 @@ async function cmdClassify(args: string[]): Promise<number> {
   const maxPixels = intOption(values, 'max-pixels');
   let labels: string[] | undefined;
   if (values.labels) {
-    try {
-      labels = parseLabels(await readFile(values.labels, 'utf8'));
-    } catch (e) {
-      throw new InputError(`cannot read --labels ${values.labels}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    labels = parseLabels(await readPathOrUrl(values.labels, `--labels ${values.labels}`));
+    // One name per class (inception_v1 also takes the 1000 ImageNet names: loadModel puts "background" first).
+    const model = modelOption(values);
+    const want = model === 'inception_v1' ? [1001, 1000] : [DEFAULT_NUM_CLASSES[model]];
+    if (!want.includes(labels.length)) {
+      throw new InputError(`--labels ${values.labels} holds ${labels.length} names; ${model} has ${want[0]} classes, one name per line`);
     }
   }
   const files = await collectFiles(positionals);

@@ -15,7 +15,6 @@
 import { InputError } from './errors.js';
 import { createModel, type LoadOptions, type Model, type Platform } from './model.js';
 import { parseLabels } from './classify.js';
-import { DEFAULT_NUM_CLASSES } from './topology.js';
 import type { Tensor } from './safetensors.js';
 
 export { Model, type ModelInfo, type RunOptions, type TensorData } from './model.js';
@@ -53,14 +52,13 @@ export async function loadModel(options: EdgeLoadOptions): Promise<Model> {
   if (!(w instanceof Uint8Array || w instanceof ArrayBuffer || w instanceof Map)) {
     throw new InputError('on edge runtimes `weights` must be safetensors bytes (Uint8Array or ArrayBuffer) or a Map of tensors; fetch them first (there is no file system)');
   }
-  const model = options.model ?? 'googlenet';
-  const numClasses = options.numClasses ?? DEFAULT_NUM_CLASSES[model] ?? 0;
-  let labels = typeof options.labels === 'string' ? parseLabels(options.labels) : options.labels;
-  // The ImageNet file has 1000 names; TF-slim's inception_v1 has "background" first.
-  if (labels && model === 'inception_v1' && numClasses === 1001 && labels.length === 1000) labels = ['background', ...labels];
-  labels ??= Array.from({ length: numClasses }, (_, i) => `class ${i}`);
+  const labels = typeof options.labels === 'string' ? parseLabels(options.labels) : options.labels;
   // F(2x2, 3x3) by default: the F(4x4) weights take 72 MiB of Wasm memory for googlenet against 45 MiB, and
   // isolates here are often capped at 128 MB (README, "Edge runtimes").
   const winograd = options.winograd ?? 2;
-  return createModel({ ...options, labels, winograd, kernels: options.kernels === 'relaxed' ? 'relaxed' : 'simd' }, edgePlatform);
+  const m = await createModel({ ...options, labels, winograd, kernels: options.kernels === 'relaxed' ? 'relaxed' : 'simd' }, edgePlatform);
+  // Without labels, classes are named by number (there is no labels file to read here); made once the
+  // model, and so numClasses, has been checked against the weights.
+  m.labels ??= Array.from({ length: m.info.numClasses }, (_, i) => `class ${i}`);
+  return m;
 }

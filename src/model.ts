@@ -4,7 +4,7 @@
  * Memory layout (bytes): [0, CONTROL_BYTES) control block for the thread pool; packed weights;
  * `threads` scratch areas; the activation arena, grown on demand up to `maxMemoryBytes`.
  */
-import { InputError, RuntimeError, shown } from './errors.js';
+import { ImageDecodeError, InputError, RuntimeError, shown, WeightsError } from './errors.js';
 import { parseSafetensors, type Tensor } from './safetensors.js';
 import { accounting, buildNetwork, DEFAULT_NUM_CLASSES, type ModelName, type NetworkOptions } from './topology.js';
 import { checkTensorMap, checkWeights, convWeightBytes, convWeights, packConvWeights, weightSpec } from './weights.js';
@@ -58,13 +58,13 @@ export interface ModelInfo {
   threadsNote?: string;
   kernels: KernelFlavor;
   parameters: number;
-  /** Multiply-adds per image at the default 224x224 input. */
+  /** Multiply-adds per image at the default input: 224x224x3 (28x28x192, what a 224 image gives there, with includeRootBlock: false). */
   macs: number;
   inputShape: [number, number, number];
   output: string;
   numClasses: number;
   endpoints: Array<{ name: string; shape: number[] }>;
-  /** Peak bytes of activations for one 224x224 image (the arena, dead buffers reused). */
+  /** Peak bytes of activations for one image at the default input (the arena, dead buffers reused). */
   peakActivationBytes: number;
   /** Bytes of packed weights in the Wasm memory. */
   weightBytes: number;
@@ -90,6 +90,13 @@ async function resolveWeights(model: ModelName, w: LoadOptions['weights']): Prom
     own = false;
   } else if (typeof w === 'string' || w instanceof URL) {
     bytes = await readPathOrUrl(w);
+    try {
+      return parseSafetensors(bytes, { copy: false }).tensors;
+    } catch (e) {
+      // Which file is not what it should be.
+      if (e instanceof WeightsError) throw new WeightsError(`weights ${String(w)}: ${e.message}`, { cause: e });
+      throw e;
+    }
   } else {
     throw new InputError('weights must be safetensors bytes, a path or URL, or a Map of tensors');
   }
@@ -161,6 +168,20 @@ function checkBatchArgs<O extends object>(fn: string, inputs: unknown, opts: O |
   if (!Array.isArray(inputs)) throw new InputError(`${fn} takes an array of images; for one image use ${fn.replace('Batch', '')}`);
   if (opts !== null && typeof opts !== 'object') throw new InputError(`options must be an object, got ${shown(opts)}`);
   return opts ?? ({} as O);
+}
+
+/**
+ * An image's error, saying which image it is: its path or URL, and its place in a batch of several (the
+ * decoder's message alone did not say which of a batch's files was not an image).
+ */
+function whichImage(e: unknown, inputs: ImageInput[], i: number): unknown {
+  if (!(e instanceof ImageDecodeError || e instanceof InputError)) return e;
+  const input = inputs[i];
+  const name = typeof input === 'string' && !e.message.includes(input) ? input : '';
+  const place = inputs.length > 1 ? `image ${i + 1} of ${inputs.length}` : '';
+  if (!name && !place) return e;
+  const Err = e instanceof ImageDecodeError ? ImageDecodeError : InputError;
+  return new Err(`${[place, name].filter(Boolean).join(', ')}: ${e.message}`, { cause: e });
 }
 
 export class Model {
@@ -319,7 +340,15 @@ export class Model {
     if (this.options.includeRootBlock === false) throw new InputError('this model starts at Mixed_3b (includeRootBlock: false) and cannot take images');
     if (inputs.length === 0) throw new InputError('no images given');
     const data = new Float32Array(inputs.length * 224 * 224 * 3);
-    for (let i = 0; i < inputs.length; i++) data.set(imageTensor(await toRGB(inputs[i], maxPixels), this.options.model), i * 224 * 224 * 3);
+    for (let i = 0; i < inputs.length; i++) {
+      let img;
+      try {
+        img = await toRGB(inputs[i], maxPixels);
+      } catch (e) {
+        throw whichImage(e, inputs, i);
+      }
+      data.set(imageTensor(img, this.options.model), i * 224 * 224 * 3);
+    }
     return { data, shape: [inputs.length, 224, 224, 3] };
   }
 
@@ -353,6 +382,9 @@ export class Model {
     if (this.disposed) throw new RuntimeError('model is disposed');
     opts = checkBatchArgs('embedBatch', inputs, opts);
     const { features } = this.heads();
+    if (!this.info.endpoints.some((e) => e.name === features)) {
+      throw new InputError(`embed needs the network up to ${features}; this model stops at ${this.info.output}`);
+    }
     const out = (await this.run(await this.batch(inputs, opts.maxPixels), { endpoints: [features] }))[features];
     const c = out.shape[out.shape.length - 1];
     return inputs.map((_, i) => out.data.slice(i * c, (i + 1) * c));
@@ -402,7 +434,10 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
     spatialSqueeze: options.spatialSqueeze,
   };
   // The network at the default size decides which weights are needed and gives the info.
-  const net = buildNetwork(model, 224, 224, netOpts);
+  // A 224x224 image: 28x28x192 where the network starts at Mixed_3b / inception_3a (includeRootBlock:
+  // false; a 224x224x192 input there would plan 4x the memory that input needs).
+  const size = netOpts.includeRootBlock === false ? 28 : 224;
+  const net = buildNetwork(model, size, size, netOpts);
   const shared = threads > 1;
   // The kernels compile while the weights are read (a weights error still comes first).
   const compiling = compileKernels({ shared, flavor: options.kernels, source: options.wasm });
@@ -413,8 +448,12 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   const full = buildNetwork(model, 224, 224, { numClasses: numClasses || DEFAULT_NUM_CLASSES[model] });
   checkWeights(tensors, weightSpec(net), new Set(weightSpec(full).map((s) => s.name)));
   // Checked before any memory or worker exists, so a refusal leaves nothing behind.
-  if (options.labels !== undefined && (!Array.isArray(options.labels) || options.labels.length !== numClasses)) {
-    throw new InputError(`labels must be an array of ${numClasses} names, one per class`);
+  let labels = options.labels;
+  if (labels !== undefined) {
+    if (!Array.isArray(labels)) throw new InputError(`labels must be an array of ${numClasses} names, one per class; got ${shown(labels)}`);
+    // The ImageNet list (labels/synset_words.txt) has 1000 names; TF-slim's inception_v1 has "background" first.
+    if (model === 'inception_v1' && numClasses === 1001 && labels.length === 1000) labels = ['background', ...labels];
+    if (labels.length !== numClasses) throw new InputError(`labels must be an array of ${numClasses} names, one per class; got ${labels.length}`);
   }
 
   // Layout: control block, packed weights, scratch per thread, arena.
@@ -433,11 +472,14 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   const scratchBytes = scratchBytesFor(net);
   const arenaBase = scratchBase + threads * scratchBytes;
   const layout = { arenaBase, scratchBase, packed, winograd };
-  const plan224 = makePlan(net, 1, layout);
+  const planDefault = makePlan(net, 1, layout);
   const maxBytes = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
   if (typeof maxBytes !== 'number' || !(maxBytes > 0) || maxBytes > 2 ** 32) throw new InputError(`maxMemoryBytes must be between 1 and 2^32, got ${shown(maxBytes)}`);
-  const initialBytes = arenaBase + plan224.arenaBytes;
-  if (initialBytes > maxBytes) throw new RuntimeError(`out of memory: the model needs ${initialBytes} bytes, above maxMemoryBytes ${maxBytes}`);
+  const initialBytes = arenaBase + planDefault.arenaBytes;
+  // In whole 64 KiB pages, as the memory is made: a limit a few bytes above the need still has fewer pages.
+  if (Math.ceil(initialBytes / PAGE) > Math.floor(maxBytes / PAGE)) {
+    throw new RuntimeError(`out of memory: the model needs ${initialBytes} bytes (${Math.ceil(initialBytes / PAGE)} pages of 64 KiB), above maxMemoryBytes ${maxBytes}`);
+  }
   const memory = new WebAssembly.Memory({
     initial: Math.ceil(initialBytes / PAGE),
     maximum: Math.floor(maxBytes / PAGE),
@@ -483,17 +525,17 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
     kernels: km.flavor,
     parameters,
     macs,
-    inputShape: [224, 224, netOpts.includeRootBlock === false ? 192 : 3],
+    inputShape: [size, size, netOpts.includeRootBlock === false ? 192 : 3],
     output: net.output,
     numClasses,
     endpoints: [...net.endpoints].map(([name, t]) => {
       const x = net.tensors.get(t)!;
       return { name, shape: net.squeezed.has(name) ? [1, x.c] : [1, x.h, x.w, x.c] };
     }),
-    peakActivationBytes: plan224.arenaBytes,
+    peakActivationBytes: planDefault.arenaBytes,
     weightBytes,
   };
   const model_ = new Model(info, netOpts, memory, layout, maxBytes, executor, kernels);
-  if (options.labels !== undefined) model_.labels = options.labels.map(String);
+  if (labels !== undefined) model_.labels = labels.map(String);
   return model_;
 }

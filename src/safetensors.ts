@@ -157,7 +157,8 @@ export function encodeSafetensors(tensors: Map<string, Tensor> | Record<string, 
   const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)).sort((a, b) =>
     a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0,
   );
-  const header: Record<string, unknown> = {};
+  // No prototype: a tensor named __proto__ is a key like any other (on {} it set the prototype and vanished).
+  const header: Record<string, unknown> = Object.create(null);
   if (metadata) header.__metadata__ = metadata;
   let off = 0;
   for (const [name, t] of entries) {

@@ -118,6 +118,9 @@ export async function compileKernels(opts: { shared: boolean; flavor?: KernelFla
     } else {
       throw new InputError('wasm must be the kernel module as bytes, a path or URL, or a compiled WebAssembly.Module');
     }
+    // A relaxed-SIMD build validates on Node 20 only once its flag is set (which is all this does when the
+    // bytes do not validate for another reason: the compile error then says what is wrong).
+    await relaxedSimdAvailable(bytes);
     let module: WebAssembly.Module;
     try {
       module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
@@ -126,11 +129,13 @@ export async function compileKernels(opts: { shared: boolean; flavor?: KernelFla
     }
     return { module: checkKernelModule(module), flavor, shared };
   } else {
-    if (opts.flavor === undefined || opts.flavor === 'auto') {
+    if (opts.flavor !== 'simd') {
       const relaxed = await readAsset(assetUrl(fileFor('relaxed', shared)));
       if (await relaxedSimdAvailable(relaxed)) {
         flavor = 'relaxed';
         bytes = relaxed;
+      } else if (opts.flavor === 'relaxed') {
+        throw new InputError("kernels: 'relaxed' asked, but this engine does not run relaxed SIMD: use 'auto' or 'simd'");
       }
     }
     bytes ??= await readAsset(assetUrl(fileFor(flavor, shared)));

@@ -247,6 +247,28 @@ describe('googlenet CLI', () => {
     }
   });
 
+  it('--labels with the wrong number of names, and an --input that is not a usable safetensors file, are named one-line errors', async () => {
+    const labels = join(dir, 'three.txt');
+    writeFileSync(labels, 'a\nb\nc\n');
+    const a = await exec(['classify', fixture('chelsea.png'), '--labels', labels]);
+    expect(a.code).toBe(1);
+    expect(a.stderr).toMatch(/--labels .*three.txt holds 3 names; googlenet has 1000 classes, one name per line/);
+    expect(a.stderr).not.toMatch(/\n\s+at /);
+    const input = join(dir, 'i32.safetensors');
+    const header = new TextEncoder().encode(JSON.stringify({ input: { dtype: 'I32', shape: [1], data_offsets: [0, 4] } }));
+    const bytes = new Uint8Array(8 + header.length + 4);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(header.length), true);
+    bytes.set(header, 8);
+    writeFileSync(input, bytes);
+    const b = await exec(['run', '--input', input, '--output', join(dir, 'o.safetensors')]);
+    expect(b.code).toBe(1);
+    expect(b.stderr).toMatch(/--input .*i32.safetensors: safetensors: tensor "input" has unsupported dtype "I32"/);
+    expect(b.stderr).not.toMatch(/\n\s+at /);
+    const c = await exec(['run', '--input', '/dev/zero', '--output', join(dir, 'o.safetensors')]);
+    expect(c.code).toBe(1);
+    expect(c.stderr).toMatch(/cannot read --input \/dev\/zero: not a regular file/);
+  });
+
   it('bad arguments: a one-line error and a non-zero exit', async () => {
     const a = await exec(['run', '--input', '/nonexistent.safetensors', '--output', join(dir, 'x')]);
     expect(a.code).toBe(1);

@@ -119,6 +119,13 @@ describe('inception_v1 accounting and options', () => {
     const noRoot = await loadModel({ model: 'inception_v1', weights: w, includeRootBlock: false, finalEndpoint: 'Mixed_3c' });
     const r = await noRoot.run({ data: new Float32Array(28 * 28 * 192).fill(0.3), shape: [1, 28, 28, 192] });
     expect(r.Mixed_3c.shape).toEqual([1, 28, 28, 480]);
+    // Its default input is what a 224x224 image gives at Mixed_3b, and it plans (and reserves) for that.
+    expect(noRoot.info.inputShape).toEqual([28, 28, 192]);
+    expect(noRoot.info.endpoints.find((e) => e.name === 'Mixed_3c')!.shape).toEqual([1, 28, 28, 480]);
+    const full = await loadModel({ model: 'inception_v1', weights: w, finalEndpoint: 'Mixed_3c', threads: noRoot.info.threads });
+    expect(noRoot.info.peakActivationBytes).toBeLessThan(full.info.peakActivationBytes);
+    expect(noRoot.memoryBytes).toBeLessThanOrEqual(full.memoryBytes);
+    await full.dispose();
     for (const x of [m, g, noRoot]) await x.dispose();
   });
 });

@@ -4,6 +4,8 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import {
   loadModel, encodeSafetensors, parseSafetensors, buildNetwork, endpointNames, weightSpec, parseLabels,
   GoogLeNetError, ImageDecodeError, InputError, WeightsError, type Model,
@@ -19,6 +21,7 @@ const closedPort = () => new Promise<number>((resolve) => {
 });
 const fixture = (f: string) => new Uint8Array(readFileSync(new URL(`./fixtures/${f}`, import.meta.url)));
 const BOUND = 10_000; // ms per case
+const execFileP = promisify(execFile);
 
 
 let m: Model;
@@ -284,6 +287,84 @@ describe('weights as a Map: each bad tensor is a WeightsError naming it', () => 
     } finally {
       await x.dispose();
     }
+  }, BOUND);
+});
+
+describe('found by the second audit', () => {
+  const chelsea = fixture('chelsea.png');
+  const text = new TextEncoder().encode('<html>not an image</html>');
+  const nodeRun = (code: string) => execFileP(process.execPath, ['--input-type=module', '-e', code], { cwd: new URL('..', import.meta.url).pathname });
+
+  it("kernels: 'relaxed' and a relaxed build as the wasm option work in a fresh Node process (the engine flag was set on the 'auto' path only)", async () => {
+    const { stdout } = await nodeRun(`import { loadModel } from './dist/index.js';
+      const a = await loadModel({ kernels: 'relaxed', threads: 1 });
+      const b = await loadModel({ wasm: 'build/kernels.relaxed.wasm', threads: 1 });
+      console.log(a.info.kernels, (await a.classify('test/fixtures/chelsea.png'))[0].index, (await b.classify('test/fixtures/chelsea.png'))[0].index);`);
+    expect(stdout.trim()).toBe('relaxed 285 285');
+  }, 60_000);
+
+  it('maxMemoryBytes a few bytes above the need (less than its last 64 KiB page) is the RuntimeError, not a RangeError', async () => {
+    let need = 0;
+    try { await loadModel({ model: 'googlenet', threads: 1, maxMemoryBytes: 1 << 20 }); } catch (e) { need = Number(/needs (\d+) bytes/.exec((e as Error).message)![1]); }
+    expect(need).toBeGreaterThan(1 << 20);
+    const short = Math.ceil(need / 65536) * 65536 - 1;
+    await expect(loadModel({ model: 'googlenet', threads: 1, maxMemoryBytes: short })).rejects.toThrow(/out of memory: the model needs \d+ bytes \(\d+ pages of 64 KiB\), above maxMemoryBytes/);
+    const x = await loadModel({ model: 'googlenet', threads: 1, maxMemoryBytes: short + 1 });
+    expect((await x.classify(chelsea))[0].index).toBe(285);
+    await x.dispose();
+  }, BOUND);
+
+  it('a decode error says which image of a batch, and which path', async () => {
+    await expect(m.classifyBatch([chelsea, text, chelsea])).rejects.toThrow(/^image 2 of 3: not a PNG or JPEG image/);
+    const bad = new URL('./fixtures/README.md', import.meta.url).pathname;
+    await expect(m.classify(bad)).rejects.toThrow(new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not a PNG or JPEG image`));
+    await expect(m.embedBatch([chelsea, bad])).rejects.toThrow(ImageDecodeError);
+    await expect(m.embedBatch([chelsea, bad])).rejects.toThrow(/^image 2 of 2, .*README.md: not a PNG or JPEG/);
+  }, BOUND);
+
+  it('a weights file that is not safetensors is named', async () => {
+    const bad = new URL('./fixtures/chelsea.png', import.meta.url).pathname;
+    await expect(loadModel({ model: 'googlenet', weights: bad })).rejects.toThrow(WeightsError);
+    await expect(loadModel({ model: 'googlenet', weights: bad })).rejects.toThrow(/^weights .*chelsea.png: safetensors: /);
+  }, BOUND);
+
+  it('encodeSafetensors keeps a tensor named __proto__', () => {
+    const t = new Map([['__proto__', { shape: [2], data: new Float32Array([1, 2]) }], ['b', { shape: [1], data: new Float32Array([3]) }]]);
+    const back = parseSafetensors(encodeSafetensors(t)).tensors;
+    expect([...back.keys()].sort()).toEqual(['__proto__', 'b']);
+    expect(back.get('__proto__')!.data).toEqual(new Float32Array([1, 2]));
+  });
+
+  it('embed on a model that stops before the pooled features says so', async () => {
+    const x = await loadModel({ model: 'googlenet', threads: 1, finalEndpoint: 'inception_4e/output' });
+    await expect(x.embed(chelsea)).rejects.toThrow(/embed needs the network up to pool5\/7x7_s1; this model stops at inception_4e\/output/);
+    await x.dispose();
+  }, BOUND);
+
+  it('inception_v1 takes the 1000 ImageNet names as labels ("background" first); a wrong count says how many it got', async () => {
+    const names = Array.from({ length: 1000 }, (_, i) => `n${i}`);
+    const spec = weightSpec(buildNetwork('inception_v1', 224, 224));
+    const w = new Map(spec.map((s) => [s.name, { shape: s.shape, data: new Float32Array(s.shape.reduce((a, b) => a * b, 1)).fill(0.01) }]));
+    for (const s of spec) if (s.name.endsWith('moving_variance')) w.get(s.name)!.data.fill(1);
+    const x = await loadModel({ model: 'inception_v1', threads: 1, weights: w, labels: names });
+    expect(x.labels).toHaveLength(1001);
+    expect(x.labels![0]).toBe('background');
+    expect(x.labels![1]).toBe('n0');
+    await x.dispose();
+    await expect(loadModel({ model: 'inception_v1', threads: 1, weights: w, labels: ['a', 'b', 'c'] })).rejects.toThrow(/labels must be an array of 1001 names, one per class; got 3/);
+  }, BOUND);
+
+  it('the edge entry refuses a huge numClasses at once (it built that many default labels first: 42 s, then out of memory)', async () => {
+    const edge = await import('../dist/edge.js');
+    const wasm = new WebAssembly.Module(readFileSync(new URL('../build/kernels.wasm', import.meta.url)));
+    const t = performance.now();
+    await expect(edge.loadModel({ wasm, weights: fixture('../../models/googlenet.safetensors'), numClasses: 1e9 })).rejects.toThrow(WeightsError);
+    await expect(edge.loadModel({ wasm, weights: new Uint8Array(8), numClasses: 2 ** 32 })).rejects.toThrow(GoogLeNetError);
+    expect(performance.now() - t).toBeLessThan(BOUND);
+    const ok = await edge.loadModel({ wasm, weights: fixture('../../models/googlenet.safetensors') });
+    expect(ok.labels).toHaveLength(1000);
+    expect((await ok.classify(chelsea))[0]).toMatchObject({ index: 285, label: 'class 285' });
+    await ok.dispose();
   }, BOUND);
 });
 

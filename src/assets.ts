@@ -16,7 +16,7 @@ const bytesOf = (b: Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOf
  * end. Checked on the opened file, so what is read is what was checked.
  */
 async function readLocal(p: string | URL, name: string): Promise<Uint8Array> {
-  const { open } = await import('node:fs/promises');
+  const { open } = await import(/* webpackIgnore: true */ 'node:fs/promises');
   let fh: Awaited<ReturnType<typeof open>> | undefined;
   try {
     fh = await open(p, 'r');

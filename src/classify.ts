@@ -9,7 +9,8 @@ import { readAsset, readPathOrUrl } from './assets.js';
 import type { ModelName } from './topology.js';
 
 /** Encoded PNG/JPEG bytes, a file path (Node), or pixels `{ data, width, height }` (RGBA or RGB, e.g. ImageData). */
-export type ImageInput = Uint8Array | ArrayBuffer | string | { data: Uint8Array | Uint8ClampedArray; width: number; height: number };
+/** Encoded PNG / JPEG bytes, a path (Node) or URL (string or URL object), or RGB / RGBA pixels. */
+export type ImageInput = Uint8Array | ArrayBuffer | string | URL | { data: Uint8Array | Uint8ClampedArray; width: number; height: number };
 
 export interface Prediction {
   index: number;
@@ -34,9 +35,9 @@ export const DECODE_MIN_SIZE = 256;
 export async function toRGB(input: ImageInput, maxPixels?: number): Promise<RGBImage> {
   if (input instanceof ArrayBuffer) input = new Uint8Array(input);
   if (input instanceof Uint8Array) return decodeImage(input, { maxPixels, minSize: DECODE_MIN_SIZE });
-  if (typeof input === 'string') return decodeImage(await readPathOrUrl(input), { maxPixels, minSize: DECODE_MIN_SIZE });
+  if (typeof input === 'string' || input instanceof URL) return decodeImage(await readPathOrUrl(input), { maxPixels, minSize: DECODE_MIN_SIZE });
   if (input && typeof input === 'object' && 'data' in input) return fromPixels(input);
-  throw new InputError('image input must be encoded bytes (Uint8Array), a file path, or { data, width, height } pixels');
+  throw new InputError('image input must be encoded bytes (Uint8Array or ArrayBuffer), a path or URL (string or URL), or { data, width, height } pixels');
 }
 
 /** The model's 224x224 input tensor (HWC float32) for one image. */

@@ -2,11 +2,16 @@
  * Typed errors. Every failure a caller can cause is one of these classes, so callers can
  * `catch (e) { if (e instanceof InputError) … }`. `code` is a stable string for logs and JSON.
  */
+const NAMES: Record<string, string> = {
+  ERR_INPUT: 'InputError', ERR_WEIGHTS: 'WeightsError', ERR_IMAGE_DECODE: 'ImageDecodeError', ERR_RUNTIME: 'RuntimeError',
+};
+
 export class GoogLeNetError extends Error {
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
+    // Spelled out, not new.target.name: a minified bundle renames the classes (e.name was "f").
+    this.name = NAMES[code] ?? 'GoogLeNetError';
     this.code = code;
   }
 }

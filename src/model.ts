@@ -177,7 +177,8 @@ function checkBatchArgs<O extends object>(fn: string, inputs: unknown, opts: O |
 function whichImage(e: unknown, inputs: ImageInput[], i: number): unknown {
   if (!(e instanceof ImageDecodeError || e instanceof InputError)) return e;
   const input = inputs[i];
-  const name = typeof input === 'string' && !e.message.includes(input) ? input : '';
+  const path = typeof input === 'string' ? input : input instanceof URL ? input.href : '';
+  const name = path && !e.message.includes(path) ? path : '';
   const place = inputs.length > 1 ? `image ${i + 1} of ${inputs.length}` : '';
   if (!name && !place) return e;
   const Err = e instanceof ImageDecodeError ? ImageDecodeError : InputError;
@@ -416,7 +417,8 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   const asked = options.threads === undefined ? undefined : checkThreads(options.threads);
   let threads = asked ?? checkThreads(platform.defaultThreads());
   let threadsNote: string | undefined;
-  if (threads > 1) {
+  if (threads > 1 || asked === undefined) {
+    // Also when not asked: a runtime that can run only one thread (edge) says why, as README promises.
     const why = platform.singleThreadReason();
     if (why !== undefined) {
       threadsNote = `1 thread: ${why}`;

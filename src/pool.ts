@@ -86,7 +86,7 @@ interface Slot {
 }
 
 async function defaultHost(): Promise<ThreadHost> {
-  if (isNode()) return (await import('./threads/node.js')).nodeHost;
+  if (isNode()) return (await import(/* webpackIgnore: true */ './threads/node.js')).nodeHost;
   if (typeof (globalThis as { Worker?: unknown }).Worker === 'function') return (await import('./threads/browser.js')).browserHost;
   throw new RuntimeError('threads > 1 need a thread host: this runtime has neither worker_threads nor Web Workers');
 }

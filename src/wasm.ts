@@ -52,7 +52,7 @@ async function relaxedSimdAvailable(bytes: Uint8Array): Promise<boolean> {
   const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
   if (!proc?.versions?.node) return false;
   try {
-    const v8 = await import('node:v8');
+    const v8 = await import(/* webpackIgnore: true */ 'node:v8');
     v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
   } catch {
     return false;

@@ -354,6 +354,17 @@ describe('found by the second audit', () => {
     await expect(loadModel({ model: 'inception_v1', threads: 1, weights: w, labels: ['a', 'b', 'c'] })).rejects.toThrow(/labels must be an array of 1001 names, one per class; got 3/);
   }, BOUND);
 
+  it('an image may be a URL object; errors keep their class names (set explicitly: minifiers rename classes)', async () => {
+    const url = new URL('./fixtures/chelsea.png', import.meta.url);
+    expect((await m.classify(url))[0].index).toBe(285);
+    const e = await m.classify(text).catch((x) => x);
+    expect(e).toBeInstanceOf(ImageDecodeError);
+    expect(e.name).toBe('ImageDecodeError');
+    expect(String(e)).toMatch(/^ImageDecodeError: not a PNG or JPEG image/);
+    expect(new InputError('x').name).toBe('InputError');
+    expect(new WeightsError('x').name).toBe('WeightsError');
+  }, BOUND);
+
   it('the edge entry refuses a huge numClasses at once (it built that many default labels first: 42 s, then out of memory)', async () => {
     const edge = await import('../dist/edge.js');
     const wasm = new WebAssembly.Module(readFileSync(new URL('../build/kernels.wasm', import.meta.url)));
@@ -363,6 +374,9 @@ describe('found by the second audit', () => {
     expect(performance.now() - t).toBeLessThan(BOUND);
     const ok = await edge.loadModel({ wasm, weights: fixture('../../models/googlenet.safetensors') });
     expect(ok.labels).toHaveLength(1000);
+    // One thread there, and info says why even when threads were not asked for.
+    expect(ok.info.threads).toBe(1);
+    expect(ok.info.threadsNote).toMatch(/^1 thread: edge runtimes run one thread/);
     expect((await ok.classify(chelsea))[0]).toMatchObject({ index: 285, label: 'class 285' });
     await ok.dispose();
   }, BOUND);

@@ -27,7 +27,11 @@ const rows = plan.steps.map((s) => {
   }
   const med = stats(ms).median;
   const cout = ls.map((c) => c.cout).join('+');
-  const name = ls.length > 1 ? `${l.scope.split('/').slice(0, -2).join('/')} heads (fused)` : l.scope ?? l.output;
+  // A fused step: the path its layers' scopes share (InceptionV1/Mixed_3b, inception_3a), then "heads".
+  const parts = ls.map((c) => (c.scope ?? c.output).split('/'));
+  let common = 0;
+  while (common < parts[0].length - 1 && parts.every((q) => q[common] === parts[0][common])) common++;
+  const name = ls.length > 1 ? `${parts[0].slice(0, common).join('/')} heads (fused)` : l.scope ?? l.output;
   return { name, fn: s.fn, shape: l.kind === 'conv' ? `${l.kh}x${l.kw}/${l.stride} ${l.cin}->${cout} @${y.h}x${y.w}` : `${l.kind} @${y.h}x${y.w}x${y.c}`, ms: med, gflops: macs ? (2 * macs) / med / 1e6 : 0 };
 });
 const total = rows.reduce((a, r) => a + r.ms, 0);

@@ -21,9 +21,23 @@ async function check(label, model, weights, io, withBatch) {
   const m = await loadModel({ model, weights, threads });
   const input = io.get('input');
   const out = await m.run({ data: input.data, shape: withBatch ? input.shape : [1, ...input.shape] }, { endpoints: 'all' });
+  // Every end point of the reference is compared (a dropped or renamed one fails), shapes first.
+  for (const name of io.keys()) {
+    if (name === 'input') continue;
+    if (!out[name]) {
+      failed++;
+      console.log(`${label.padEnd(28)} ${name.padEnd(22)} missing from the engine's end points  FAIL`);
+    }
+  }
   for (const [name, t] of Object.entries(out)) {
     const ref = io.get(name);
     if (!ref) continue;
+    const shape = withBatch ? ref.shape : [1, ...ref.shape];
+    if (t.data.length !== ref.data.length || t.shape.join() !== shape.join()) {
+      failed++;
+      console.log(`${label.padEnd(28)} ${name.padEnd(22)} shape [${t.shape}] against the reference's [${shape}]  FAIL`);
+      continue;
+    }
     const e = rel(t.data, ref.data);
     worst = Math.max(worst, e);
     if (!(e <= 1e-4)) failed++;

@@ -585,9 +585,7 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
     // Valid signature and IHDR (correct CRC) followed by garbage and no IEND: the size error (rather
     // than a decode error about the garbage) shows the check runs before any decoding or allocation.
     const png = new Uint8Array([...PNG_SIG, ...ihdr(100000, 100000), 0xde, 0xad, 0xbe, 0xef]);
-    const t0 = performance.now();
     const e = expectDecodeError(() => decodeImage(png), /100000×100000/);
-    expect(performance.now() - t0).toBeLessThan(100);
     expect(e.message).toContain(String(DEFAULT_MAX_PIXELS));
     // and with a caller-chosen limit
     const small = new Uint8Array([...PNG_SIG, ...ihdr(100, 100), 0xde]);
@@ -601,10 +599,9 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
     expect(p).toBeGreaterThan(0);
     const huge = b.slice();
     huge.set([0xff, 0xff, 0xff, 0xff], p + 5); // height, width = 65535
-    const t0 = performance.now();
+    // (The size error, not one about the data, shows the refusal comes before decoding.)
     const e = expectDecodeError(() => decodeImage(huge), /65535×65535/);
     expect(e.message).toContain(String(DEFAULT_MAX_PIXELS));
-    expect(performance.now() - t0).toBeLessThan(100);
     // the real size against a small limit
     expectDecodeError(() => decodeImage(b, { maxPixels: 640 * 427 - 1 }), /640×427/);
     expect(decodeImage(b, { maxPixels: 640 * 427 }).width).toBe(640);

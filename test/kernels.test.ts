@@ -323,6 +323,127 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
     }
   });
 
+  // Beyond what the two networks use (a fourth audit found these combinations untested; they held): kernels
+  // of any height and width, unequal strides up to 4, padding chosen per side, row ranges cut anywhere.
+  it('conv2d on non-square kernels, unequal strides and padding per side, split at any row', () => {
+    const r = rng(21);
+    for (let t = 0; t < 80; t++) {
+      heap.reset();
+      const kh = 1 + Math.floor(r() * 7), kw = 1 + Math.floor(r() * 7);
+      const sh = 1 + Math.floor(r() * 4), sw = 1 + Math.floor(r() * 4);
+      const pt = Math.floor(r() * kh), pb = Math.floor(r() * kh), pl = Math.floor(r() * kw), pr = Math.floor(r() * kw);
+      const n = 1 + Math.floor(r() * 2);
+      const h = kh + Math.floor(r() * 11), w = kw + Math.floor(r() * 11);
+      const oh = Math.floor((h + pt + pb - kh) / sh) + 1, ow = Math.floor((w + pl + pr - kw) / sw) + 1;
+      const c = [1, 2, 3, 5, 9, 16][Math.floor(r() * 6)];
+      const cout = [1, 5, 12, 13, 26][Math.floor(r() * 5)];
+      const off = t % 2 ? 2 : 0, stride = cout + 2 * off;
+      const K = kh * kw * c;
+      const wt = random(r, K * cout, 0.5), b = random(r, cout);
+      const inp = heap.put(random(r, n * h * w * c)), wp = heap.put(wt), bp = heap.put(b), pk = heap.put(packWeights(wt, b, K, cout));
+      const size = n * oh * ow * stride;
+      const outRef = heap.put(new Float32Array(size).fill(7)), out = heap.put(new Float32Array(size).fill(7));
+      const scratch = heap.alloc(6 * K);
+      const relu = t % 3 === 0 ? 1 : 0;
+      k.conv2d_ref(inp, h, w, c, outRef, oh, ow, stride, off, wp, bp, cout, kh, kw, sh, sw, pt, pl, relu, n);
+      for (const [m0, m1] of splits(r, n * oh * ow, 1)) {
+        for (const [j0, j1] of splits(r, Math.ceil(cout / NR), 1)) k.conv2d(inp, h, w, c, out, oh, ow, stride, off, pk, cout, kh, kw, sh, sw, pt, pl, relu, scratch, m0, m1, j0, j1);
+      }
+      close(heap.f32(out, size).slice(), heap.f32(outRef, size).slice(), 1e-5);
+    }
+  });
+
+  it('conv1x1multi with one convolution, in the first or a later slot', () => {
+    const r = rng(22);
+    for (let t = 0; t < 12; t++) {
+      heap.reset();
+      const h = 1 + Math.floor(r() * 7), w = 1 + Math.floor(r() * 7), c = [3, 8, 13][t % 3], cout = [5, 12, 17][Math.floor(r() * 3)];
+      const M = h * w;
+      const wt = random(r, c * cout, 0.5), b = random(r, cout);
+      const inp = heap.put(random(r, M * c)), wp = heap.put(wt), bp = heap.put(b), pk = heap.put(packWeights(wt, b, c, cout));
+      const outRef = heap.put(new Float32Array(M * cout)), out = heap.put(new Float32Array(M * cout));
+      k.conv2d_ref(inp, h, w, c, outRef, h, w, cout, 0, wp, bp, cout, 1, 1, 1, 1, 0, 0, 1, 1);
+      const slot = t % 3;
+      const args = Array<number>(12).fill(0);
+      args.splice(4 * slot, 4, pk, cout, out, cout);
+      const scratch = heap.alloc(6 * c);
+      for (const [m0, m1] of splits(r, M, 1)) k.conv1x1multi(inp, c, 1, scratch, m0, m1, 0, Math.ceil(cout / NR), ...args);
+      close(heap.f32(out, M * cout).slice(), heap.f32(outRef, M * cout).slice(), 1e-5);
+    }
+  });
+
+  it.each([
+    { v: F2_3, seed: 23, tol: 1e-5 },
+    { v: F4_3, seed: 24, tol: 2e-5 },
+    { v: F2_5, seed: 25, tol: 2e-5 },
+  ] as const)('$v.fn with the blocks the planner picks, padding per side and sizes up to 30', ({ v, seed, tol }) => {
+    const r = rng(seed);
+    const { fn, r: kr, m: tile } = v;
+    const a = v.alpha ** 2;
+    for (let t = 0; t < 16; t++) {
+      heap.reset();
+      const h = 1 + Math.floor(r() * 30), w = 1 + Math.floor(r() * 30);
+      const pt = Math.floor(r() * kr), pb = Math.floor(r() * kr), pl = Math.floor(r() * kr), pr = Math.floor(r() * kr);
+      const oh = h + pt + pb - (kr - 1), ow = w + pl + pr - (kr - 1);
+      if (oh < 1 || ow < 1) continue;
+      const c = [3, 16, 32, 48][Math.floor(r() * 4)], cout = [5, 24, 64][Math.floor(r() * 3)];
+      const wt = random(r, kr * kr * c * cout, 0.5), b = random(r, cout);
+      const inp = heap.put(random(r, h * w * c)), wp = heap.put(wt), bp = heap.put(b);
+      const bytes = winogradBytes(c, cout, v);
+      const pk = heap.alloc(bytes / 4);
+      packWinograd(wt, b, c, cout, heap.f32(pk, bytes / 4), v);
+      const size = oh * ow * cout;
+      const outRef = heap.alloc(size), out = heap.alloc(size);
+      const tb = winogradTiles(c, cout, v);
+      const scratch = heap.alloc(288 + a * tb * (c + cout) + 6 * c + 2 * 36 * 16);
+      k.conv2d_ref(inp, h, w, c, outRef, oh, ow, cout, 0, wp, bp, cout, kr, kr, 1, 1, pt, pl, 1, 1);
+      const tiles = Math.ceil(oh / tile) * Math.ceil(ow / tile), mat = winogradMatrixBytes(c, cout);
+      for (const [t0, t1] of splits(r, tiles, 1)) k[fn](inp, h, w, c, out, oh, ow, cout, 0, pk, mat, pk + a * mat, cout, pt, pl, 1, scratch, tb, t0, t1, 0, Math.ceil(cout / NR));
+      expect(maxRelDiff(heap.f32(out, size), heap.f32(outRef, size))).toBeLessThan(tol);
+    }
+  });
+
+  it('maxpool and avgpool on non-square windows, unequal strides up to 3, padding per side, written at a channel offset', () => {
+    const r = rng(26);
+    for (let t = 0; t < 80; t++) {
+      heap.reset();
+      const kh = 1 + Math.floor(r() * 4), kw = 1 + Math.floor(r() * 4), sh = 1 + Math.floor(r() * 3), sw = 1 + Math.floor(r() * 3);
+      const pt = Math.floor(r() * kh), pb = Math.floor(r() * kh), pl = Math.floor(r() * kw), pr = Math.floor(r() * kw);
+      const n = 1 + Math.floor(r() * 2), h = kh + Math.floor(r() * 9), w = kw + Math.floor(r() * 9), c = [1, 4, 5, 9, 16][Math.floor(r() * 5)];
+      const oh = Math.floor((h + pt + pb - kh) / sh) + 1, ow = Math.floor((w + pl + pr - kw) / sw) + 1;
+      const off = t % 2 ? 3 : 0, stride = c + 2 * off;
+      const isMax = t % 2 === 0 ? 1 : 0;
+      const inp = heap.put(random(r, n * h * w * c));
+      const size = n * oh * ow * stride;
+      const outRef = heap.put(new Float32Array(size).fill(7)), out = heap.put(new Float32Array(size).fill(7));
+      k.pool_ref(inp, n, h, w, c, outRef, oh, ow, stride, off, kh, kw, sh, sw, pt, pl, isMax);
+      for (const [r0, r1] of splits(r, n * oh, 1)) (isMax ? k.maxpool : k.avgpool)(inp, h, w, c, out, oh, ow, stride, off, kh, kw, sh, sw, pt, pl, r0, r1);
+      const got = heap.f32(out, size), want = heap.f32(outRef, size);
+      if (isMax) expect(Array.from(got)).toEqual(Array.from(want));
+      else expect(maxRelDiff(got, want)).toBeLessThan(1e-6);
+    }
+  });
+
+  it('softmax over part of the rows, and LRN with other alpha and k, equal their references', () => {
+    const r = rng(27);
+    heap.reset();
+    const [L, R] = [37, 9];
+    const inp = heap.put(random(r, L * R, 20));
+    const a = heap.alloc(L * R), b = heap.put(new Float32Array(L * R).fill(7));
+    k.softmax_ref(inp, a, L, R);
+    for (const [r0, r1] of splits(r, R, 1)) k.softmax(inp, b, L, r0, r1);
+    expect(maxRelDiff(heap.f32(b, L * R), heap.f32(a, L * R))).toBeLessThan(1e-5);
+    for (const [alpha, kk] of [[1e-3, 2], [0.5, 1], [1e-4, 0.5]]) {
+      heap.reset();
+      const c = 19, P = 11;
+      const x = heap.put(random(r, P * c, 5));
+      const ref = heap.alloc(P * c), got = heap.alloc(P * c), scratch = heap.alloc(c + 5 + 4);
+      k.lrn_ref(x, ref, c, 5, alpha, 0.75, kk, P);
+      for (const [p0, p1] of splits(r, P, 1)) k.lrn(x, got, c, 5, alpha, 0.75, kk, p0, p1, scratch);
+      expect(maxRelDiff(heap.f32(got, P * c), heap.f32(ref, P * c)), `alpha ${alpha} k ${kk}`).toBeLessThan(2e-6);
+    }
+  });
+
   it('allFinite equals the per-value reference: a NaN or infinity anywhere (vector body or tail) is caught', () => {
     const r = rng(6);
     const extremes = [3.4028234663852886e38, -3.4028234663852886e38, 1.4e-45, -0, 0];

@@ -3,7 +3,7 @@
  * browsers and edge runtimes never see it), anything else through fetch. Every failure is an InputError
  * that names what could not be read.
  */
-import { InputError } from './errors.js';
+import { errnoOf, InputError } from './errors.js';
 
 /** Most bytes one read takes (the Wasm memory holds at most 2^32; Node reads at most 2 GiB at once). */
 export const MAX_ASSET_BYTES = 2 ** 31 - 1;
@@ -27,7 +27,7 @@ async function readLocal(p: string | URL, name: string): Promise<Uint8Array> {
     return bytesOf(await fh.readFile());
   } catch (e) {
     if (e instanceof InputError) throw e;
-    throw new InputError(`cannot read ${name}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    throw new InputError(`cannot read ${name}: ${errnoOf(e)}`, { cause: e });
   } finally {
     await fh?.close().catch(() => undefined);
   }

@@ -6,7 +6,7 @@
 import { decodeImage, fromPixels, preprocess, type RGBImage } from './image.js';
 import { InputError, shown } from './errors.js';
 import { readAsset, readPathOrUrl } from './assets.js';
-import type { ModelName } from './topology.js';
+import { DEFAULT_NUM_CLASSES, type ModelName } from './topology.js';
 
 /** Encoded PNG/JPEG bytes, a file path (Node), or pixels `{ data, width, height }` (RGBA or RGB, e.g. ImageData). */
 /** Encoded PNG / JPEG bytes, a path (Node) or URL (string or URL object), or RGB / RGBA pixels. */
@@ -64,16 +64,24 @@ export function parseLabels(text: string | Uint8Array): string[] {
     .map((l) => l.replace(/^n\d{8}\s+/, ''));
 }
 
+/**
+ * Names for a model's classes: the 1000 ImageNet names (labels/synset_words.txt) serve TF-slim's
+ * inception_v1, whose 1001 classes have "background" first, with that name put in front; any other list
+ * as it is.
+ */
+export function withBackground(model: ModelName, numClasses: number, names: string[]): string[] {
+  return model === 'inception_v1' && numClasses === 1001 && names.length === 1000 ? ['background', ...names] : names;
+}
+
 /** Labels for a model's outputs: BVLC has the 1000 classes, TF-slim 1001 with "background" first. */
 export async function labelsFor(model: ModelName, numClasses: number, custom?: string[]): Promise<string[]> {
   if (custom) {
     if (custom.length !== numClasses) throw new InputError(`labels: ${custom.length} labels for a model with ${numClasses} classes`);
     return custom;
   }
-  const base = await imagenetLabels();
-  if (model === 'googlenet' && numClasses === 1000) return base;
-  if (model === 'inception_v1' && numClasses === 1001) return ['background', ...base];
-  return Array.from({ length: numClasses }, (_, i) => `class ${i}`);
+  // The ImageNet names are read only for the ImageNet classifiers.
+  if (numClasses !== DEFAULT_NUM_CLASSES[model]) return Array.from({ length: numClasses }, (_, i) => `class ${i}`);
+  return withBackground(model, numClasses, await imagenetLabels());
 }
 
 /** The top `k` entries of a probability vector, most probable first (ties: lower index first). */

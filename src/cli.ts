@@ -10,14 +10,14 @@ import { access, constants, readFile, readdir, realpath, stat, writeFile } from 
 import type { Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { availableParallelism, cpus } from 'node:os';
-import { GoogLeNetError, InputError } from './errors.js';
+import { errnoOf, GoogLeNetError, InputError } from './errors.js';
 import type { LoadOptions, TensorData } from './model.js';
 import { loadModel } from './platform.js';
 import { readPathOrUrl } from './assets.js';
 import { encodeSafetensors, parseSafetensors, type Tensor } from './safetensors.js';
 import { accounting, buildNetwork, DEFAULT_NUM_CLASSES, type ModelName } from './topology.js';
 import { makePlan } from './plan.js';
-import { parseLabels, toRGB, type Prediction } from './classify.js';
+import { parseLabels, toRGB, withBackground, type Prediction } from './classify.js';
 import type { RGBImage } from './image.js';
 import { benchmark, randomInceptionWeights, type BenchConfig } from './bench.js';
 
@@ -64,8 +64,6 @@ function modelOption(v: Values): ModelName {
   return m;
 }
 
-const errCode = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? String((e as Error).message ?? e);
-
 /**
  * Check an --output path before any work, so that a typo fails at once and not after the whole
  * computation: its folder exists and can be written, and the path is not itself a folder.
@@ -77,7 +75,7 @@ async function checkOutput(path: string): Promise<void> {
     if (!(await stat(folder)).isDirectory()) throw new InputError(`cannot write --output ${path}: ${folder} is not a folder`);
   } catch (e) {
     if (e instanceof InputError) throw e;
-    const code = errCode(e);
+    const code = errnoOf(e);
     throw new InputError(`cannot write --output ${path}: ${code === 'ENOENT' ? `folder ${folder} does not exist` : `${folder}: ${code}`}`);
   }
   try {
@@ -85,12 +83,12 @@ async function checkOutput(path: string): Promise<void> {
     target = path; // exists: it is overwritten
   } catch (e) {
     if (e instanceof InputError) throw e;
-    if (errCode(e) !== 'ENOENT') throw new InputError(`cannot write --output ${path}: ${errCode(e)}`);
+    if (errnoOf(e) !== 'ENOENT') throw new InputError(`cannot write --output ${path}: ${errnoOf(e)}`);
   }
   try {
     await access(target, constants.W_OK);
   } catch (e) {
-    throw new InputError(`cannot write --output ${path}: ${target === path ? '' : `folder ${folder}: `}${errCode(e)}`);
+    throw new InputError(`cannot write --output ${path}: ${target === path ? '' : `folder ${folder}: `}${errnoOf(e)}`);
   }
 }
 
@@ -99,7 +97,7 @@ async function writeOutput(path: string, bytes: Uint8Array): Promise<void> {
   try {
     await writeFile(path, bytes);
   } catch (e) {
-    throw new InputError(`cannot write --output ${path}: ${errCode(e)}`, { cause: e });
+    throw new InputError(`cannot write --output ${path}: ${errnoOf(e)}`, { cause: e });
   }
 }
 
@@ -261,7 +259,7 @@ async function collectFiles(paths: string[]): Promise<Found[]> {
       try {
         entries = (await readdir(p)).sort();
       } catch (e) {
-        out.push({ file: p, error: `cannot list the folder: ${errCode(e)}` });
+        out.push({ file: p, error: `cannot list the folder: ${errnoOf(e)}` });
         return;
       }
       for (const e of entries) await walk(join(p, e), false);
@@ -355,11 +353,11 @@ async function cmdClassify(args: string[]): Promise<number> {
   let labels: string[] | undefined;
   if (values.labels) {
     labels = parseLabels(await readPathOrUrl(values.labels, `--labels ${values.labels}`));
-    // One name per class (inception_v1 also takes the 1000 ImageNet names: loadModel puts "background" first).
+    // One name per class, as loadModel takes them (checked here to name the file).
     const model = modelOption(values);
-    const want = model === 'inception_v1' ? [1001, 1000] : [DEFAULT_NUM_CLASSES[model]];
-    if (!want.includes(labels.length)) {
-      throw new InputError(`--labels ${values.labels} holds ${labels.length} names; ${model} has ${want[0]} classes, one name per line`);
+    const classes = DEFAULT_NUM_CLASSES[model];
+    if (withBackground(model, classes, labels).length !== classes) {
+      throw new InputError(`--labels ${values.labels} holds ${labels.length} names; ${model} has ${classes} classes, one name per line`);
     }
   }
   const files = await collectFiles(positionals);

@@ -44,5 +44,8 @@ export class RuntimeError extends GoogLeNetError {
   }
 }
 
+/** What a failed system call says in a message: its code (ENOENT, EACCES…), else the error's message. */
+export const errnoOf = (e: unknown): string => (e as { code?: string }).code ?? String((e as Error)?.message ?? e);
+
 /** A value as an error message shows it: strings quoted, so that '2' and 2 read differently. */
 export const shown = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));

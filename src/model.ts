@@ -11,7 +11,7 @@ import { checkTensorMap, checkWeights, convWeightBytes, convWeights, packConvWei
 import { compileKernels, instantiateKernels, type KernelFlavor, type Kernels, type WasmSource } from './wasm.js';
 import { makePlan, type Layout, type Plan, scratchBytesFor, tensorBytes, winogradTile } from './plan.js';
 import { readAsset, readPathOrUrl } from './assets.js';
-import { imageTensor, labelsFor, toRGB, topK, type ClassifyOptions, type ImageInput, type Prediction } from './classify.js';
+import { imageTensor, labelsFor, toRGB, topK, withBackground, type ClassifyOptions, type ImageInput, type Prediction } from './classify.js';
 
 export const CONTROL_BYTES = 4096;
 const PAGE = 65536;
@@ -90,17 +90,16 @@ async function resolveWeights(model: ModelName, w: LoadOptions['weights']): Prom
     own = false;
   } else if (typeof w === 'string' || w instanceof URL) {
     bytes = await readPathOrUrl(w);
-    try {
-      return parseSafetensors(bytes, { copy: false }).tensors;
-    } catch (e) {
-      // Which file is not what it should be.
-      if (e instanceof WeightsError) throw new WeightsError(`weights ${String(w)}: ${e.message}`, { cause: e });
-      throw e;
-    }
   } else {
     throw new InputError('weights must be safetensors bytes, a path or URL, or a Map of tensors');
   }
-  return parseSafetensors(bytes, { copy: !own }).tensors;
+  try {
+    return parseSafetensors(bytes, { copy: !own }).tensors;
+  } catch (e) {
+    // A file read by path or URL: say which one is not what it should be.
+    if (e instanceof WeightsError && (typeof w === 'string' || w instanceof URL)) throw new WeightsError(`weights ${String(w)}: ${e.message}`, { cause: e });
+    throw e;
+  }
 }
 
 function checkThreads(t: unknown): number {
@@ -254,15 +253,20 @@ export class Model {
    * Queued with the runs.
    */
   reserve(n: number, h: number, w: number): Promise<void> {
-    const job = this.queue.then(() => {
+    return this.enqueue(() => {
       if (this.disposed) throw new RuntimeError('model is disposed');
       for (const [name, v] of [['batch', n], ['height', h], ['width', w]] as const) {
         if (!Number.isInteger(v) || v < 1) throw new InputError(`${name} must be a whole number >= 1, got ${shown(v)}`);
       }
       this.ensureMemory(this.layout.arenaBase + this.plan(n, h, w).arenaBytes);
     });
-    this.queue = job.catch(() => undefined);
-    return job;
+  }
+
+  /** Run `job` after every call queued before it; a failure rejects this call only. */
+  private enqueue<T>(job: () => T | Promise<T>): Promise<T> {
+    const p = this.queue.then(job);
+    this.queue = p.catch(() => undefined);
+    return p;
   }
 
   /**
@@ -270,9 +274,7 @@ export class Model {
    * before it: the input is read when this run starts, so it must not change until the promise settles.
    */
   run(input: TensorData, opts: RunOptions | null = {}): Promise<Record<string, TensorData>> {
-    const job = this.queue.then(() => this.runNow(input, opts ?? {}));
-    this.queue = job.catch(() => undefined);
-    return job;
+    return this.enqueue(() => this.runNow(input, opts ?? {}));
   }
 
   private async runNow(input: TensorData, opts: RunOptions): Promise<Record<string, TensorData>> {
@@ -453,8 +455,7 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   let labels = options.labels;
   if (labels !== undefined) {
     if (!Array.isArray(labels)) throw new InputError(`labels must be an array of ${numClasses} names, one per class; got ${shown(labels)}`);
-    // The ImageNet list (labels/synset_words.txt) has 1000 names; TF-slim's inception_v1 has "background" first.
-    if (model === 'inception_v1' && numClasses === 1001 && labels.length === 1000) labels = ['background', ...labels];
+    labels = withBackground(model, numClasses, labels);
     if (labels.length !== numClasses) throw new InputError(`labels must be an array of ${numClasses} names, one per class; got ${labels.length}`);
   }
 
@@ -479,12 +480,13 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   if (typeof maxBytes !== 'number' || !(maxBytes > 0) || maxBytes > 2 ** 32) throw new InputError(`maxMemoryBytes must be between 1 and 2^32, got ${shown(maxBytes)}`);
   const initialBytes = arenaBase + planDefault.arenaBytes;
   // In whole 64 KiB pages, as the memory is made: a limit a few bytes above the need still has fewer pages.
-  if (Math.ceil(initialBytes / PAGE) > Math.floor(maxBytes / PAGE)) {
-    throw new RuntimeError(`out of memory: the model needs ${initialBytes} bytes (${Math.ceil(initialBytes / PAGE)} pages of 64 KiB), above maxMemoryBytes ${maxBytes}`);
+  const initial = Math.ceil(initialBytes / PAGE), maximum = Math.floor(maxBytes / PAGE);
+  if (initial > maximum) {
+    throw new RuntimeError(`out of memory: the model needs ${initialBytes} bytes (${initial} pages of 64 KiB), above maxMemoryBytes ${maxBytes}`);
   }
   const memory = new WebAssembly.Memory({
-    initial: Math.ceil(initialBytes / PAGE),
-    maximum: Math.floor(maxBytes / PAGE),
+    initial,
+    maximum,
     shared,
   } as WebAssembly.MemoryDescriptor);
   const km = await compiling;

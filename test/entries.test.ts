@@ -3,8 +3,11 @@
 // entries reach no Node module at load time.
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -49,6 +52,31 @@ describe('package.json exports', () => {
     expect(resolveWith('googlenet-wasm/labels/synset_words.txt')).toBe('labels/synset_words.txt');
     expect(resolveWith('googlenet-wasm/edge')).toBe('dist/edge.js');
     expect(resolveWith('googlenet-wasm/browser')).toBe('dist/browser.js');
+  });
+
+  it('TypeScript finds the types of the package and of /edge and /browser under every moduleResolution', () => {
+    // A consumer with the package in its node_modules (a symlink, as npm link makes), resolved by the
+    // TypeScript compiler's own resolver: node10 ignores `exports` and reads `types` and `typesVersions`.
+    const dir = mkdtempSync(join(tmpdir(), 'googlenet-tsres-'));
+    try {
+      mkdirSync(join(dir, 'node_modules'));
+      symlinkSync(root, join(dir, 'node_modules', 'googlenet-wasm'), 'dir');
+      const R = ts.ModuleResolutionKind, M = ts.ModuleKind;
+      const settings: [string, ts.CompilerOptions, string][] = [
+        ['node10', { moduleResolution: R.Node10, module: M.CommonJS }, 'a.ts'],
+        ['node16', { moduleResolution: R.Node16, module: M.Node16 }, 'a.mts'],
+        ['nodenext', { moduleResolution: R.NodeNext, module: M.NodeNext }, 'a.mts'],
+        ['bundler', { moduleResolution: R.Bundler, module: M.ESNext }, 'a.ts'],
+      ];
+      for (const [name, options, file] of settings) {
+        for (const [spec, types] of [['googlenet-wasm', 'dist/index.d.ts'], ['googlenet-wasm/edge', 'dist/edge.d.ts'], ['googlenet-wasm/browser', 'dist/browser.d.ts']]) {
+          const r = ts.resolveModuleName(spec, join(dir, file), options, ts.sys).resolvedModule;
+          expect(r?.resolvedFileName, `${name}: ${spec}`).toBe(join(root, types));
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

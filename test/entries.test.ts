@@ -3,7 +3,7 @@
 // entries reach no Node module at load time.
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,6 +74,31 @@ describe('package.json exports', () => {
           expect(r?.resolvedFileName, `${name}: ${spec}`).toBe(join(root, types));
         }
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('a packed package.json has no install script: prepack builds, then drops prepare; postpack restores the file', () => {
+    expect(pkg.scripts.prepare).toBe('npm run build'); // the repository's npm install builds
+    expect(pkg.scripts.prepack).toBe('npm run build && node scripts/pack-manifest.mjs strip');
+    expect(pkg.scripts.postpack).toBe('node scripts/pack-manifest.mjs restore');
+    for (const s of ['preinstall', 'install', 'postinstall']) expect(pkg.scripts[s], s).toBeUndefined();
+    const dir = mkdtempSync(join(tmpdir(), 'googlenet-pack-'));
+    const script = join(root, 'scripts', 'pack-manifest.mjs');
+    const run = (mode: string) => execFileSync(process.execPath, [script, mode, dir], { encoding: 'utf8', stdio: 'pipe' });
+    try {
+      copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
+      const before = readFileSync(join(dir, 'package.json'), 'utf8');
+      run('strip');
+      const packed = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      expect(packed.scripts.prepare).toBeUndefined();
+      const { prepare: _, ...rest } = pkg.scripts;
+      expect({ ...packed, scripts: undefined }).toEqual({ ...pkg, scripts: undefined });
+      expect(packed.scripts).toEqual(rest);
+      expect(() => run('strip')).toThrow(/did not restore package.json/); // a second strip would lose the original
+      run('restore');
+      expect(readFileSync(join(dir, 'package.json'), 'utf8')).toBe(before);
+      expect(existsSync(join(dir, 'package.json.prepack'))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

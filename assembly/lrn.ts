@@ -1,5 +1,7 @@
 // Local response normalization across channels, as Caffe defines it (NHWC):
-//   out[c] = in[c] * (k + alpha / size * sum_{|c'-c| <= size/2} in[c']^2) ^ -beta
+//   out[c] = in[c] * (k + alpha / size * sum_{c' = c - pre}^{c - pre + size - 1} in[c']^2) ^ -beta
+// with pre = (size - 1) / 2 rounded down (Caffe's pre_pad): the window is centred for the odd sizes both
+// Caffe and TF use, and an even one reaches one channel further after c than before it.
 // Pixels p0..p1 (flattened n, y, x). Channels outside 0..C-1 count as zeros.
 // Both GoogLeNet LRNs have size 5 and beta 0.75: that case keeps the window in registers (lrn5) and takes
 // x^-0.75 = 1 / sqrt(x * sqrt(x)). Any other size or beta takes the general loop, with pow.
@@ -49,10 +51,11 @@ export function lrn(
     lrn5(inp, out, C, a, k, p0, p1);
     return;
   }
-  // The squares of one pixel with size/2 zeros on each side; each window sums `size` of them in order.
-  const half = size >> 1;
+  // The squares of one pixel with `pre` zeros before and size - 1 - pre after; each window sums `size`
+  // of them in order.
+  const pre = (size - 1) >> 1;
   memory.fill(scratch, 0, <usize>(C + size + 4) << 2);
-  const sq = scratch + (<usize>half << 2);
+  const sq = scratch + (<usize>pre << 2);
   for (let p = p0; p < p1; p++) {
     const src = inp + (<usize>p * <usize>C << 2);
     const dst = out + (<usize>p * <usize>C << 2);
@@ -72,11 +75,11 @@ export function lrn(
 
 /** Scalar reference: the formula as written, with pow, for pixels 0..P. */
 export function lrn_ref(inp: usize, out: usize, C: i32, size: i32, alpha: f32, beta: f32, k: f32, P: i32): void {
-  const half = size >> 1;
+  const pre = (size - 1) >> 1;
   for (let p = 0; p < P; p++) {
     for (let c = 0; c < C; c++) {
       let s: f64 = 0;
-      for (let j = c - half; j <= c + half; j++) {
+      for (let j = c - pre; j < c - pre + size; j++) {
         if (j < 0 || j >= C) continue;
         const v = <f64>load<f32>(inp + (<usize>(p * C + j) << 2));
         s += v * v;

@@ -293,10 +293,10 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
     expect(maxRelDiff(heap.f32(b, n * c), heap.f32(a, n * c))).toBeLessThan(1e-6);
   });
 
-  it('LRN across channels equals the formula (Caffe: alpha / size; size 5 with beta 0.75, other sizes and betas)', () => {
+  it('LRN across channels equals the formula (Caffe: alpha / size, window from c - (size-1)/2; size 5 with beta 0.75, other sizes, even ones too, and betas)', () => {
     const r = rng(4);
     for (const c of [1, 2, 3, 4, 5, 7, 8, 13, 64, 67, 192]) {
-      for (const [size, beta, scale] of [[5, 0.75, 30], [5, 0.5, 3], [5, 0.75, 0.1], [3, 0.75, 30], [1, 0.75, 3], [7, 0.6, 30]]) {
+      for (const [size, beta, scale] of [[5, 0.75, 30], [5, 0.5, 3], [5, 0.75, 0.1], [3, 0.75, 30], [1, 0.75, 3], [7, 0.6, 30], [2, 0.75, 30], [4, 0.6, 30], [6, 0.75, 3]]) {
         heap.reset();
         const P = 2 * 3 * 5;
         const inp = heap.put(random(r, P * c, scale));

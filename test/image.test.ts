@@ -726,6 +726,17 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
     );
   });
 
+  it('PNG image data cut inside its last row decodes with zeros for the missing bytes (as the README says)', () => {
+    const raw = chelseaRaw();
+    const full = decodeImage(rgbPng(451, 300, deflateSync(raw)));
+    const cut = decodeImage(rgbPng(451, 300, deflateSync(raw.subarray(0, raw.length - 10))));
+    const n = 451 * 300 * 3;
+    // fast-png reads the 10 missing filtered bytes as 0 and unfilters them with the row's own filter: every
+    // byte before the cut is the same, the last 10 are not the image's.
+    expect(maxAbsDiff(cut.data.subarray(0, n - 10), full.data.subarray(0, n - 10))).toBe(0);
+    expect(maxAbsDiff(cut.data.subarray(n - 10), full.data.subarray(n - 10))).toBeGreaterThan(0);
+  });
+
   it('a bad PNG filter type byte is named with its row and value', () => {
     const raw = chelseaRaw().slice();
     raw[7 * 1354] = 9; // row 8's filter byte

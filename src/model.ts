@@ -186,19 +186,38 @@ function whichImage(e: unknown, inputs: ImageInput[], i: number): unknown {
 
 export class Model {
   private disposed = false;
+  /** The first dispose() (a second call waits for it too). */
+  private disposing: Promise<void> | undefined;
+  /**
+   * The Wasm memory, its kernels and the executor: dropped by dispose(), so that a disposed Model its
+   * caller still holds (a field of an app's state) does not keep the memory (~75 MiB) alive.
+   */
+  private held: { memory: WebAssembly.Memory; executor: Executor; kernels: Kernels } | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly plans = new Map<string, Plan>();
 
   constructor(
     readonly info: ModelInfo,
     private readonly options: NetworkOptions & { model: ModelName },
-    private readonly memory: WebAssembly.Memory,
+    memory: WebAssembly.Memory,
     private readonly layout: Layout,
     private readonly maxBytes: number,
-    private readonly executor: Executor,
+    executor: Executor,
     /** The kernels on this thread (the input check; with threads: 1 the executor's own instance). */
-    private readonly kernels: Kernels,
-  ) {}
+    kernels: Kernels,
+  ) {
+    this.held = { memory, executor, kernels };
+  }
+
+  /** The executor, as tests and benchmarks reach it (m.executor); undefined once disposed. */
+  protected get executor(): Executor | undefined {
+    return this.held?.executor;
+  }
+
+  private get live(): { memory: WebAssembly.Memory; executor: Executor; kernels: Kernels } {
+    if (!this.held) throw new RuntimeError('model is disposed');
+    return this.held;
+  }
 
   private plan(n: number, h: number, w: number): Plan {
     const key = `${n}x${h}x${w}`;
@@ -216,10 +235,11 @@ export class Model {
     if (bytes > this.maxBytes) {
       throw new RuntimeError(`out of memory: this input needs ${(bytes / 2 ** 20).toFixed(1)} MiB of Wasm memory, above the limit of ${(this.maxBytes / 2 ** 20).toFixed(0)} MiB (maxMemoryBytes); use a smaller batch or input`);
     }
-    const have = this.memory.buffer.byteLength;
+    const { memory } = this.live;
+    const have = memory.buffer.byteLength;
     if (bytes <= have) return;
     try {
-      this.memory.grow(Math.ceil((bytes - have) / PAGE));
+      memory.grow(Math.ceil((bytes - have) / PAGE));
     } catch (e) {
       throw new RuntimeError(`out of memory: could not grow the Wasm memory to ${(bytes / 2 ** 20).toFixed(1)} MiB`, { cause: e });
     }
@@ -279,6 +299,7 @@ export class Model {
 
   private async runNow(input: TensorData, opts: RunOptions): Promise<Record<string, TensorData>> {
     if (this.disposed) throw new RuntimeError('model is disposed');
+    const { memory, kernels, executor } = this.live;
     const [n, h, w] = this.checkInput(input);
     const plan = this.plan(n, h, w);
     const net = plan.net;
@@ -293,9 +314,9 @@ export class Model {
     this.ensureMemory(this.layout.arenaBase + plan.arenaBytes);
     const at = plan.offsets.get(net.input.name)!;
     const writeInput = () => {
-      new Float32Array(this.memory.buffer, at, input.data.length).set(input.data);
+      new Float32Array(memory.buffer, at, input.data.length).set(input.data);
       // Finite values only (checked in the Wasm memory, SIMD: ~20x faster than a loop over the Float32Array).
-      if (!this.kernels.allFinite(at, input.data.length)) {
+      if (!kernels.allFinite(at, input.data.length)) {
         const i = input.data.findIndex((x) => !Number.isFinite(x));
         throw new InputError(`input holds a non-finite value (${input.data[i]}) at index ${i}`);
       }
@@ -307,13 +328,13 @@ export class Model {
     // Finite input and weights can still overflow float32 inside the network (values near 1e38, or huge
     // weights); the kernels' ReLU keeps a NaN a NaN, so it reaches the end points, which are checked.
     let overflow: string | undefined;
-    await this.executor.execute(plan, writeInput, (i) => {
+    await executor.execute(plan, writeInput, (i) => {
       for (const e of byStep.get(i) ?? []) {
         const t = net.tensors.get(net.endpoints.get(e)!)!;
         const at = plan.offsets.get(t.name)!;
         const count = tensorBytes(t, n) / 4;
-        if (overflow === undefined && !this.kernels.allFinite(at, count)) overflow = e;
-        const data = new Float32Array(this.memory.buffer, at, count).slice();
+        if (overflow === undefined && !kernels.allFinite(at, count)) overflow = e;
+        const data = new Float32Array(memory.buffer, at, count).slice();
         captured.set(e, { data, shape: net.squeezed.has(e) ? [n, t.c] : [n, t.h, t.w, t.c] });
       }
     }, new Set(byStep.keys()));
@@ -396,16 +417,23 @@ export class Model {
   /** Custom class names (loadModel's `labels`), else the ImageNet ones. */
   labels?: string[];
 
-  /** Bytes of Wasm memory (weights, scratch, activations) in use now. */
+  /** Bytes of Wasm memory (weights, scratch, activations) in use now; 0 once disposed. */
   get memoryBytes(): number {
-    return this.memory.buffer.byteLength;
+    return this.held?.memory.buffer.byteLength ?? 0;
   }
 
-  /** End every worker and release the memory. Calls after this are an error. */
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    await this.executor.dispose();
+  /**
+   * End every worker and release the memory: the model lets go of it at once (a run in flight keeps it
+   * until it has rejected). Calls after this are an error; a second dispose() resolves with the first.
+   */
+  dispose(): Promise<void> {
+    if (!this.disposing) {
+      this.disposed = true;
+      const { executor } = this.held!;
+      this.held = undefined;
+      this.disposing = executor.dispose();
+    }
+    return this.disposing;
   }
 }
 

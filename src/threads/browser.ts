@@ -22,23 +22,33 @@ const g = globalThis as unknown as { navigator?: { hardwareConcurrency?: number 
 const POOL_DEFAULT = new URL('../worker.js', import.meta.url).href;
 const NAME = 'googlenet-wasm';
 
-function start(url: URL): Worker {
+/**
+ * The worker, and what a load failure calls its script. The default is not `url` (the pool's ../worker.js)
+ * but ./web-worker.js, or wherever a bundler put it: a Worker does not tell its URL, and a second
+ * `new URL('./web-worker.js', import.meta.url)` would make bundlers emit the file again as a plain asset.
+ */
+function start(url: URL): { w: Worker; script: string } {
   if (typeof Worker !== 'function') throw new Error('this runtime has no Web Workers');
-  if (url.href === POOL_DEFAULT) return new Worker(new URL('./web-worker.js', import.meta.url), { type: 'module', name: NAME });
-  return new Worker(url, { type: 'module', name: NAME });
+  if (url.href === POOL_DEFAULT) {
+    const w = new Worker(new URL('./web-worker.js', import.meta.url), { type: 'module', name: NAME });
+    return { w, script: "googlenet-wasm's worker script (threads/web-worker.js next to its browser entry, or a bundler's copy of it)" };
+  }
+  return { w: new Worker(url, { type: 'module', name: NAME }), script: `the worker script ${url.href}` };
 }
 
 export const browserHost: ThreadHost = {
   cores: Math.max(1, g.navigator?.hardwareConcurrency ?? 1),
 
   spawn(url: URL, events: WorkerEvents): WorkerHandle {
-    const w = start(url);
+    const { w, script } = start(url);
     let exited = false;
     w.addEventListener('message', (e: MessageEvent<FromWorker>) => events.message(e.data));
     w.addEventListener('messageerror', () => events.error(new Error('a message from the worker could not be decoded')));
     w.addEventListener('error', (e: ErrorEvent) => {
       e.preventDefault(); // handled by the pool, not an uncaught error of the page
-      events.error(e.error ?? new Error(e.message || `the worker script ${url.href} could not be loaded`));
+      // A script that cannot be fetched, is not JavaScript, or that the page's Content-Security-Policy
+      // (worker-src, else script-src) refuses: an error event with neither error nor message.
+      events.error(e.error ?? new Error(e.message || `${script} could not be loaded (not found, not JavaScript, or refused by the page's Content-Security-Policy worker-src / script-src)`));
     });
     return {
       postMessage: (m: ToWorker) => w.postMessage(m),

@@ -16,7 +16,14 @@ const bytesOf = (b: Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOf
  * end. Checked on the opened file, so what is read is what was checked.
  */
 async function readLocal(p: string | URL, name: string): Promise<Uint8Array> {
-  const { open } = await import(/* webpackIgnore: true */ 'node:fs/promises');
+  let open: typeof import('node:fs/promises').open;
+  try {
+    ({ open } = await import(/* webpackIgnore: true */ 'node:fs/promises'));
+  } catch (e) {
+    // Edge runtimes (workerd: "No such module") and browsers have no node:fs: a path or file: URL given
+    // there was a plain Error, not the InputError every other unreadable input is.
+    throw new InputError(`cannot read ${name}: this runtime has no file system (paths and file: URLs are read on Node only); pass the bytes`, { cause: e });
+  }
   let fh: Awaited<ReturnType<typeof open>> | undefined;
   try {
     fh = await open(p, 'r');

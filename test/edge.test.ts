@@ -13,12 +13,12 @@ import { loadModel } from '../dist/index.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const chelsea = readFileSync(join(root, 'test/fixtures/chelsea.png'));
 
-/** Bundle examples/edge as wrangler would; returns the bundle's folder and the asset modules it imports. */
-async function bundleExample(dir: string): Promise<{ out: string; assets: Map<string, string> }> {
+/** Bundle a Worker's src folder (examples/edge by default) as wrangler would; returns the bundle's folder and the asset modules it imports. */
+async function bundleExample(dir: string, src = join(root, 'examples/edge/src')): Promise<{ out: string; assets: Map<string, string> }> {
   const { build } = await import('vite');
   mkdirSync(join(dir, 'node_modules'));
   symlinkSync(root, join(dir, 'node_modules', 'googlenet-wasm'), 'dir'); // the example's `npm install`
-  cpSync(join(root, 'examples/edge/src'), join(dir, 'src'), { recursive: true });
+  cpSync(src, join(dir, 'src'), { recursive: true });
   const out = join(dir, 'out');
   const assets = new Map<string, string>(); // module name in the bundle → file
   await build({
@@ -42,6 +42,23 @@ async function bundleExample(dir: string): Promise<{ out: string; assets: Map<st
   return { out, assets };
 }
 
+/** The bundled Worker run by workerd, its modules typed as wrangler's default rules and the example's Data rule do. */
+async function startWorker(out: string, assets: Map<string, string>): Promise<Miniflare> {
+  const { Miniflare } = await import('miniflare');
+  const type = (f: string) => (f.endsWith('.wasm') ? 'CompiledWasm' : f.endsWith('.txt') ? 'Text' : 'Data') as 'CompiledWasm' | 'Text' | 'Data';
+  const mf = new Miniflare({
+    modulesRoot: out,
+    modules: [
+      { type: 'ESModule', path: join(out, 'index.js') },
+      ...[...assets].map(([name, file]) => ({ type: type(name), path: join(out, name), contents: readFileSync(file) })),
+    ],
+    compatibilityDate: '2025-06-01',
+    host: '127.0.0.1',
+  });
+  await mf.ready;
+  return mf;
+}
+
 describe('Cloudflare workerd (miniflare 4): examples/edge', () => {
   let mf: Miniflare;
   let dir: string;
@@ -52,18 +69,7 @@ describe('Cloudflare workerd (miniflare 4): examples/edge', () => {
     dir = mkdtempSync(join(tmpdir(), 'googlenet-edge-'));
     const { out, assets } = await bundleExample(dir);
     bundle = readFileSync(join(out, 'index.js'), 'utf8');
-    const { Miniflare } = await import('miniflare');
-    const type = (f: string) => (f.endsWith('.wasm') ? 'CompiledWasm' : f.endsWith('.txt') ? 'Text' : 'Data') as 'CompiledWasm' | 'Text' | 'Data';
-    mf = new Miniflare({
-      modulesRoot: out,
-      modules: [
-        { type: 'ESModule', path: join(out, 'index.js') },
-        ...[...assets].map(([name, file]) => ({ type: type(name), path: join(out, name), contents: readFileSync(file) })),
-      ],
-      compatibilityDate: '2025-06-01',
-      host: '127.0.0.1',
-    });
-    await mf.ready;
+    mf = await startWorker(out, assets);
     const m = await loadModel();
     for (const { index, probability } of await m.classify(chelsea, { top: 5 })) nodeProbs.set(index, probability);
     await m.dispose();
@@ -118,5 +124,25 @@ describe('Cloudflare workerd (miniflare 4): examples/edge', () => {
     const badTop = await mf.dispatchFetch('http://localhost/?top=0', { method: 'POST', body: chelsea });
     expect(badTop.status).toBe(400);
     expect(((await badTop.json()) as { code: string }).code).toBe('ERR_INPUT');
+  });
+});
+
+describe('Cloudflare workerd (miniflare 4): what only Node reads', () => {
+  it('classify(a path or file: URL) is an InputError saying there is no file system, not a plain Error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'googlenet-edge-probe-'));
+    let mf: Miniflare | undefined;
+    try {
+      const { out, assets } = await bundleExample(dir, join(root, 'test/fixtures/edge-probe'));
+      mf = await startWorker(out, assets);
+      const res = await mf.dispatchFetch('http://localhost/');
+      const got = (await res.json()) as Record<string, { typed?: boolean; name?: string; code?: string; message?: string }>;
+      for (const input of ['photo.jpg', '/etc/passwd', 'file:///etc/passwd']) {
+        expect(got[input], input).toMatchObject({ typed: true, name: 'InputError', code: 'ERR_INPUT' });
+        expect(got[input].message).toBe(`cannot read ${input}: this runtime has no file system (paths and file: URLs are read on Node only); pass the bytes`);
+      }
+    } finally {
+      await mf?.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -337,6 +337,16 @@ function batchOption(v: Values): number {
   return boundedOption(v, 'batch', 8, 1, 256);
 }
 
+/**
+ * --max-pixels, checked with the other options: left to the decoder, 0 failed every file one by one
+ * ("decodeImage: maxPixels must be…", after the model had loaded) and the command said "0 of N classified".
+ */
+function maxPixelsOption(v: Values): number | undefined {
+  const n = intOption(v, 'max-pixels');
+  if (n !== undefined && n < 1) throw new InputError(`--max-pixels must be >= 1, got ${n}`);
+  return n;
+}
+
 async function cmdClassify(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args, strict: true, allowPositionals: true,
@@ -349,7 +359,7 @@ async function cmdClassify(args: string[]): Promise<number> {
   const top = intOption(values, 'top') ?? 5;
   if (top < 1) throw new InputError(`--top must be >= 1, got ${top}`);
   const batch = batchOption(values);
-  const maxPixels = intOption(values, 'max-pixels');
+  const maxPixels = maxPixelsOption(values);
   let labels: string[] | undefined;
   if (values.labels) {
     labels = parseLabels(await readPathOrUrl(values.labels, `--labels ${values.labels}`));
@@ -405,7 +415,7 @@ async function cmdEmbed(args: string[]): Promise<number> {
   if (!values.output) throw new InputError('--output features.safetensors is required');
   if (positionals.length === 0) throw new InputError('embed needs at least one image file or folder');
   const batch = batchOption(values);
-  const maxPixels = intOption(values, 'max-pixels');
+  const maxPixels = maxPixelsOption(values);
   await checkOutput(values.output);
   const files = await collectFiles(positionals);
   if (files.length === 0) throw new InputError(`no .jpg, .jpeg or .png files found in ${positionals.join(', ')}`);

@@ -149,6 +149,18 @@ describe('googlenet CLI', () => {
     expect(stderr).not.toMatch(/EPIPE|Unhandled|at /);
   });
 
+  it('--max-pixels below 1 is refused as an option, once, before the model loads (not as a failure of every file)', async () => {
+    for (const [cmd, extra] of [['classify', []], ['embed', ['--output', join(dir, 'never.safetensors')]]] as const) {
+      for (const text of ['0', '-3']) {
+        const r = await exec([cmd, fixture('chelsea.png'), fixture('coffee.png'), ...extra, `--max-pixels=${text}`]);
+        expect(r.code, `${cmd} ${text}`).toBe(1);
+        expect(r.stdout).toBe('');
+        expect(r.stderr).toBe(`googlenet ${cmd}: --max-pixels must be >= 1, got ${text}\n`);
+      }
+    }
+    expect(existsSync(join(dir, 'never.safetensors'))).toBe(false);
+  });
+
   it('classify on a folder: results for the good files, one error line per bad file, exit code 1', async () => {
     const { code, stdout, stderr } = await exec(['classify', dir, '--json', '--top', '3', '--batch', '2']);
     expect(code).toBe(1);

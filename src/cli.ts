@@ -532,10 +532,19 @@ export async function main(argv: string[]): Promise<number> {
 const invoked = process.argv[1] ? new URL(`file://${process.argv[1]}`).href : '';
 if (import.meta.url === invoked || process.argv[1]?.endsWith('/googlenet') || process.argv[1]?.endsWith('/cli.js')) {
   // A reader that goes away (`googlenet classify photos/ | head`) ends the output, as it does for Unix tools:
-  // stop quietly instead of dying on EPIPE with a stack trace. Any other stdout failure is one clear line.
+  // the rest of stdout is dropped quietly instead of dying on EPIPE with a stack trace. The exit code stays
+  // the command's own (exiting 0 at once on EPIPE made `classify bad.png good.png | head -1` exit 0
+  // although a file had failed; every command writes its results last, so nothing long runs on).
+  // Any other stdout failure is one clear line.
+  let outputGone = false;
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE') process.stderr.write(`googlenet: cannot write the output: ${e.message}\n`);
-    process.exit(e.code === 'EPIPE' ? 0 : 1);
+    if (outputGone) return;
+    if (e.code === 'EPIPE') {
+      outputGone = true;
+      return;
+    }
+    process.stderr.write(`googlenet: cannot write the output: ${e.message}\n`);
+    process.exit(1);
   });
   main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 }

@@ -149,6 +149,18 @@ describe('googlenet CLI', () => {
     expect(stderr).not.toMatch(/EPIPE|Unhandled|at /);
   });
 
+  it('piped into a reader that closes at once, a run with a failed file still exits 1 (EPIPE does not turn it into 0)', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [cli, 'classify', join(dir, 'notes.jpg'), fixture('chelsea.png'), '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before the first line: every write to stdout meets EPIPE
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain('notes.jpg: not a PNG or JPEG image');
+    expect(stderr).not.toMatch(/EPIPE|Unhandled|at /);
+  });
+
   it('--max-pixels below 1 is refused as an option, once, before the model loads (not as a failure of every file)', async () => {
     for (const [cmd, extra] of [['classify', []], ['embed', ['--output', join(dir, 'never.safetensors')]]] as const) {
       for (const text of ['0', '-3']) {

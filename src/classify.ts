@@ -18,11 +18,21 @@ export interface Prediction {
   probability: number;
 }
 
-export interface ClassifyOptions {
-  /** How many classes to return, most probable first (default 5). */
-  top?: number;
+/** Limits on decoding an encoded image (classify, embed and their batch forms). */
+export interface DecodeLimits {
   /** Refuse images whose declared width x height exceeds this (default 50 megapixels). */
   maxPixels?: number;
+  /**
+   * Refuse images whose decoding would take more memory than this many bytes, estimated from the header
+   * before anything is allocated (decodeImage's option; default: no limit on Node and in browsers, 32 MiB
+   * on the edge entry).
+   */
+  maxDecodeBytes?: number;
+}
+
+export interface ClassifyOptions extends DecodeLimits {
+  /** How many classes to return, most probable first (default 5). */
+  top?: number;
 }
 
 /**
@@ -32,10 +42,11 @@ export interface ClassifyOptions {
 export const DECODE_MIN_SIZE = 256;
 
 /** Decode an image input to RGB (validated, pixel limit applied before decoding). */
-export async function toRGB(input: ImageInput, maxPixels?: number): Promise<RGBImage> {
+export async function toRGB(input: ImageInput, limits: DecodeLimits = {}): Promise<RGBImage> {
+  const opts = { maxPixels: limits.maxPixels, maxDecodeBytes: limits.maxDecodeBytes, minSize: DECODE_MIN_SIZE };
   if (input instanceof ArrayBuffer) input = new Uint8Array(input);
-  if (input instanceof Uint8Array) return decodeImage(input, { maxPixels, minSize: DECODE_MIN_SIZE });
-  if (typeof input === 'string' || input instanceof URL) return decodeImage(await readPathOrUrl(input), { maxPixels, minSize: DECODE_MIN_SIZE });
+  if (input instanceof Uint8Array) return decodeImage(input, opts);
+  if (typeof input === 'string' || input instanceof URL) return decodeImage(await readPathOrUrl(input), opts);
   if (input && typeof input === 'object' && 'data' in input) return fromPixels(input);
   throw new InputError('image input must be encoded bytes (Uint8Array or ArrayBuffer), a path or URL (string or URL), or { data, width, height } pixels');
 }

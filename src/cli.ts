@@ -283,7 +283,7 @@ async function decodeAll(files: Found[], maxPixels?: number): Promise<Decoded[]>
       continue;
     }
     try {
-      out.push({ file, image: await toRGB(file, maxPixels) });
+      out.push({ file, image: await toRGB(file, { maxPixels }) });
     } catch (e) {
       out.push({ file, error: e instanceof GoogLeNetError ? e.message : String((e as Error).message ?? e) });
     }

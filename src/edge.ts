@@ -22,13 +22,19 @@ export { GoogLeNetError, InputError, WeightsError, ImageDecodeError, RuntimeErro
 export { parseSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
 export { buildNetwork, accounting, endpointNames, ENDPOINTS, type ModelName, type NetworkOptions } from './topology.js';
 export { weightSpec } from './weights.js';
-export { decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage } from './image.js';
-export { parseLabels, type ImageInput, type Prediction, type ClassifyOptions } from './classify.js';
+export { decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage, type DecodeOptions } from './image.js';
+export { parseLabels, type ImageInput, type Prediction, type ClassifyOptions, type DecodeLimits } from './classify.js';
+
+/** classify's and embed's default maxDecodeBytes on the edge entry. */
+export const EDGE_MAX_DECODE_BYTES = 32 * 2 ** 20;
 
 export const edgePlatform: Platform = {
   defaultThreads: () => 1,
   singleThreadReason: () => 'edge runtimes run one thread (no shared-memory workers)',
   startPool: () => Promise.reject(new InputError('edge runtimes run one thread')),
+  // Isolates are often capped at 128 MB, and the model takes about 75 MB of it (45 MiB of Wasm memory with
+  // winograd: 2, and the weights' bytes): a 100 KB PNG declaring 5000×5000 would take ~250 MB to decode.
+  maxDecodeBytes: EDGE_MAX_DECODE_BYTES,
 };
 
 export interface EdgeLoadOptions extends Omit<LoadOptions, 'wasm' | 'weights' | 'labels'> {

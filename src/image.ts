@@ -51,6 +51,13 @@ export interface DecodeOptions {
    * reduced as `djpeg -scale 1/4` / `1/8` does, several times faster than in full. Default: full size.
    */
   minSize?: number;
+  /**
+   * Refuse images whose decoding would take more than this many bytes of memory, as estimated from the
+   * header before anything is allocated (the decoder's buffers at the scale it decodes: a large baseline
+   * JPEG decoded at 1/8 takes little, a PNG about 12 bytes per pixel, a progressive JPEG about 25). For
+   * memory-capped runtimes; default: no limit beyond maxPixels (the edge entry's classify and embed: 32 MiB).
+   */
+  maxDecodeBytes?: number;
 }
 
 export type PreprocessModel = 'googlenet' | 'inception_v1';
@@ -94,6 +101,24 @@ function checkMaxPixels(opts: DecodeOptions | undefined): number {
   return Math.floor(maxPixels);
 }
 
+function checkMaxDecodeBytes(opts: DecodeOptions | undefined): number {
+  const limit = opts?.maxDecodeBytes ?? Infinity;
+  if (typeof limit !== 'number' || !(limit >= 1)) {
+    throw new InputError(`decodeImage: maxDecodeBytes must be a number >= 1 (or Infinity), got ${shown(limit)}`);
+  }
+  return limit;
+}
+
+/** Refuse a decode whose buffers (`bytes`, estimated from the header) exceed the caller's limit. */
+function checkDecodeBytes(kind: string, width: number, height: number, bytes: number, limit: number, how = ''): void {
+  if (bytes > limit) {
+    const mib = (x: number) => `${(x / 2 ** 20).toFixed(1)} MiB`;
+    throw new ImageDecodeError(
+      `${kind}: decoding this ${width}×${height} image${how} would take about ${mib(bytes)} of memory, more than the limit of ${mib(limit)} (maxDecodeBytes)`,
+    );
+  }
+}
+
 function checkDeclaredSize(kind: string, width: number, height: number, maxPixels: number): void {
   if (width === 0 || height === 0) {
     throw new ImageDecodeError(`${kind}: image has a zero size (${width}×${height})`);
@@ -121,6 +146,7 @@ export function decodeImage(bytes: Uint8Array, opts?: DecodeOptions): RGBImage {
     throw new InputError('decodeImage: expected the encoded image as a Uint8Array');
   }
   const maxPixels = checkMaxPixels(opts);
+  const maxBytes = checkMaxDecodeBytes(opts);
   const minSize = opts?.minSize;
   if (minSize !== undefined && !(Number.isSafeInteger(minSize) && minSize >= 1)) {
     throw new InputError(`minSize must be a whole number >= 1, got ${shown(minSize)}`);
@@ -134,8 +160,8 @@ export function decodeImage(bytes: Uint8Array, opts?: DecodeOptions): RGBImage {
   }
   const isJpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
 
-  if (isPng) return decodePng(bytes, maxPixels);
-  if (isJpeg) return decodeJpeg(bytes, maxPixels, minSize);
+  if (isPng) return decodePng(bytes, maxPixels, maxBytes);
+  if (isJpeg) return decodeJpeg(bytes, maxPixels, maxBytes, minSize);
   throw new ImageDecodeError(`not a PNG or JPEG image (starts with ${hex(bytes, 8)}${sniffOther(bytes)})`);
 }
 
@@ -181,7 +207,7 @@ const ADAM7 = [
   [0, 1, 1, 2],
 ];
 
-function decodePng(b: Uint8Array, maxPixels: number): RGBImage {
+function decodePng(b: Uint8Array, maxPixels: number, maxBytes: number): RGBImage {
   const n = b.length;
   // ---- walk the chunks: IHDR first, critical chunks CRC-checked, everything but IHDR/IDAT/IEND is
   // consumed here (PLTE, tRNS) or dropped (text, ICC, APNG…), so fast-png only inflates and unfilters.
@@ -287,6 +313,11 @@ function decodePng(b: Uint8Array, maxPixels: number): RGBImage {
   if (idatBytes > idatLimit) {
     throw new ImageDecodeError(`PNG: ${idatBytes} bytes of compressed image data is far more than a ${width}×${height} image needs (limit ${idatLimit})`);
   }
+
+  // What decoding takes: this minimal copy of the compressed data, the inflated rows twice (fast-png keeps
+  // its inflater's chunks until it joins them), the unfiltered samples and the RGB image.
+  const sampleBytes = depth < 8 ? height * rowBytes(width) : width * height * channels * (depth / 8);
+  checkDecodeBytes('PNG', width, height, idatBytes + 2 * rawBytes + sampleBytes + width * height * 3, maxBytes);
 
   // ---- minimal PNG for fast-png: signature, IHDR, one IDAT, IEND (CRCs already verified above).
   const mini = new Uint8Array(8 + 25 + 12 + idatBytes + 12);
@@ -639,7 +670,7 @@ function checkScanFits(b: Uint8Array, s: number, dataStart: number, f: JpegHeade
  * upsampling to 2:1-subsampled components (jdsample.c) and libjpeg's fixed-point YCbCr→RGB (jdcolor.c,
  * rounded; jpeg-js truncates). Greyscale needs neither; CMYK/YCCK (4 components, Adobe) is left to jpeg-js.
  */
-function decodeJpeg(b: Uint8Array, maxPixels: number, minSize?: number): RGBImage {
+function decodeJpeg(b: Uint8Array, maxPixels: number, maxBytes: number, minSize?: number): RGBImage {
   const h = scanJpeg(b, maxPixels);
   const { width, height, components } = h;
   if (components === 4 && h.adobeTransformAt < 0) {
@@ -655,6 +686,12 @@ function decodeJpeg(b: Uint8Array, maxPixels: number, minSize?: number): RGBImag
   if (components !== 4) {
     const short = Math.min(width, height);
     const denom = minSize === undefined ? 1 : short >= 8 * minSize ? 8 : short >= 4 * minSize ? 4 : 1;
+    // The baseline decoder's planes (each component in whole MCUs, at most 2×2 blocks of padding, scaled)
+    // and its output, which a greyscale image then triples.
+    const s = 8 / denom;
+    const planes = components * (Math.ceil(width / 8) + 2) * s * (Math.ceil(height / 8) + 2) * s;
+    const out = Math.ceil(width / denom) * Math.ceil(height / denom) * (components === 1 ? 4 : 3);
+    checkDecodeBytes('JPEG', width, height, planes + out, maxBytes, denom > 1 ? ` at 1/${denom} scale` : '');
     const small = decodeBaselineJpeg(b, denom);
     if (small) {
       if (components === 3) {
@@ -680,6 +717,7 @@ function decodeJpeg(b: Uint8Array, maxPixels: number, minSize?: number): RGBImag
   // output buffers and a little for tables.
   const paddedSamples = (Math.ceil(width / 8) + 4) * 8 * (Math.ceil(height / 8) + 4) * 8;
   const estimate = components * paddedSamples * 5 + width * height * (components + 3) + 8 * 1024 * 1024;
+  checkDecodeBytes('JPEG', width, height, estimate, maxBytes, ' in full (jpeg-js)');
   let img: { width: number; height: number; data: Uint8Array };
   try {
     img = jpeg.decode(input, {

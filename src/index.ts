@@ -4,5 +4,5 @@ export { GoogLeNetError, InputError, WeightsError, ImageDecodeError, RuntimeErro
 export { parseSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
 export { buildNetwork, accounting, endpointNames, ENDPOINTS, type ModelName, type NetworkOptions } from './topology.js';
 export { weightSpec } from './weights.js';
-export { decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage } from './image.js';
-export { parseLabels, imagenetLabels, type ImageInput, type Prediction, type ClassifyOptions } from './classify.js';
+export { decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage, type DecodeOptions } from './image.js';
+export { parseLabels, imagenetLabels, type ImageInput, type Prediction, type ClassifyOptions, type DecodeLimits } from './classify.js';

@@ -11,7 +11,7 @@ import { checkTensorMap, checkWeights, convWeightBytes, convWeights, packConvWei
 import { compileKernels, instantiateKernels, type KernelFlavor, type Kernels, type WasmSource } from './wasm.js';
 import { makePlan, type Layout, type Plan, scratchBytesFor, tensorBytes, winogradTile } from './plan.js';
 import { readAsset, readPathOrUrl } from './assets.js';
-import { imageTensor, labelsFor, toRGB, topK, withBackground, type ClassifyOptions, type ImageInput, type Prediction } from './classify.js';
+import { imageTensor, labelsFor, toRGB, topK, withBackground, type ClassifyOptions, type DecodeLimits, type ImageInput, type Prediction } from './classify.js';
 
 export const CONTROL_BYTES = 4096;
 const PAGE = 65536;
@@ -135,6 +135,8 @@ export interface Platform {
   singleThreadReason(): string | undefined;
   /** Start the worker pool. */
   startPool(o: PoolStart): Promise<Executor>;
+  /** classify's and embed's maxDecodeBytes when a call does not give one (default: no limit). */
+  maxDecodeBytes?: number;
 }
 
 /** Runs plans on one thread, inline. The worker pool (threads > 1) implements the same interface. */
@@ -205,6 +207,8 @@ export class Model {
     executor: Executor,
     /** The kernels on this thread (the input check; with threads: 1 the executor's own instance). */
     kernels: Kernels,
+    /** classify's and embed's maxDecodeBytes when the call does not say (the platform's). */
+    private readonly defaultMaxDecodeBytes?: number,
   ) {
     this.held = { memory, executor, kernels };
   }
@@ -360,14 +364,15 @@ export class Model {
   }
 
   /** Decode and preprocess images into one batch tensor. */
-  private async batch(inputs: ImageInput[], maxPixels?: number): Promise<TensorData> {
+  private async batch(inputs: ImageInput[], limits: DecodeLimits): Promise<TensorData> {
+    const decode = { maxPixels: limits.maxPixels, maxDecodeBytes: limits.maxDecodeBytes ?? this.defaultMaxDecodeBytes };
     if (this.options.includeRootBlock === false) throw new InputError('this model starts at Mixed_3b (includeRootBlock: false) and cannot take images');
     if (inputs.length === 0) throw new InputError('no images given');
     const data = new Float32Array(inputs.length * 224 * 224 * 3);
     for (let i = 0; i < inputs.length; i++) {
       let img;
       try {
-        img = await toRGB(inputs[i], maxPixels);
+        img = await toRGB(inputs[i], decode);
       } catch (e) {
         throw whichImage(e, inputs, i);
       }
@@ -392,24 +397,24 @@ export class Model {
     const top = opts.top ?? 5;
     if (!Number.isInteger(top) || top < 1) throw new InputError(`top must be a whole number >= 1, got ${shown(top)}`);
     const labels = await labelsFor(this.options.model, this.info.numClasses, this.labels);
-    const out = (await this.run(await this.batch(inputs, opts.maxPixels), { endpoints: [probs] }))[probs];
+    const out = (await this.run(await this.batch(inputs, opts), { endpoints: [probs] }))[probs];
     const c = this.info.numClasses;
     return inputs.map((_, i) => topK(out.data.subarray(i * c, (i + 1) * c), top, labels));
   }
 
   /** The 1024 pooled features of one image (the input of the classifier). */
-  async embed(input: ImageInput, opts: { maxPixels?: number } | null = {}): Promise<Float32Array> {
+  async embed(input: ImageInput, opts: DecodeLimits | null = {}): Promise<Float32Array> {
     return (await this.embedBatch([input], opts))[0];
   }
 
-  async embedBatch(inputs: ImageInput[], opts: { maxPixels?: number } | null = {}): Promise<Float32Array[]> {
+  async embedBatch(inputs: ImageInput[], opts: DecodeLimits | null = {}): Promise<Float32Array[]> {
     if (this.disposed) throw new RuntimeError('model is disposed');
     opts = checkBatchArgs('embedBatch', inputs, opts);
     const { features } = this.heads();
     if (!this.info.endpoints.some((e) => e.name === features)) {
       throw new InputError(`embed needs the network up to ${features}; this model stops at ${this.info.output}`);
     }
-    const out = (await this.run(await this.batch(inputs, opts.maxPixels), { endpoints: [features] }))[features];
+    const out = (await this.run(await this.batch(inputs, opts), { endpoints: [features] }))[features];
     const c = out.shape[out.shape.length - 1];
     return inputs.map((_, i) => out.data.slice(i * c, (i + 1) * c));
   }
@@ -567,7 +572,7 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
     peakActivationBytes: planDefault.arenaBytes,
     weightBytes,
   };
-  const model_ = new Model(info, netOpts, memory, layout, maxBytes, executor, kernels);
+  const model_ = new Model(info, netOpts, memory, layout, maxBytes, executor, kernels, platform.maxDecodeBytes);
   if (labels !== undefined) model_.labels = labels.map(String);
   return model_;
 }

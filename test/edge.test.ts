@@ -9,6 +9,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Miniflare } from 'miniflare';
 import { loadModel } from '../dist/index.js';
+import { blackPng } from './helpers/png.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const chelsea = readFileSync(join(root, 'test/fixtures/chelsea.png'));
@@ -121,9 +122,22 @@ describe('Cloudflare workerd (miniflare 4): examples/edge', () => {
     expect(body.error).toMatch(/not a PNG or JPEG/);
     const empty = await mf.dispatchFetch('http://localhost/', { method: 'POST', body: '' });
     expect(empty.status).toBe(400);
-    const badTop = await mf.dispatchFetch('http://localhost/?top=0', { method: 'POST', body: chelsea });
-    expect(badTop.status).toBe(400);
-    expect(((await badTop.json()) as { code: string }).code).toBe('ERR_INPUT');
+    for (const q of ['0', '', 'abc', '2.5', '-1']) {
+      const badTop = await mf.dispatchFetch(`http://localhost/?top=${q}`, { method: 'POST', body: chelsea });
+      expect(badTop.status, q).toBe(400);
+      expect((await badTop.json()) as { code: string; error: string }, q).toMatchObject({ code: 'ERR_INPUT', error: `?top must be a whole number from 1 to 9999, got '${q}'` });
+    }
+  });
+
+  it('a small image that would take too much memory to decode: 400 naming maxDecodeBytes; a body over 16 MiB: 413', async () => {
+    const big = await mf.dispatchFetch('http://localhost/', { method: 'POST', body: blackPng(3000, 3000) });
+    expect(big.status).toBe(400);
+    expect((await big.json()) as { code: string; error: string }).toMatchObject({ code: 'ERR_IMAGE_DECODE', error: expect.stringMatching(/3000×3000 .* more than the limit of 32\.0 MiB \(maxDecodeBytes\)/) });
+    const huge = await mf.dispatchFetch('http://localhost/', { method: 'POST', body: new Uint8Array(16 * 2 ** 20 + 1) });
+    expect(huge.status).toBe(413);
+    // the model still answers
+    const ok = await mf.dispatchFetch('http://localhost/?top=1', { method: 'POST', body: chelsea });
+    expect(((await ok.json()) as { predictions: { index: number }[] }).predictions[0].index).toBe(285);
   });
 });
 

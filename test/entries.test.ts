@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { blackPng } from './helpers/png.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -141,6 +142,13 @@ describe('entry modules', () => {
       expect(warnings.join('\n')).toMatch(/threads: 4 asked/);
       const [top] = await model.classify(readFileSync(new URL('./fixtures/chelsea.png', import.meta.url)), { top: 1 });
       expect(top).toMatchObject({ index: 285, label: 'Egyptian cat' });
+      // A 2000×2000 PNG of one colour (17 KB) takes ~48 MB to decode: over the edge's default budget, for
+      // an isolate of 128 MB that the model already fills to ~75 MB; a call may raise the limit.
+      const big = blackPng(2000, 2000);
+      expect(big.length).toBeLessThan(20_000);
+      await expect(model.classify(big)).rejects.toThrow(/^PNG: decoding this 2000×2000 image would take about [\d.]+ MiB of memory, more than the limit of 32\.0 MiB \(maxDecodeBytes\)$/);
+      await expect(model.embed(big)).rejects.toBeInstanceOf(m.ImageDecodeError);
+      expect((await model.classify(big, { maxDecodeBytes: Infinity, top: 1 }))[0].probability).toBeGreaterThan(0);
       // F(2x2, 3x3) by default here: googlenet fits in 46 MiB of Wasm memory (F(4x4) takes 72 MiB).
       expect(model.memoryBytes).toBeLessThan(46 * 2 ** 20);
       await model.dispose();
@@ -150,6 +158,17 @@ describe('entry modules', () => {
       await f4.dispose();
     } finally {
       console.warn = warn;
+    }
+  });
+
+  it('node: no decode-memory limit by default (the same PNG the edge refuses classifies)', async () => {
+    const m = await import('../dist/index.js');
+    const model = await m.loadModel({ threads: 1 });
+    try {
+      expect((await model.classify(blackPng(2000, 2000), { top: 1 }))[0].probability).toBeGreaterThan(0);
+      await expect(model.classify(blackPng(2000, 2000), { maxDecodeBytes: 2 ** 20 })).rejects.toThrow(/maxDecodeBytes/);
+    } finally {
+      await model.dispose();
     }
   });
 

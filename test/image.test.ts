@@ -10,6 +10,7 @@ import { parseSafetensors } from '../dist/safetensors.js';
 import { ImageDecodeError, InputError } from '../dist/errors.js';
 import { toRGB } from '../dist/classify.js';
 import { mulberry32 as rng } from './helpers/rng.mjs';
+import { blackPng } from './helpers/png.mjs';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const fixture = (name: string) => new Uint8Array(readFileSync(join(FIX, name)));
@@ -579,6 +580,29 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
     expect(() => decodeImage('abc' as unknown as Uint8Array)).toThrow(InputError);
     expect(() => decodeImage(fixture('truncated.jpg'), { maxPixels: 0 })).toThrow(InputError);
     expect(() => decodeImage(fixture('truncated.jpg'), { maxPixels: NaN })).toThrow(InputError);
+  });
+
+  it('maxDecodeBytes refuses, from the header, what would take more memory to decode at the scale it decodes', () => {
+    // A black 1000×1000 PNG: a few KB of compressed rows; its decoder holds the rows twice, the samples and
+    // the RGB image (about 12 MB).
+    const w = 1000, h = 1000;
+    const png = blackPng(w, h);
+    expectDecodeError(() => decodeImage(png, { maxDecodeBytes: 3 * w * h }), /^PNG: decoding this 1000×1000 image would take about 1[12]\.\d MiB of memory, more than the limit of 2\.9 MiB \(maxDecodeBytes\)$/);
+    expect(decodeImage(png, { maxDecodeBytes: 16 * w * h }).width).toBe(w);
+    expect(decodeImage(png, { maxDecodeBytes: Infinity }).width).toBe(w);
+    // A baseline JPEG decoded at 1/4 (minSize) takes a sixteenth of its full-size decode: rocket.jpg,
+    // 640×427, takes ~1.7 MB in full.
+    const jpg = fixture('rocket.jpg');
+    expect(decodeImage(jpg, { maxDecodeBytes: 500_000, minSize: 100 }).width).toBe(160);
+    expectDecodeError(() => decodeImage(jpg, { maxDecodeBytes: 500_000 }), /^JPEG: decoding this 640×427 image would take about 1\.\d MiB/);
+    expectDecodeError(() => decodeImage(jpg, { maxDecodeBytes: 50_000, minSize: 100 }), /^JPEG: decoding this 640×427 image at 1\/4 scale would take about 0\.1 MiB/);
+    // jpeg-js (a progressive JPEG): its own memory guard's estimate, tables included.
+    const prog = fixture('jpeg/rocket-crop-420-progressive.jpg');
+    expectDecodeError(() => decodeImage(prog, { maxDecodeBytes: 8 * 2 ** 20 }), /^JPEG: decoding this 61×45 image in full \(jpeg-js\) would take about 8\.\d MiB/);
+    expect(decodeImage(prog, { maxDecodeBytes: 9 * 2 ** 20 }).width).toBe(61);
+    for (const bad of [0, -1, NaN, '5']) {
+      expect(() => decodeImage(png, { maxDecodeBytes: bad as unknown as number }), String(bad)).toThrow(/maxDecodeBytes must be a number >= 1/);
+    }
   });
 
   it('a PNG whose IHDR claims 100000×100000 is refused from the header alone', () => {

@@ -22,6 +22,12 @@ function model() {
   return loading;
 }
 
+/**
+ * The largest request body taken (413 above it). The model already holds ~75 MB of an isolate's 128 MB;
+ * decoding is bounded apart from this (classify's maxDecodeBytes, 32 MiB by default on this entry).
+ */
+const MAX_BODY_BYTES = 16 * 2 ** 20;
+
 const json = (body, status = 200) =>
   new Response(JSON.stringify(body, null, 2) + '\n', { status, headers: { 'content-type': 'application/json; charset=utf-8' } });
 
@@ -30,9 +36,16 @@ export default {
     const usage = 'POST a PNG or JPEG image as the request body; the answer is the most probable ImageNet classes as JSON (?top=K, default 5)';
     if (request.method === 'GET' || request.method === 'HEAD') return json({ usage });
     if (request.method !== 'POST') return json({ error: `method ${request.method} not allowed`, usage }, 405);
-    const top = Number(new URL(request.url).searchParams.get('top') ?? 5);
-    const body = new Uint8Array(await request.arrayBuffer());
+    const tooLarge = { error: `the request body is larger than ${MAX_BODY_BYTES} bytes`, code: 'ERR_TOO_LARGE', usage };
+    if (Number(request.headers.get('content-length')) > MAX_BODY_BYTES) return json(tooLarge, 413);
+    const body = new Uint8Array(await request.arrayBuffer()); // (a chunked body has no content-length)
+    if (body.length > MAX_BODY_BYTES) return json(tooLarge, 413);
     if (body.length === 0) return json({ error: 'the request body is empty', usage }, 400);
+    const topParam = new URL(request.url).searchParams.get('top');
+    if (topParam !== null && !/^[1-9][0-9]{0,3}$/.test(topParam)) {
+      return json({ error: `?top must be a whole number from 1 to 9999, got '${topParam}'`, code: 'ERR_INPUT', usage }, 400);
+    }
+    const top = topParam === null ? 5 : Number(topParam);
     try {
       const m = await model();
       return json({ predictions: await m.classify(body, { top }) });

@@ -21,19 +21,22 @@ export interface Prediction {
 /** Limits on decoding an encoded image (classify, embed and their batch forms). */
 export interface DecodeLimits {
   /** Refuse images whose declared width x height exceeds this (default 50 megapixels). */
-  maxPixels?: number;
+  maxPixels?: number | undefined;
   /**
    * Refuse images whose decoding would take more memory than this many bytes, estimated from the header
    * before anything is allocated (decodeImage's option; default: no limit on Node and in browsers, 32 MiB
    * on the edge entry).
    */
-  maxDecodeBytes?: number;
+  maxDecodeBytes?: number | undefined;
 }
 
 export interface ClassifyOptions extends DecodeLimits {
   /** How many classes to return, most probable first (default 5). */
-  top?: number;
+  top?: number | undefined;
 }
+
+/** embed's and embedBatch's options. */
+export type EmbedOptions = DecodeLimits;
 
 /**
  * Shorter side the preprocessing needs before it resizes (googlenet: 256; inception_v1: a 224 crop of

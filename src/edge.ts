@@ -23,7 +23,7 @@ export { parseSafetensors, encodeSafetensors, type Tensor } from './safetensors.
 export { buildNetwork, accounting, endpointNames, ENDPOINTS, type ModelName, type NetworkOptions } from './topology.js';
 export { weightSpec } from './weights.js';
 export { decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage, type DecodeOptions } from './image.js';
-export { parseLabels, type ImageInput, type Prediction, type ClassifyOptions, type DecodeLimits } from './classify.js';
+export { parseLabels, type ImageInput, type Prediction, type ClassifyOptions, type DecodeLimits, type EmbedOptions } from './classify.js';
 
 /** classify's and embed's default maxDecodeBytes on the edge entry. */
 export const EDGE_MAX_DECODE_BYTES = 32 * 2 ** 20;
@@ -43,7 +43,7 @@ export interface EdgeLoadOptions extends Omit<LoadOptions, 'wasm' | 'weights' | 
   /** safetensors bytes, or tensors by name. */
   weights: Uint8Array | ArrayBuffer | Map<string, Tensor>;
   /** Class names: an array, or the text of a labels file (one per line, WordNet ids dropped). */
-  labels?: string[] | string;
+  labels?: string[] | string | undefined;
 }
 
 export async function loadModel(options: EdgeLoadOptions): Promise<Model> {

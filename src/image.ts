@@ -44,20 +44,20 @@ export interface RGBImage {
 
 export interface DecodeOptions {
   /** Refuse images whose declared width × height exceeds this (default DEFAULT_MAX_PIXELS). */
-  maxPixels?: number;
+  maxPixels?: number | undefined;
   /**
    * The caller needs only this many pixels on the shorter side (it will shrink the image anyway): a
    * baseline JPEG at least 4 or 8 times that size may then be decoded at 1/4 or 1/8 scale, each 8×8 block
    * reduced as `djpeg -scale 1/4` / `1/8` does, several times faster than in full. Default: full size.
    */
-  minSize?: number;
+  minSize?: number | undefined;
   /**
    * Refuse images whose decoding would take more than this many bytes of memory, as estimated from the
    * header before anything is allocated (the decoder's buffers at the scale it decodes: a large baseline
    * JPEG decoded at 1/8 takes little, a PNG about 12 bytes per pixel, a progressive JPEG about 25). For
    * memory-capped runtimes; default: no limit beyond maxPixels (the edge entry's classify and embed: 32 MiB).
    */
-  maxDecodeBytes?: number;
+  maxDecodeBytes?: number | undefined;
 }
 
 export type PreprocessModel = 'googlenet' | 'inception_v1';

@@ -5,4 +5,4 @@ export { parseSafetensors, encodeSafetensors, type Tensor } from './safetensors.
 export { buildNetwork, accounting, endpointNames, ENDPOINTS, type ModelName, type NetworkOptions } from './topology.js';
 export { weightSpec } from './weights.js';
 export { decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage, type DecodeOptions } from './image.js';
-export { parseLabels, imagenetLabels, type ImageInput, type Prediction, type ClassifyOptions, type DecodeLimits } from './classify.js';
+export { parseLabels, imagenetLabels, type ImageInput, type Prediction, type ClassifyOptions, type DecodeLimits, type EmbedOptions } from './classify.js';

@@ -11,33 +11,34 @@ import { checkTensorMap, checkWeights, convWeightBytes, convWeights, packConvWei
 import { compileKernels, instantiateKernels, type KernelFlavor, type Kernels, type WasmSource } from './wasm.js';
 import { makePlan, type Layout, type Plan, scratchBytesFor, tensorBytes, winogradTile } from './plan.js';
 import { readAsset, readPathOrUrl } from './assets.js';
-import { imageTensor, labelsFor, toRGB, topK, withBackground, type ClassifyOptions, type DecodeLimits, type ImageInput, type Prediction } from './classify.js';
+import { imageTensor, labelsFor, toRGB, topK, withBackground, type ClassifyOptions, type DecodeLimits, type EmbedOptions, type ImageInput, type Prediction } from './classify.js';
 
 export const CONTROL_BYTES = 4096;
 const PAGE = 65536;
 export const DEFAULT_MAX_MEMORY_BYTES = 2 ** 31;
 
 export interface LoadOptions extends NetworkOptions {
-  model?: ModelName;
+  /** 'googlenet' (BVLC, Caffe names; default) or 'inception_v1' (TF-slim names). */
+  model?: ModelName | undefined;
   /** safetensors bytes, a path or URL to them, or tensors by name. Default: the bundled BVLC weights (googlenet). */
-  weights?: string | URL | Uint8Array | ArrayBuffer | Map<string, Tensor>;
+  weights?: string | URL | Uint8Array | ArrayBuffer | Map<string, Tensor> | undefined;
   /** Threads (1 runs inline). Default: os.availableParallelism() on Node; navigator.hardwareConcurrency in a cross-origin isolated
    * page, else 1. Where threads cannot run (no SharedArrayBuffer, edge runtimes) the model runs one and
    * says why in `info.threadsNote`. */
-  threads?: number;
+  threads?: number | undefined;
   /** Kernel build: 'auto' (default) takes relaxed SIMD where the engine validates it. */
-  kernels?: KernelFlavor | 'auto';
+  kernels?: KernelFlavor | 'auto' | undefined;
   /** Kernel module bytes, URL or compiled module, when the default location does not work (bundlers, edge). */
-  wasm?: WasmSource;
+  wasm?: WasmSource | undefined;
   /** Upper bound of the Wasm memory (weights + activations). Default 2 GiB. */
-  maxMemoryBytes?: number;
+  maxMemoryBytes?: number | undefined;
   /**
    * Winograd convolutions: stride-1 3x3 ones as F(4x4, 3x3) (true or 4, the default) or F(2x2, 3x3) (2), and
    * stride-1 5x5 ones (GoogLeNet) as F(2x2, 5x5) with either; false: everything im2col + GEMM.
    */
-  winograd?: boolean | 2 | 4;
+  winograd?: boolean | 2 | 4 | undefined;
   /** Class names for classify(), one per output (default: ImageNet, with "background" first for inception_v1). */
-  labels?: string[];
+  labels?: string[] | undefined;
 }
 
 export interface TensorData {
@@ -47,7 +48,7 @@ export interface TensorData {
 
 export interface RunOptions {
   /** End points to return (default: the network's output). 'all' returns every end point. */
-  endpoints?: string[] | 'all';
+  endpoints?: string[] | 'all' | undefined;
 }
 
 export interface ModelInfo {
@@ -403,11 +404,11 @@ export class Model {
   }
 
   /** The 1024 pooled features of one image (the input of the classifier). */
-  async embed(input: ImageInput, opts: DecodeLimits | null = {}): Promise<Float32Array> {
+  async embed(input: ImageInput, opts: EmbedOptions | null = {}): Promise<Float32Array> {
     return (await this.embedBatch([input], opts))[0];
   }
 
-  async embedBatch(inputs: ImageInput[], opts: DecodeLimits | null = {}): Promise<Float32Array[]> {
+  async embedBatch(inputs: ImageInput[], opts: EmbedOptions | null = {}): Promise<Float32Array[]> {
     if (this.disposed) throw new RuntimeError('model is disposed');
     opts = checkBatchArgs('embedBatch', inputs, opts);
     const { features } = this.heads();

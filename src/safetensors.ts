@@ -18,14 +18,14 @@ export interface SafetensorsFile {
 
 export interface ParseOptions {
   /** Refuse headers larger than this before decoding them (default 16 MiB). */
-  maxHeaderBytes?: number;
+  maxHeaderBytes?: number | undefined;
   /** What a tensor holding NaN or ±Infinity does: 'error' (default) or 'allow'. */
-  nonFinite?: 'error' | 'allow';
+  nonFinite?: 'error' | 'allow' | undefined;
   /**
    * false: F32 tensors at 4-byte aligned places are views of `bytes` instead of copies (they change when
    * `bytes` does). Default true.
    */
-  copy?: boolean;
+  copy?: boolean | undefined;
 }
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };

@@ -68,12 +68,21 @@ export interface SoftmaxLayer {
 
 export type Layer = ConvLayer | PoolLayer | LrnLayer | SoftmaxLayer;
 
+/**
+ * The network's shape (loadModel's options of the same names). Every option may also be given as undefined
+ * (the default), so that `{ numClasses: args.numClasses }` compiles under exactOptionalPropertyTypes.
+ */
 export interface NetworkOptions {
-  finalEndpoint?: string;
-  includeRootBlock?: boolean;
-  numClasses?: number;
-  globalPool?: boolean;
-  spatialSqueeze?: boolean;
+  /** Stop at this end point (endpointNames lists them); default: the whole network. */
+  finalEndpoint?: string | undefined;
+  /** false: the input (192 channels) enters at Mixed_3b / inception_3a. Default true. */
+  includeRootBlock?: boolean | undefined;
+  /** Classes of the classifier; 0: the output is the pooled 1024 features. Default 1000 (googlenet) / 1001 (inception_v1). */
+  numClasses?: number | undefined;
+  /** Global mean instead of the 7x7 average pool: any input size. Default false. */
+  globalPool?: boolean | undefined;
+  /** false: logits and probabilities keep their 1x1 spatial axes ([N, 1, 1, C]). Default true. */
+  spatialSqueeze?: boolean | undefined;
 }
 
 export interface Network {

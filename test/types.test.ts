@@ -1,0 +1,122 @@
+// The published types (dist/*.d.ts) as a consumer compiles them: a project with the package in its
+// node_modules (a symlink, as npm link makes), strict, exactOptionalPropertyTypes and
+// noUncheckedIndexedAccess on, under moduleResolution bundler and node16. Each snippet must compile with no
+// error; a line the types must refuse carries `// @ts-expect-error`, which is itself an error when nothing
+// is refused. What the types accept is checked against what the runtime does in the other test files.
+// Needs the build (npm test builds first).
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { loadModel, decodeImage, parseSafetensors, encodeSafetensors } from '../dist/index.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'googlenet-types-'));
+  mkdirSync(join(dir, 'node_modules'));
+  symlinkSync(root, join(dir, 'node_modules', 'googlenet-wasm'), 'dir');
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const R = ts.ModuleResolutionKind, M = ts.ModuleKind;
+const settings: [string, ts.CompilerOptions][] = [
+  ['bundler', { moduleResolution: R.Bundler, module: M.ESNext }],
+  ['node16', { moduleResolution: R.Node16, module: M.Node16 }],
+];
+
+/** The compiler's errors for `code` as a consumer's module, one line each. */
+function compile(code: string, options: ts.CompilerOptions, name = 'consumer.ts'): string[] {
+  const file = join(dir, name);
+  writeFileSync(file, code);
+  const program = ts.createProgram([file], {
+    strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, noEmit: true,
+    target: ts.ScriptTarget.ES2022, lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
+    types: ['node'], typeRoots: [join(root, 'node_modules', '@types')], skipLibCheck: false,
+    ...options,
+  });
+  return ts.getPreEmitDiagnostics(program).map((d) => {
+    const where = d.file && d.start !== undefined ? `${d.file.fileName.replace(dir, '').replace(root, '')}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}: ` : '';
+    return where + ts.flattenDiagnosticMessageText(d.messageText, '\n');
+  });
+}
+
+const check = (code: string) => {
+  for (const [name, options] of settings) expect(compile(code, options), name).toEqual([]);
+};
+
+describe('published types under strict + exactOptionalPropertyTypes', () => {
+  it("the README's library example compiles", () => {
+    check(`
+import { loadModel } from 'googlenet-wasm';
+declare const bytes: Uint8Array, data: Uint8ClampedArray, width: number, height: number;
+declare const a: string, b: Uint8Array, c: ImageData;
+const m = await loadModel({ model: 'googlenet' });
+const p: { index: number; label: string; probability: number }[] = await m.classify('photo.jpg', { top: 5 });
+await m.classify(bytes);
+await m.classify({ data, width, height });
+const lists: { label: string }[][] = await m.classifyBatch([a, b, c], { top: 3 });
+const f: Float32Array = await m.embed('photo.jpg');
+const fs: Float32Array[] = await m.embedBatch([a, b]);
+const t = new Float32Array(224 * 224 * 3);
+const out = await m.run({ data: t, shape: [1, 224, 224, 3] }, { endpoints: ['inception_4e/output', 'prob'] });
+const prob: number[] | undefined = out['prob']?.shape;
+await m.reserve(8, 224, 224);
+const n: number = m.info.parameters + m.info.macs + m.info.peakActivationBytes + m.info.threads + m.memoryBytes;
+await m.dispose();
+void [p, lists, f, fs, prob, n];
+`);
+  });
+
+  it('options may be given as undefined, as the runtime takes them (exactOptionalPropertyTypes)', () => {
+    check(`
+import { loadModel, decodeImage, parseSafetensors, buildNetwork, endpointNames,
+  type LoadOptions, type ClassifyOptions, type EmbedOptions, type RunOptions } from 'googlenet-wasm';
+import { loadModel as loadEdge } from 'googlenet-wasm/edge';
+declare const arg: { threads?: number; top?: number; labels?: string[]; text?: string };
+const o: LoadOptions = {
+  model: undefined, weights: undefined, threads: arg.threads, kernels: undefined, wasm: undefined,
+  maxMemoryBytes: undefined, winograd: undefined, labels: arg.labels, finalEndpoint: undefined,
+  includeRootBlock: undefined, numClasses: undefined, globalPool: undefined, spatialSqueeze: undefined,
+};
+const m = await loadModel(o);
+const c: ClassifyOptions = { top: arg.top, maxPixels: undefined };
+const e: EmbedOptions = { maxPixels: undefined };
+const r: RunOptions = { endpoints: undefined };
+await m.classify('x.png', c);
+await m.embed('x.png', e);
+await m.run({ data: new Float32Array(3), shape: [1, 1, 3] }, r);
+decodeImage(new Uint8Array(), { maxPixels: undefined, minSize: undefined });
+parseSafetensors(new Uint8Array(), { maxHeaderBytes: undefined, nonFinite: undefined, copy: undefined });
+buildNetwork('googlenet', 224, 224, { numClasses: undefined });
+endpointNames('googlenet', { globalPool: undefined });
+await loadEdge({ wasm: {} as WebAssembly.Module, weights: new Uint8Array(), labels: arg.text, threads: undefined });
+// @ts-expect-error an unknown model name stays refused
+await loadModel({ model: 'resnet' });
+`);
+  });
+
+  it('… and the runtime takes every option as undefined, as its default', async () => {
+    const m = await loadModel({
+      model: undefined, weights: undefined, threads: undefined, kernels: undefined, wasm: undefined, maxMemoryBytes: undefined,
+      winograd: undefined, labels: undefined, finalEndpoint: undefined, includeRootBlock: undefined, numClasses: undefined,
+      globalPool: undefined, spatialSqueeze: undefined,
+    });
+    try {
+      const png = new URL('./fixtures/chelsea.png', import.meta.url);
+      expect((await m.classify(png, { top: undefined, maxPixels: undefined })).length).toBe(5);
+      expect((await m.embed(png, { maxPixels: undefined })).length).toBe(1024);
+      const out = await m.run({ data: new Float32Array(224 * 224 * 3), shape: [224, 224, 3] }, { endpoints: undefined });
+      expect(Object.keys(out)).toEqual(['prob']);
+    } finally {
+      await m.dispose();
+    }
+    const st = encodeSafetensors({ x: { shape: [1], data: new Float32Array([1]) } });
+    expect(parseSafetensors(st, { maxHeaderBytes: undefined, nonFinite: undefined, copy: undefined }).tensors.size).toBe(1);
+    expect(() => decodeImage(new Uint8Array([1, 2, 3]), { maxPixels: undefined, minSize: undefined })).toThrow(/not a PNG|JPEG|format/i);
+  });
+});

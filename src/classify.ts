@@ -83,12 +83,12 @@ export function parseLabels(text: string | Uint8Array): string[] {
  * inception_v1, whose 1001 classes have "background" first, with that name put in front; any other list
  * as it is.
  */
-export function withBackground(model: ModelName, numClasses: number, names: string[]): string[] {
+export function withBackground(model: ModelName, numClasses: number, names: readonly string[]): readonly string[] {
   return model === 'inception_v1' && numClasses === 1001 && names.length === 1000 ? ['background', ...names] : names;
 }
 
 /** Labels for a model's outputs: BVLC has the 1000 classes, TF-slim 1001 with "background" first. */
-export async function labelsFor(model: ModelName, numClasses: number, custom?: string[]): Promise<string[]> {
+export async function labelsFor(model: ModelName, numClasses: number, custom?: readonly string[]): Promise<readonly string[]> {
   if (custom) {
     if (custom.length !== numClasses) throw new InputError(`labels: ${custom.length} labels for a model with ${numClasses} classes`);
     return custom;
@@ -99,7 +99,7 @@ export async function labelsFor(model: ModelName, numClasses: number, custom?: s
 }
 
 /** The top `k` entries of a probability vector, most probable first (ties: lower index first). */
-export function topK(probs: Float32Array, k: number, labels: string[]): Prediction[] {
+export function topK(probs: Float32Array, k: number, labels: readonly string[]): Prediction[] {
   if (!Number.isInteger(k) || k < 1) throw new InputError(`top must be a whole number >= 1, got ${shown(k)}`);
   const idx = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b).slice(0, Math.min(k, probs.length));
   return idx.map((index) => ({ index, label: labels[index] ?? `class ${index}`, probability: probs[index] }));

@@ -17,7 +17,7 @@ import { createModel, type LoadOptions, type Model, type Platform } from './mode
 import { parseLabels } from './classify.js';
 import type { Tensor } from './safetensors.js';
 
-export { Model, type ModelInfo, type RunOptions, type TensorData } from './model.js';
+export { Model, type ModelInfo, type RunOptions, type TensorData, type TensorInput } from './model.js';
 export { GoogLeNetError, InputError, WeightsError, ImageDecodeError, RuntimeError } from './errors.js';
 export { parseSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
 export { buildNetwork, accounting, endpointNames, ENDPOINTS, type ModelName, type NetworkOptions } from './topology.js';
@@ -43,7 +43,7 @@ export interface EdgeLoadOptions extends Omit<LoadOptions, 'wasm' | 'weights' | 
   /** safetensors bytes, or tensors by name. */
   weights: Uint8Array | ArrayBuffer | Map<string, Tensor>;
   /** Class names: an array, or the text of a labels file (one per line, WordNet ids dropped). */
-  labels?: string[] | string | undefined;
+  labels?: readonly string[] | string | undefined;
 }
 
 export async function loadModel(options: EdgeLoadOptions): Promise<Model> {

@@ -1,4 +1,4 @@
-export { Model, type LoadOptions, type ModelInfo, type RunOptions, type TensorData } from './model.js';
+export { Model, type LoadOptions, type ModelInfo, type RunOptions, type TensorData, type TensorInput } from './model.js';
 export { loadModel } from './platform.js';
 export { GoogLeNetError, InputError, WeightsError, ImageDecodeError, RuntimeError } from './errors.js';
 export { parseSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';

@@ -38,17 +38,24 @@ export interface LoadOptions extends NetworkOptions {
    */
   winograd?: boolean | 2 | 4 | undefined;
   /** Class names for classify(), one per output (default: ImageNet, with "background" first for inception_v1). */
-  labels?: string[] | undefined;
+  labels?: readonly string[] | undefined;
 }
 
+/** A tensor run() returns: NHWC float32 with the batch axis ([N, C] for squeezed logits / probabilities). */
 export interface TensorData {
   data: Float32Array;
   shape: number[];
 }
 
+/** A tensor run() takes: NHWC float32, `[N, H, W, C]` or `[H, W, C]` for one image (a TensorData, or a readonly shape). */
+export interface TensorInput {
+  data: Float32Array;
+  shape: readonly number[];
+}
+
 export interface RunOptions {
   /** End points to return (default: the network's output). 'all' returns every end point. */
-  endpoints?: string[] | 'all' | undefined;
+  endpoints?: readonly string[] | 'all' | undefined;
 }
 
 export interface ModelInfo {
@@ -176,7 +183,7 @@ function checkBatchArgs<O extends object>(fn: string, inputs: unknown, opts: O |
  * An image's error, saying which image it is: its path or URL, and its place in a batch of several (the
  * decoder's message alone did not say which of a batch's files was not an image).
  */
-function whichImage(e: unknown, inputs: ImageInput[], i: number): unknown {
+function whichImage(e: unknown, inputs: readonly ImageInput[], i: number): unknown {
   if (!(e instanceof ImageDecodeError || e instanceof InputError)) return e;
   const input = inputs[i];
   const path = typeof input === 'string' ? input : input instanceof URL ? input.href : '';
@@ -251,7 +258,7 @@ export class Model {
   }
 
   /** Validate the input tensor; returns N, H, W. */
-  private checkInput(input: TensorData): [number, number, number] {
+  private checkInput(input: TensorInput): [number, number, number] {
     if (!input || typeof input !== 'object') throw new InputError('input must be { data: Float32Array, shape: [N, H, W, C] }');
     const { data, shape } = input;
     if (!(data instanceof Float32Array)) throw new InputError('input.data must be a Float32Array');
@@ -298,11 +305,11 @@ export class Model {
    * Run the network; returns the requested end points (NHWC with the batch axis). Queued behind the calls
    * before it: the input is read when this run starts, so it must not change until the promise settles.
    */
-  run(input: TensorData, opts: RunOptions | null = {}): Promise<Record<string, TensorData>> {
+  run(input: TensorInput, opts: RunOptions | null = {}): Promise<Record<string, TensorData>> {
     return this.enqueue(() => this.runNow(input, opts ?? {}));
   }
 
-  private async runNow(input: TensorData, opts: RunOptions): Promise<Record<string, TensorData>> {
+  private async runNow(input: TensorInput, opts: RunOptions): Promise<Record<string, TensorData>> {
     if (this.disposed) throw new RuntimeError('model is disposed');
     const { memory, kernels, executor } = this.live;
     const [n, h, w] = this.checkInput(input);
@@ -365,7 +372,7 @@ export class Model {
   }
 
   /** Decode and preprocess images into one batch tensor. */
-  private async batch(inputs: ImageInput[], limits: DecodeLimits): Promise<TensorData> {
+  private async batch(inputs: readonly ImageInput[], limits: DecodeLimits): Promise<TensorData> {
     const decode = { maxPixels: limits.maxPixels, maxDecodeBytes: limits.maxDecodeBytes ?? this.defaultMaxDecodeBytes };
     if (this.options.includeRootBlock === false) throw new InputError('this model starts at Mixed_3b (includeRootBlock: false) and cannot take images');
     if (inputs.length === 0) throw new InputError('no images given');
@@ -388,7 +395,7 @@ export class Model {
   }
 
   /** Classify several images as one batch (faster per image than one by one). */
-  async classifyBatch(inputs: ImageInput[], opts: ClassifyOptions | null = {}): Promise<Prediction[][]> {
+  async classifyBatch(inputs: readonly ImageInput[], opts: ClassifyOptions | null = {}): Promise<Prediction[][]> {
     if (this.disposed) throw new RuntimeError('model is disposed');
     opts = checkBatchArgs('classifyBatch', inputs, opts);
     const { probs } = this.heads();
@@ -408,7 +415,7 @@ export class Model {
     return (await this.embedBatch([input], opts))[0];
   }
 
-  async embedBatch(inputs: ImageInput[], opts: EmbedOptions | null = {}): Promise<Float32Array[]> {
+  async embedBatch(inputs: readonly ImageInput[], opts: EmbedOptions | null = {}): Promise<Float32Array[]> {
     if (this.disposed) throw new RuntimeError('model is disposed');
     opts = checkBatchArgs('embedBatch', inputs, opts);
     const { features } = this.heads();

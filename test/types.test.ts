@@ -29,16 +29,32 @@ const settings: [string, ts.CompilerOptions][] = [
   ['node16', { moduleResolution: R.Node16, module: M.Node16 }],
 ];
 
+/** Parsed files by name, shared by every compile: only the consumer's file changes between them. */
+const parsed = new Map<string, ts.SourceFile>();
+
 /** The compiler's errors for `code` as a consumer's module, one line each. */
 function compile(code: string, options: ts.CompilerOptions, name = 'consumer.ts'): string[] {
   const file = join(dir, name);
   writeFileSync(file, code);
-  const program = ts.createProgram([file], {
+  const all: ts.CompilerOptions = {
     strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, noEmit: true,
     target: ts.ScriptTarget.ES2022, lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
     types: ['node'], typeRoots: [join(root, 'node_modules', '@types')], skipLibCheck: false,
     ...options,
-  });
+  };
+  const host = ts.createCompilerHost(all);
+  const read = host.getSourceFile.bind(host);
+  host.getSourceFile = (f, lang, ...rest) => {
+    if (f === file) return read(f, lang, ...rest);
+    const key = `${f}|${JSON.stringify(lang)}`;
+    let sf = parsed.get(key);
+    if (!sf) {
+      sf = read(f, lang, ...rest);
+      if (sf) parsed.set(key, sf);
+    }
+    return sf;
+  };
+  const program = ts.createProgram([file], all, host);
   return ts.getPreEmitDiagnostics(program).map((d) => {
     const where = d.file && d.start !== undefined ? `${d.file.fileName.replace(dir, '').replace(root, '')}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}: ` : '';
     return where + ts.flattenDiagnosticMessageText(d.messageText, '\n');
@@ -98,6 +114,40 @@ await loadEdge({ wasm: {} as WebAssembly.Module, weights: new Uint8Array(), labe
 // @ts-expect-error an unknown model name stays refused
 await loadModel({ model: 'resnet' });
 `);
+  });
+
+  it('readonly arrays are taken where the runtime only reads them (endpoints, shape, images, labels)', () => {
+    check(`
+import { loadModel, type ImageInput, type TensorData } from 'googlenet-wasm';
+import { loadModel as loadEdge } from 'googlenet-wasm/edge';
+const endpoints = ['inception_4e/output', 'prob'] as const;
+const shape = [1, 224, 224, 3] as const;
+const images: readonly ImageInput[] = ['a.png', new Uint8Array()];
+const names: readonly string[] = Object.freeze(['a', 'b']);
+const m = await loadModel({ labels: names });
+const out = await m.run({ data: new Float32Array(224 * 224 * 3), shape }, { endpoints });
+const t: TensorData | undefined = out['prob'];
+await m.run(t!); // an output is an input
+await m.classifyBatch(images);
+await m.embedBatch(images);
+await loadEdge({ wasm: {} as WebAssembly.Module, weights: new Uint8Array(), labels: names });
+const s: number[] | undefined = t?.shape; // outputs stay mutable arrays
+void s;
+`);
+  });
+
+  it('… and the runtime reads them without writing (frozen arrays)', async () => {
+    const labels = Object.freeze(Array.from({ length: 1000 }, (_, i) => `name ${i}`));
+    const m = await loadModel({ threads: 1, labels });
+    try {
+      const png = new URL('./fixtures/chelsea.png', import.meta.url);
+      expect((await m.classifyBatch(Object.freeze([png, png]), { top: 1 }))[1]).toEqual([expect.objectContaining({ index: 285, label: 'name 285' })]);
+      expect((await m.embedBatch(Object.freeze([png]))).length).toBe(1);
+      const out = await m.run({ data: new Float32Array(224 * 224 * 3), shape: Object.freeze([1, 224, 224, 3]) }, { endpoints: Object.freeze(['prob', 'pool5/7x7_s1']) });
+      expect(Object.keys(out)).toEqual(['pool5/7x7_s1', 'prob']);
+    } finally {
+      await m.dispose();
+    }
   });
 
   it('… and the runtime takes every option as undefined, as its default', async () => {

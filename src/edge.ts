@@ -18,7 +18,7 @@ import { parseLabels } from './classify.js';
 import type { Tensor } from './safetensors.js';
 
 export { Model, type ModelInfo, type RunOptions, type TensorData, type TensorInput } from './model.js';
-export { GoogLeNetError, InputError, WeightsError, ImageDecodeError, RuntimeError } from './errors.js';
+export { GoogLeNetError, InputError, WeightsError, ImageDecodeError, RuntimeError, type GoogLeNetErrorCode } from './errors.js';
 export { parseSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
 export { buildNetwork, accounting, endpointNames, ENDPOINTS, type ModelName, type NetworkOptions } from './topology.js';
 export { weightSpec } from './weights.js';

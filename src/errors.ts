@@ -6,7 +6,11 @@ const NAMES: Record<string, string> = {
   ERR_INPUT: 'InputError', ERR_WEIGHTS: 'WeightsError', ERR_IMAGE_DECODE: 'ImageDecodeError', ERR_RUNTIME: 'RuntimeError',
 };
 
+/** The `code` of each error class: InputError, WeightsError, ImageDecodeError, RuntimeError. */
+export type GoogLeNetErrorCode = 'ERR_INPUT' | 'ERR_WEIGHTS' | 'ERR_IMAGE_DECODE' | 'ERR_RUNTIME';
+
 export class GoogLeNetError extends Error {
+  /** Stable across versions, for logs and JSON: one of GoogLeNetErrorCode for every error this package throws. */
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -18,6 +22,7 @@ export class GoogLeNetError extends Error {
 
 /** A tensor, option or argument the caller passed is not acceptable. */
 export class InputError extends GoogLeNetError {
+  declare readonly code: 'ERR_INPUT';
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_INPUT', message, options);
   }
@@ -25,6 +30,7 @@ export class InputError extends GoogLeNetError {
 
 /** A weights file (safetensors) is malformed or does not fit the model. */
 export class WeightsError extends GoogLeNetError {
+  declare readonly code: 'ERR_WEIGHTS';
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_WEIGHTS', message, options);
   }
@@ -32,6 +38,7 @@ export class WeightsError extends GoogLeNetError {
 
 /** Encoded image bytes could not be decoded (or exceed the configured limits). */
 export class ImageDecodeError extends GoogLeNetError {
+  declare readonly code: 'ERR_IMAGE_DECODE';
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_IMAGE_DECODE', message, options);
   }
@@ -39,6 +46,7 @@ export class ImageDecodeError extends GoogLeNetError {
 
 /** The model was disposed, a worker died, or the Wasm memory could not grow. */
 export class RuntimeError extends GoogLeNetError {
+  declare readonly code: 'ERR_RUNTIME';
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_RUNTIME', message, options);
   }

@@ -137,13 +137,13 @@ function reason(e: unknown): string {
 }
 
 /**
- * Decode PNG or JPEG bytes to 8-bit RGB. The format is sniffed from the magic bytes, never from a name
+ * Decode PNG or JPEG bytes (Uint8Array or ArrayBuffer) to 8-bit RGB. The format is sniffed from the magic bytes, never from a name
  * or MIME type. Throws ImageDecodeError for anything that is not a decodable PNG/JPEG within the limits.
  */
-export function decodeImage(bytes: Uint8Array, opts?: DecodeOptions): RGBImage {
+export function decodeImage(bytes: Uint8Array | ArrayBuffer, opts?: DecodeOptions): RGBImage {
   if (bytes instanceof ArrayBuffer) bytes = new Uint8Array(bytes);
   if (!(bytes instanceof Uint8Array)) {
-    throw new InputError('decodeImage: expected the encoded image as a Uint8Array');
+    throw new InputError('decodeImage: expected the encoded image as a Uint8Array or ArrayBuffer');
   }
   const maxPixels = checkMaxPixels(opts);
   const maxBytes = checkMaxDecodeBytes(opts);

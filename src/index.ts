@@ -1,6 +1,6 @@
 export { Model, type LoadOptions, type ModelInfo, type RunOptions, type TensorData, type TensorInput } from './model.js';
 export { loadModel } from './platform.js';
-export { GoogLeNetError, InputError, WeightsError, ImageDecodeError, RuntimeError } from './errors.js';
+export { GoogLeNetError, InputError, WeightsError, ImageDecodeError, RuntimeError, type GoogLeNetErrorCode } from './errors.js';
 export { parseSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
 export { buildNetwork, accounting, endpointNames, ENDPOINTS, type ModelName, type NetworkOptions } from './topology.js';
 export { weightSpec } from './weights.js';

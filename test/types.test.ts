@@ -5,7 +5,7 @@
 // is refused. What the types accept is checked against what the runtime does in the other test files.
 // Needs the build (npm test builds first).
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -148,6 +148,43 @@ void s;
     } finally {
       await m.dispose();
     }
+  });
+
+  it('decodeImage takes an ArrayBuffer, as it does at run time', () => {
+    check(`
+import { decodeImage } from 'googlenet-wasm';
+const img: { data: Uint8Array; width: number; height: number } = decodeImage(new ArrayBuffer(8));
+void img;
+// @ts-expect-error nor is a string bytes
+decodeImage('photo.png');
+`);
+    const png = readFileSync(new URL('./fixtures/chelsea.png', import.meta.url));
+    const ab = png.buffer.slice(png.byteOffset, png.byteOffset + png.byteLength);
+    expect(decodeImage(ab)).toEqual(decodeImage(png));
+  });
+
+  it('each error class has its own literal code; the classes are one across the entries', async () => {
+    check(`
+import { GoogLeNetError, InputError, WeightsError, ImageDecodeError, RuntimeError, type GoogLeNetErrorCode } from 'googlenet-wasm';
+import * as edge from 'googlenet-wasm/edge';
+declare const e: unknown;
+if (e instanceof InputError) { const c: 'ERR_INPUT' = e.code; void c; }
+if (e instanceof WeightsError) { const c: 'ERR_WEIGHTS' = e.code; void c; }
+if (e instanceof ImageDecodeError) { const c: 'ERR_IMAGE_DECODE' = e.code; void c; }
+if (e instanceof RuntimeError) { const c: 'ERR_RUNTIME' = e.code; void c; }
+if (e instanceof edge.InputError) { const c: GoogLeNetErrorCode = e.code; void c; }
+// @ts-expect-error a misspelt code is refused where the class is known
+if (e instanceof ImageDecodeError && e.code === 'ERR_IMAGE_DECOD') throw e;
+if (e instanceof GoogLeNetError) { const s: string = e.code; void s; }
+`);
+    const node = await import('../dist/index.js'), edge = await import('../dist/edge.js'), browser = await import('../dist/browser.js');
+    for (const [cls, code] of [['InputError', 'ERR_INPUT'], ['WeightsError', 'ERR_WEIGHTS'], ['ImageDecodeError', 'ERR_IMAGE_DECODE'], ['RuntimeError', 'ERR_RUNTIME']] as const) {
+      const e = new node[cls]('x');
+      expect([e.code, e.name, e instanceof node.GoogLeNetError]).toEqual([code, cls, true]);
+      expect(edge[cls]).toBe(node[cls]);
+      expect(browser[cls]).toBe(node[cls]);
+    }
+    await expect(edge.loadModel({} as never)).rejects.toBeInstanceOf(node.InputError);
   });
 
   it('… and the runtime takes every option as undefined, as its default', async () => {

@@ -8,8 +8,10 @@ import { InputError, shown } from './errors.js';
 import { readAsset, readPathOrUrl } from './assets.js';
 import { DEFAULT_NUM_CLASSES, type ModelName } from './topology.js';
 
-/** Encoded PNG/JPEG bytes, a file path (Node), or pixels `{ data, width, height }` (RGBA or RGB, e.g. ImageData). */
-/** Encoded PNG / JPEG bytes, a path (Node) or URL (string or URL object), or RGB / RGBA pixels. */
+/**
+ * Encoded PNG / JPEG bytes, a path (Node) or URL (string or URL object; `https:` ones are fetched), or pixels
+ * `{ data, width, height }`: RGBA (ImageData) or RGB, 4 or 3 bytes per pixel.
+ */
 export type ImageInput = Uint8Array | ArrayBuffer | string | URL | { data: Uint8Array | Uint8ClampedArray; width: number; height: number };
 
 export interface Prediction {

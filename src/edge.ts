@@ -19,10 +19,11 @@ import type { Tensor } from './safetensors.js';
 
 export { Model, type ModelInfo, type RunOptions, type TensorData, type TensorInput } from './model.js';
 export { GoogLeNetError, InputError, WeightsError, ImageDecodeError, RuntimeError, type GoogLeNetErrorCode } from './errors.js';
-export { parseSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
-export { buildNetwork, accounting, endpointNames, ENDPOINTS, type ModelName, type NetworkOptions } from './topology.js';
-export { weightSpec } from './weights.js';
-export { decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage, type DecodeOptions } from './image.js';
+export { parseSafetensors, encodeSafetensors, type Tensor, type ParseOptions, type SafetensorsFile } from './safetensors.js';
+export { buildNetwork, accounting, endpointNames, ENDPOINTS, type ModelName, type NetworkOptions, type Network } from './topology.js';
+export { weightSpec, type WeightSpec } from './weights.js';
+export type { KernelFlavor, WasmSource } from './wasm.js';
+export { decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage, type DecodeOptions, type PreprocessModel } from './image.js';
 export { parseLabels, type ImageInput, type Prediction, type ClassifyOptions, type DecodeLimits, type EmbedOptions } from './classify.js';
 
 /** classify's and embed's default maxDecodeBytes on the edge entry. */

@@ -427,7 +427,11 @@ export class Model {
     return inputs.map((_, i) => out.data.slice(i * c, (i + 1) * c));
   }
 
-  /** Custom class names (loadModel's `labels`), else the ImageNet ones. */
+  /**
+   * loadModel's `labels` (inception_v1: with "background" put first when 1000 were given); undefined without
+   * them on Node and in browsers (classify then names the classes from labels/synset_words.txt, or `class <index>`
+   * for another number of classes); on the edge entry `class <index>` names without them.
+   */
   labels?: string[];
 
   /** Bytes of Wasm memory (weights, scratch, activations) in use now; 0 once disposed. */

@@ -187,6 +187,29 @@ if (e instanceof GoogLeNetError) { const s: string = e.code; void s; }
     await expect(edge.loadModel({} as never)).rejects.toBeInstanceOf(node.InputError);
   });
 
+  it('the types of every option and result the README documents are exported by name, from each entry', () => {
+    const names = ['LoadOptions', 'ModelInfo', 'RunOptions', 'TensorData', 'TensorInput', 'GoogLeNetErrorCode', 'Tensor', 'ParseOptions',
+      'SafetensorsFile', 'ModelName', 'NetworkOptions', 'Network', 'WeightSpec', 'KernelFlavor', 'WasmSource', 'RGBImage',
+      'DecodeOptions', 'PreprocessModel', 'ImageInput', 'Prediction', 'ClassifyOptions', 'EmbedOptions'];
+    for (const entry of ['googlenet-wasm', 'googlenet-wasm/browser', 'googlenet-wasm/edge']) {
+      const edge = entry.endsWith('/edge');
+      check(`
+import type { ${names.filter((n) => !(edge && n === 'LoadOptions')).join(', ')}${edge ? ', EdgeLoadOptions' : ''} } from '${entry}';
+import { loadModel, buildNetwork, weightSpec, parseSafetensors, decodeImage } from '${entry}';
+declare const o: ${edge ? 'EdgeLoadOptions' : 'LoadOptions'};
+const m = await loadModel(o);
+const k: KernelFlavor = m.info.kernels;
+const w: WasmSource | undefined = ${edge ? 'o.wasm' : 'o.wasm'};
+const n: Network = buildNetwork('googlenet', 224, 224);
+const s: WeightSpec[] = weightSpec(n);
+const f: SafetensorsFile = parseSafetensors(new Uint8Array(), { nonFinite: 'allow' } satisfies ParseOptions);
+const img: RGBImage = decodeImage(new Uint8Array(), { minSize: 256 } satisfies DecodeOptions);
+const pm: PreprocessModel = 'googlenet';
+void [k, w, s, f, img, pm];
+`);
+    }
+  });
+
   it('… and the runtime takes every option as undefined, as its default', async () => {
     const m = await loadModel({
       model: undefined, weights: undefined, threads: undefined, kernels: undefined, wasm: undefined, maxMemoryBytes: undefined,

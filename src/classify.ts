@@ -61,12 +61,20 @@ export function imageTensor(img: RGBImage, model: ModelName, size = 224): Float3
   return preprocess(img, model, size);
 }
 
-let synsets: Promise<string[]> | undefined;
+let synsets: Promise<readonly string[]> | undefined;
 
-/** The 1000 ILSVRC-2012 class names (line k = BVLC output k), from the package's labels/synset_words.txt. */
-export function imagenetLabels(): Promise<string[]> {
-  synsets ??= readAsset(new URL('../labels/synset_words.txt', import.meta.url)).then((b) => parseLabels(new TextDecoder().decode(b)));
+/** The names read once and shared by every model's classify (never handed out: see imagenetLabels). */
+function synsetNames(): Promise<readonly string[]> {
+  synsets ??= readAsset(new URL('../labels/synset_words.txt', import.meta.url)).then((b) => Object.freeze(parseLabels(new TextDecoder().decode(b))));
   return synsets;
+}
+
+/**
+ * The 1000 ILSVRC-2012 class names (line k = BVLC output k), from the package's labels/synset_words.txt: a new
+ * array each call (the file is read once), so that changing it changes no model's predictions.
+ */
+export async function imagenetLabels(): Promise<string[]> {
+  return (await synsetNames()).slice();
 }
 
 /** One label per non-empty line; a leading WordNet id (`n01440764 tench, Tinca tinca`) is dropped. */
@@ -97,7 +105,7 @@ export async function labelsFor(model: ModelName, numClasses: number, custom?: r
   }
   // The ImageNet names are read only for the ImageNet classifiers.
   if (numClasses !== DEFAULT_NUM_CLASSES[model]) return Array.from({ length: numClasses }, (_, i) => `class ${i}`);
-  return withBackground(model, numClasses, await imagenetLabels());
+  return withBackground(model, numClasses, await synsetNames());
 }
 
 /** The top `k` entries of a probability vector, most probable first (ties: lower index first). */

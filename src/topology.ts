@@ -101,20 +101,23 @@ export interface Network {
 
 export const DEFAULT_NUM_CLASSES: Record<ModelName, number> = { inception_v1: 1001, googlenet: 1000 };
 
-/** End points of each network in order, for the default options (AvgPool_0a_7x7 / pool5 head). */
-export const ENDPOINTS: Record<ModelName, string[]> = {
-  inception_v1: [
+/**
+ * End points of each network in order, for the default options (AvgPool_0a_7x7 / pool5 head). Frozen: endpointNames
+ * and every finalEndpoint check read these lists, so a caller's sort() or push() must not reach them.
+ */
+export const ENDPOINTS: Readonly<Record<ModelName, readonly string[]>> = Object.freeze({
+  inception_v1: Object.freeze([
     'Conv2d_1a_7x7', 'MaxPool_2a_3x3', 'Conv2d_2b_1x1', 'Conv2d_2c_3x3', 'MaxPool_3a_3x3',
     'Mixed_3b', 'Mixed_3c', 'MaxPool_4a_3x3', 'Mixed_4b', 'Mixed_4c', 'Mixed_4d', 'Mixed_4e', 'Mixed_4f',
     'MaxPool_5a_2x2', 'Mixed_5b', 'Mixed_5c', 'AvgPool_0a_7x7', 'Logits', 'Predictions',
-  ],
-  googlenet: [
+  ]),
+  googlenet: Object.freeze([
     'conv1/7x7_s2', 'pool1/3x3_s2', 'pool1/norm1', 'conv2/3x3_reduce', 'conv2/3x3', 'conv2/norm2',
     'pool2/3x3_s2', 'inception_3a/output', 'inception_3b/output', 'pool3/3x3_s2', 'inception_4a/output',
     'inception_4b/output', 'inception_4c/output', 'inception_4d/output', 'inception_4e/output',
     'pool4/3x3_s2', 'inception_5a/output', 'inception_5b/output', 'pool5/7x7_s1', 'loss3/classifier', 'prob',
-  ],
-};
+  ]),
+});
 
 class StopBuilding extends Error {}
 

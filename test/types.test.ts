@@ -210,6 +210,34 @@ void [k, w, s, f, img, pm];
     }
   });
 
+  it("what the package hands out cannot change its own behaviour: ENDPOINTS is readonly and frozen, imagenetLabels() a copy", async () => {
+    check(`
+import { ENDPOINTS, imagenetLabels } from 'googlenet-wasm';
+// @ts-expect-error readonly
+ENDPOINTS.googlenet.sort();
+// @ts-expect-error readonly
+ENDPOINTS.googlenet = [];
+const names: readonly string[] = ENDPOINTS.inception_v1;
+const labels: string[] = await imagenetLabels();
+labels[0] = 'mine';
+void names;
+`);
+    const { ENDPOINTS, endpointNames, buildNetwork, imagenetLabels } = await import('../dist/index.js');
+    expect(Object.isFrozen(ENDPOINTS) && Object.isFrozen(ENDPOINTS.googlenet) && Object.isFrozen(ENDPOINTS.inception_v1)).toBe(true);
+    expect(() => (ENDPOINTS.googlenet as string[]).sort()).toThrow(TypeError);
+    expect(endpointNames('googlenet')[0]).toBe('conv1/7x7_s2');
+    expect(buildNetwork('googlenet', 224, 224, { finalEndpoint: 'prob' }).output).toBe('prob');
+    const a = await imagenetLabels();
+    a[285] = 'changed';
+    expect((await imagenetLabels())[285]).toBe('Egyptian cat');
+    const m = await loadModel({ threads: 1 });
+    try {
+      expect((await m.classify(new URL('./fixtures/chelsea.png', import.meta.url), { top: 1 }))[0]?.label).toBe('Egyptian cat');
+    } finally {
+      await m.dispose();
+    }
+  });
+
   it('… and the runtime takes every option as undefined, as its default', async () => {
     const m = await loadModel({
       model: undefined, weights: undefined, threads: undefined, kernels: undefined, wasm: undefined, maxMemoryBytes: undefined,

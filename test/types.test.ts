@@ -33,7 +33,7 @@ const settings: [string, ts.CompilerOptions][] = [
 const parsed = new Map<string, ts.SourceFile>();
 
 /** The compiler's errors for `code` as a consumer's module, one line each. */
-function compile(code: string, options: ts.CompilerOptions, name = 'consumer.ts'): string[] {
+function compile(code: string, options: ts.CompilerOptions, name = 'consumer.ts', more: string[] = []): string[] {
   const file = join(dir, name);
   writeFileSync(file, code);
   const all: ts.CompilerOptions = {
@@ -54,7 +54,7 @@ function compile(code: string, options: ts.CompilerOptions, name = 'consumer.ts'
     }
     return sf;
   };
-  const program = ts.createProgram([file], all, host);
+  const program = ts.createProgram([file, ...more], all, host);
   return ts.getPreEmitDiagnostics(program).map((d) => {
     const where = d.file && d.start !== undefined ? `${d.file.fileName.replace(dir, '').replace(root, '')}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}: ` : '';
     return where + ts.flattenDiagnosticMessageText(d.messageText, '\n');
@@ -236,6 +236,27 @@ void names;
     } finally {
       await m.dispose();
     }
+  });
+
+  it("the README's edge example compiles with customConditions workerd; without it, the Node types refuse its labels", () => {
+    const assets = join(dir, 'assets.d.ts');
+    writeFileSync(assets, `declare module '*.wasm' { const m: WebAssembly.Module; export default m; }
+declare module '*.safetensors' { const d: ArrayBuffer; export default d; }
+declare module '*.txt' { const t: string; export default t; }
+`);
+    const code = `
+import { loadModel, ImageDecodeError, InputError } from 'googlenet-wasm';
+import wasm from 'googlenet-wasm/build/kernels.wasm';                  // CompiledWasm
+import weights from 'googlenet-wasm/models/googlenet.safetensors';     // Data (wrangler.toml rule)
+import labels from 'googlenet-wasm/labels/synset_words.txt';          // Text
+
+const model = await loadModel({ wasm, weights, labels });
+export { model, ImageDecodeError, InputError };
+`;
+    const bundler = { moduleResolution: R.Bundler, module: M.ESNext };
+    expect(compile(code, { ...bundler, customConditions: ['workerd'] }, 'worker.ts', [assets])).toEqual([]);
+    expect(compile(code.replace("from 'googlenet-wasm';", "from 'googlenet-wasm/edge';"), bundler, 'worker.ts', [assets])).toEqual([]);
+    expect(compile(code, bundler, 'worker.ts', [assets]).join('\n')).toMatch(/worker.ts:7: Type 'string' is not assignable to type 'readonly string\[\]'/);
   });
 
   it('… and the runtime takes every option as undefined, as its default', async () => {

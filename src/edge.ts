@@ -39,7 +39,7 @@ export const edgePlatform: Platform = {
 };
 
 export interface EdgeLoadOptions extends Omit<LoadOptions, 'wasm' | 'weights' | 'labels'> {
-  /** The kernel module, compiled by the runtime (build/kernels.wasm, or kernels.relaxed.wasm with kernels: 'relaxed'). */
+  /** The kernel module, compiled by the runtime: build/kernels.wasm, or kernels.relaxed.wasm where relaxed SIMD runs (info.kernels says which it is). */
   wasm: WebAssembly.Module;
   /** safetensors bytes, or tensors by name. */
   weights: Uint8Array | ArrayBuffer | Map<string, Tensor>;
@@ -63,7 +63,7 @@ export async function loadModel(options: EdgeLoadOptions): Promise<Model> {
   // F(2x2, 3x3) by default: the F(4x4) weights take 72 MiB of Wasm memory for googlenet against 45 MiB, and
   // isolates here are often capped at 128 MB (README, "Edge runtimes").
   const winograd = options.winograd ?? 2;
-  const m = await createModel({ ...options, labels, winograd, kernels: options.kernels === 'relaxed' ? 'relaxed' : 'simd' }, edgePlatform);
+  const m = await createModel({ ...options, labels, winograd, kernels: options.kernels ?? 'simd' }, edgePlatform);
   // Without labels, classes are named by number (there is no labels file to read here); made once the
   // model, and so numClasses, has been checked against the weights.
   m.labels ??= Array.from({ length: m.info.numClasses }, (_, i) => `class ${i}`);

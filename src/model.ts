@@ -8,7 +8,7 @@ import { ImageDecodeError, InputError, RuntimeError, shown, WeightsError } from 
 import { parseSafetensors, type Tensor } from './safetensors.js';
 import { accounting, buildNetwork, DEFAULT_NUM_CLASSES, type ModelName, type NetworkOptions } from './topology.js';
 import { checkTensorMap, checkWeights, convWeightBytes, convWeights, packConvWeights, weightSpec } from './weights.js';
-import { compileKernels, instantiateKernels, type KernelFlavor, type Kernels, type WasmSource } from './wasm.js';
+import { builtFlavor, compileKernels, instantiateKernels, type KernelFlavor, type Kernels, type WasmSource } from './wasm.js';
 import { makePlan, type Layout, type Plan, scratchBytesFor, tensorBytes, winogradTile } from './plan.js';
 import { readAsset, readPathOrUrl } from './assets.js';
 import { imageTensor, labelsFor, toRGB, topK, withBackground, type ClassifyOptions, type DecodeLimits, type EmbedOptions, type ImageInput, type Prediction } from './classify.js';
@@ -571,7 +571,7 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
     model,
     threads,
     ...(threadsNote ? { threadsNote } : {}),
-    kernels: km.flavor,
+    kernels: builtFlavor(kernels, km.flavor),
     parameters,
     macs,
     inputShape: [size, size, netOpts.includeRootBlock === false ? 192 : 3],

@@ -161,6 +161,23 @@ describe('entry modules', () => {
     }
   });
 
+  it('edge: info.kernels is the build the module is, whatever the kernels option asked; a bad kernels value is an InputError', async () => {
+    const m = await import('../dist/edge.js');
+    const plainBytes = readFileSync(new URL('../build/kernels.wasm', import.meta.url));
+    const relaxedBytes = readFileSync(new URL('../build/kernels.relaxed.wasm', import.meta.url));
+    (await import('node:v8')).setFlagsFromString('--experimental-wasm-relaxed-simd'); // on by default after Node 20
+    expect(WebAssembly.validate(relaxedBytes)).toBe(true);
+    const plain = await WebAssembly.compile(plainBytes);
+    const relaxed = await WebAssembly.compile(relaxedBytes);
+    const weights = new Uint8Array(readFileSync(new URL('../models/googlenet.safetensors', import.meta.url)));
+    for (const [wasm, kernels, want] of [[relaxed, undefined, 'relaxed'], [relaxed, 'simd', 'relaxed'], [plain, 'relaxed', 'simd'], [plain, 'auto', 'simd']] as const) {
+      const model = await m.loadModel({ wasm, weights, kernels });
+      expect(model.info.kernels, `${want} build, kernels ${kernels}`).toBe(want);
+      await model.dispose();
+    }
+    await expect(m.loadModel({ wasm: plain, weights, kernels: 'foo' as 'simd' })).rejects.toThrow(/^kernels must be 'auto', 'simd' or 'relaxed', got "foo"$/);
+  });
+
   it('node: no decode-memory limit by default (the same PNG the edge refuses classifies)', async () => {
     const m = await import('../dist/index.js');
     const model = await m.loadModel({ threads: 1 });

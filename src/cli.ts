@@ -33,7 +33,17 @@ const USAGE = `usage:
   googlenet bench [--model M] [--weights F] [--threads 1,2] [--size S] [--global-pool] [--batch B] [--runs R]
                 [--warmup W] [--kernels auto|simd|relaxed] [--json]
   googlenet --version
+  googlenet --help, googlenet <command> --help
 `;
+
+/** The lines of USAGE for one command (its first line and the indented ones that continue it). */
+function usageOf(cmd: string): string {
+  const lines = USAGE.split('\n');
+  const at = lines.findIndex((l) => l.startsWith(`  googlenet ${cmd} `));
+  let end = at + 1;
+  while (end < lines.length && /^ {4,}/.test(lines[end])) end++;
+  return `usage:\n${lines.slice(at, end).join('\n')}\n`;
+}
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -492,9 +502,13 @@ export const COMMANDS: Record<string, Command> = { run: cmdRun, info: cmdInfo, c
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+  if (!cmd) {
+    process.stderr.write(USAGE); // (no command is a mistake: the usage goes where errors go)
+    return 2;
+  }
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
     process.stdout.write(USAGE);
-    return cmd ? 0 : 2;
+    return 0;
   }
   if (cmd === '--version' || cmd === '-V') {
     // package.json ships in every npm package, next to dist/.
@@ -506,6 +520,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!fn) {
     process.stderr.write(`googlenet: unknown command ${JSON.stringify(cmd)}\n${USAGE}`);
     return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(usageOf(cmd));
+    return 0;
   }
   try {
     return await fn(rest);

@@ -220,6 +220,25 @@ describe('googlenet CLI', () => {
     expect(j.endpoints.find((e: { name: string }) => e.name === 'Mixed_4f').shape).toEqual([1, 14, 14, 832]);
   });
 
+  it('--help prints the usage (each command its own lines) on stdout, exit 0; no command prints it on stderr, exit 2', async () => {
+    const all = await exec(['--help']);
+    expect(all.code).toBe(0);
+    for (const c of ['run', 'info', 'classify', 'embed', 'bench']) expect(all.stdout).toContain(`  googlenet ${c} `);
+    const one = await exec(['classify', '--help']);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toBe(`usage:
+  googlenet classify <files and folders...> [--top K] [--json] [--model M] [--weights F] [--labels F]
+                [--threads N] [--batch B] [--max-pixels P]
+`);
+    const bench = await exec(['bench', '-h', '--runs', '0']); // help wins over the options' checks
+    expect(bench.code).toBe(0);
+    expect(bench.stdout).toMatch(/^usage:\n  googlenet bench .*\n +\[--warmup W\].*\n$/);
+    const none = await exec([]);
+    expect(none.code).toBe(2);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toBe(all.stdout);
+  });
+
   it('--version prints the package version', async () => {
     const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
     for (const flag of ['--version', '-V']) {

@@ -3,7 +3,7 @@
  * browsers and edge runtimes never see it), anything else through fetch. Every failure is an InputError
  * that names what could not be read.
  */
-import { errnoOf, InputError } from './errors.js';
+import { errnoOf, InputError, nameOf } from './errors.js';
 
 /** Most bytes one read takes (the Wasm memory holds at most 2^32; Node reads at most 2 GiB at once). */
 export const MAX_ASSET_BYTES = 2 ** 31 - 1;
@@ -46,7 +46,11 @@ async function fetchBytes(url: URL, name: string): Promise<Uint8Array> {
     res = await fetch(url);
   } catch (e) {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new InputError(`could not fetch ${name}: ${cause?.code ?? cause?.message ?? (e as Error).message}`, { cause: e });
+    // Browsers give one message for every failure ("Failed to fetch") and keep the reason from the page.
+    // (Node's fetch always gives a cause.)
+    const hidden = !cause && e instanceof TypeError
+      ? ' (a network error, or refused by CORS or Cross-Origin-Embedder-Policy: the browser console says which)' : '';
+    throw new InputError(`could not fetch ${name}: ${cause?.code ?? cause?.message ?? (e as Error).message}${hidden}`, { cause: e });
   }
   if (!res.ok) throw new InputError(`could not fetch ${name}: HTTP ${res.status}`);
   const declared = Number(res.headers.get('content-length') ?? NaN);
@@ -98,9 +102,9 @@ function urlOf(p: string, base: string | undefined, name: string): URL {
 }
 
 /** A path (Node) or URL string to bytes; outside Node, a relative URL is resolved against the page. */
-export async function readPathOrUrl(p: string | URL, name = String(p)): Promise<Uint8Array> {
+export async function readPathOrUrl(p: string | URL, name = nameOf(String(p))): Promise<Uint8Array> {
   if (p instanceof URL) return readAsset(p, name);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p)) return readAsset(urlOf(p, undefined, name), name);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p) || /^data:/i.test(p)) return readAsset(urlOf(p, undefined, name), name);
   const page = (globalThis as { location?: { href: string } }).location?.href;
   const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
   if (!node && page) return readAsset(urlOf(p, page, name), name);

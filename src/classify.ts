@@ -4,7 +4,7 @@
  * only Node-only input, read lazily through node:fs).
  */
 import { decodeImage, fromPixels, preprocess, type RGBImage } from './image.js';
-import { InputError, shown } from './errors.js';
+import { InputError, kindOf, shown } from './errors.js';
 import { readAsset, readPathOrUrl } from './assets.js';
 import { DEFAULT_NUM_CLASSES, type ModelName } from './topology.js';
 
@@ -53,7 +53,9 @@ export async function toRGB(input: ImageInput, limits: DecodeLimits = {}): Promi
   if (input instanceof Uint8Array) return decodeImage(input, opts);
   if (typeof input === 'string' || input instanceof URL) return decodeImage(await readPathOrUrl(input), opts);
   if (input && typeof input === 'object' && 'data' in input) return fromPixels(input);
-  throw new InputError('image input must be encoded bytes (Uint8Array or ArrayBuffer), a path or URL (string or URL), or { data, width, height } pixels');
+  const Blob_ = (globalThis as { Blob?: abstract new () => object }).Blob;
+  const hint = Blob_ && (input as unknown) instanceof Blob_ ? ' (for a Blob or File, pass new Uint8Array(await file.arrayBuffer()))' : '';
+  throw new InputError(`image input must be encoded bytes (Uint8Array or ArrayBuffer), a path or URL (string or URL), or { data, width, height } pixels; got ${kindOf(input)}${hint}`);
 }
 
 /** The model's 224x224 input tensor (HWC float32) for one image. */

@@ -57,3 +57,13 @@ export const errnoOf = (e: unknown): string => (e as { code?: string }).code ?? 
 
 /** A value as an error message shows it: strings quoted, so that '2' and 2 read differently. */
 export const shown = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+
+/** A path or URL as messages name it: a long one (a data: URL of a whole image) cut to its start and length. */
+export const nameOf = (p: string): string => (p.length <= 200 ? p : `${p.slice(0, 60)}… (${p.length} characters)`);
+
+/** What kind of value `v` is, for messages that must not print it (bytes, a whole object). */
+export function kindOf(v: unknown): string {
+  if (v === null || typeof v !== 'object') return shown(v).slice(0, 80);
+  const name = (v as object).constructor?.name;
+  return name && name !== 'Object' ? `a ${name}` : 'an object';
+}

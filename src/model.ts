@@ -4,7 +4,7 @@
  * Memory layout (bytes): [0, CONTROL_BYTES) control block for the thread pool; packed weights;
  * `threads` scratch areas; the activation arena, grown on demand up to `maxMemoryBytes`.
  */
-import { ImageDecodeError, InputError, RuntimeError, shown, WeightsError } from './errors.js';
+import { ImageDecodeError, InputError, kindOf, nameOf, RuntimeError, shown, WeightsError } from './errors.js';
 import { parseSafetensors, type Tensor } from './safetensors.js';
 import { accounting, buildNetwork, DEFAULT_NUM_CLASSES, type ModelName, type NetworkOptions } from './topology.js';
 import { checkTensorMap, checkWeights, convWeightBytes, convWeights, packConvWeights, weightSpec } from './weights.js';
@@ -186,7 +186,7 @@ function checkBatchArgs<O extends object>(fn: string, inputs: unknown, opts: O |
 function whichImage(e: unknown, inputs: readonly ImageInput[], i: number): unknown {
   if (!(e instanceof ImageDecodeError || e instanceof InputError)) return e;
   const input = inputs[i];
-  const path = typeof input === 'string' ? input : input instanceof URL ? input.href : '';
+  const path = nameOf(typeof input === 'string' ? input : input instanceof URL ? input.href : '');
   const name = path && !e.message.includes(path) ? path : '';
   const place = inputs.length > 1 ? `image ${i + 1} of ${inputs.length}` : '';
   if (!name && !place) return e;
@@ -499,7 +499,7 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   // Checked before any memory or worker exists, so a refusal leaves nothing behind.
   let labels = options.labels;
   if (labels !== undefined) {
-    if (!Array.isArray(labels)) throw new InputError(`labels must be an array of ${numClasses} names, one per class; got ${shown(labels)}`);
+    if (!Array.isArray(labels)) throw new InputError(`labels must be an array of ${numClasses} names, one per class; got ${kindOf(labels)}`);
     labels = withBackground(model, numClasses, labels);
     if (labels.length !== numClasses) throw new InputError(`labels must be an array of ${numClasses} names, one per class; got ${labels.length}`);
   }

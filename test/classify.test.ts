@@ -47,6 +47,8 @@ describe('classify / embed with the bundled weights', () => {
         rgba[4 * i + 3] = 255;
       }
       expect(await m.classify({ data: rgba, width: rgb.width, height: rgb.height })).toEqual(fromBytes);
+      // A data: URL, as a canvas's toDataURL() or a FileReader gives it (on Node too: fetch reads it).
+      expect(await m.classify(`data:image/${file.endsWith('.png') ? 'png' : 'jpeg'};base64,${Buffer.from(bytes).toString('base64')}`)).toEqual(fromBytes);
     });
   }
 

@@ -189,7 +189,9 @@ describe('tensors and options', () => {
     ['top 0', () => m.classify(fixture('chelsea.png'), { top: 0 }), /top must be/],
     ['top 2.5', () => m.classify(fixture('chelsea.png'), { top: 2.5 }), /top must be/],
     ['no images', () => m.classifyBatch([]), /no images/],
-    ['an image input of the wrong type', () => m.classify(true as never), /image input must be/],
+    ['an image input of the wrong type', () => m.classify(true as never), /image input must be .*; got true$/],
+    ['a Blob, with what to pass instead', () => m.classify(new Blob([fixture('chelsea.png')]) as never), /got a Blob \(for a Blob or File, pass new Uint8Array\(await file\.arrayBuffer\(\)\)\)$/],
+    ['labels as bytes are named by their type, not printed', () => loadModel({ model: 'googlenet', labels: new Uint8Array(3000) as never }), /labels must be an array of 1000 names, one per class; got a Uint8Array$/],
     ['pixels with the wrong length', () => m.classify({ data: new Uint8Array(10), width: 3, height: 3 }), /needs 36 \(RGBA\) or 27 \(RGB\)/],
   ];
   // A module that imports a memory and exports nothing: (module (import "env" "memory" (memory 1))).
@@ -232,6 +234,10 @@ describe('tensors and options', () => {
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toMatch(msg);
   }, BOUND);
+
+  it('a long data: URL is named in a message by its start and length, not in full', async () => {
+    await expect(m.classify(`data:image/png;base64,${'A'.repeat(5000)}`)).rejects.toThrow(/^data:image\/png;base64,A{38}… \(5022 characters\): not a PNG or JPEG image/);
+  });
 
   it('null options are no options', async () => {
     const x = t([1, 224, 224, 3]);

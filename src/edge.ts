@@ -36,6 +36,10 @@ export const edgePlatform: Platform = {
   // Isolates are often capped at 128 MB, and the model takes about 75 MB of it (45 MiB of Wasm memory with
   // winograd: 2, and the weights' bytes): a 100 KB PNG declaring 5000×5000 would take ~250 MB to decode.
   maxDecodeBytes: EDGE_MAX_DECODE_BYTES,
+  // A copy of the weights' bytes (28 MB) would sit beside them and the Wasm memory while loading: ~105 MB
+  // at the peak of an isolate capped at 128 MB. The Worker's weights (a Data module, an R2 object) are its
+  // own and stay unchanged.
+  weightsInPlace: true,
 };
 
 export interface EdgeLoadOptions extends Omit<LoadOptions, 'wasm' | 'weights' | 'labels'> {

@@ -80,7 +80,7 @@ export interface ModelInfo {
 
 export const bundledWeightsUrl = (): URL => new URL('../models/googlenet.safetensors', import.meta.url);
 
-async function resolveWeights(model: ModelName, w: LoadOptions['weights']): Promise<Map<string, Tensor>> {
+async function resolveWeights(model: ModelName, w: LoadOptions['weights'], inPlace = false): Promise<Map<string, Tensor>> {
   if (w instanceof Map) return checkTensorMap(w);
   let bytes: Uint8Array;
   // Bytes read here belong to nobody else: their tensors can be views of them, not copies.
@@ -92,10 +92,10 @@ async function resolveWeights(model: ModelName, w: LoadOptions['weights']): Prom
     bytes = await readAsset(bundledWeightsUrl());
   } else if (w instanceof Uint8Array) {
     bytes = w;
-    own = false;
+    own = inPlace;
   } else if (w instanceof ArrayBuffer) {
     bytes = new Uint8Array(w);
-    own = false;
+    own = inPlace;
   } else if (typeof w === 'string' || w instanceof URL) {
     bytes = await readPathOrUrl(w);
   } else {
@@ -145,6 +145,11 @@ export interface Platform {
   startPool(o: PoolStart): Promise<Executor>;
   /** classify's and embed's maxDecodeBytes when a call does not give one (default: no limit). */
   maxDecodeBytes?: number;
+  /**
+   * Read weights given as bytes in place until they are packed, instead of copying them first (which
+   * guards against a caller that changes or transfers its buffer while loadModel runs).
+   */
+  weightsInPlace?: boolean;
 }
 
 /** Runs plans on one thread, inline. The worker pool (threads > 1) implements the same interface. */
@@ -491,7 +496,7 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   // The kernels compile while the weights are read (a weights error still comes first).
   const compiling = compileKernels({ shared, flavor: options.kernels, source: options.wasm });
   compiling.catch(() => undefined);
-  const tensors = await resolveWeights(model, options.weights);
+  const tensors = await resolveWeights(model, options.weights, platform.weightsInPlace);
   const numClasses = options.numClasses ?? DEFAULT_NUM_CLASSES[model];
   // Weights of the whole network (root block, logits) are never "extra", whatever part of it runs.
   const full = buildNetwork(model, 224, 224, { numClasses: numClasses || DEFAULT_NUM_CLASSES[model] });

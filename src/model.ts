@@ -310,6 +310,8 @@ export class Model {
    * Run the network; returns the requested end points (NHWC with the batch axis). Queued behind the calls
    * before it: the input is read when this run starts, so it must not change until the promise settles.
    */
+  run<E extends string>(input: TensorInput, opts: { endpoints: readonly E[] }): Promise<Record<E, TensorData>>;
+  run(input: TensorInput, opts?: RunOptions | null): Promise<Record<string, TensorData>>;
   run(input: TensorInput, opts: RunOptions | null = {}): Promise<Record<string, TensorData>> {
     return this.enqueue(() => this.runNow(input, opts ?? {}));
   }

@@ -136,6 +136,27 @@ void s;
 `);
   });
 
+  it('run with named end points returns a record of exactly those (no undefined under noUncheckedIndexedAccess)', () => {
+    check(`
+import { loadModel, type TensorData } from 'googlenet-wasm';
+const m = await loadModel();
+const x = { data: new Float32Array(224 * 224 * 3), shape: [1, 224, 224, 3] };
+const out = await m.run(x, { endpoints: ['inception_4e/output', 'prob'] });
+const p: TensorData = out.prob;
+const f: TensorData = out['inception_4e/output'];
+const names: readonly string[] = ['prob'];
+const any = await m.run(x, { endpoints: names });
+const maybe: TensorData | undefined = any['prob'];
+const all = await m.run(x, { endpoints: 'all' });
+const a: TensorData | undefined = all['prob'];
+const def = await m.run(x);
+const d: TensorData | undefined = def['prob'];
+// @ts-expect-error not asked for
+void out.conv1;
+void p; void f; void maybe; void a; void d;
+`);
+  });
+
   it('… and the runtime reads them without writing (frozen arrays)', async () => {
     const labels = Object.freeze(Array.from({ length: 1000 }, (_, i) => `name ${i}`));
     const m = await loadModel({ threads: 1, labels });

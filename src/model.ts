@@ -199,6 +199,23 @@ function whichImage(e: unknown, inputs: readonly ImageInput[], i: number): unkno
   return new Err(`${[place, name].filter(Boolean).join(', ')}: ${e.message}`, { cause: e });
 }
 
+/** A promise that settles after the event loop has run once (other tasks, a page's input events). */
+function nextTask(): Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => void; MessageChannel?: typeof MessageChannel };
+  if (g.setImmediate) return new Promise((resolve) => g.setImmediate!(resolve));
+  if (g.MessageChannel) {
+    return new Promise((resolve) => {
+      const c = new g.MessageChannel!();
+      c.port1.onmessage = () => {
+        c.port1.close();
+        resolve();
+      };
+      c.port2.postMessage(0);
+    });
+  }
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 export class Model {
   private disposed = false;
   /** The first dispose() (a second call waits for it too). */
@@ -299,9 +316,19 @@ export class Model {
     });
   }
 
-  /** Run `job` after every call queued before it; a failure rejects this call only. */
+  /** Calls queued or running. */
+  private pending = 0;
+
+  /**
+   * Run `job` after every call queued before it; a failure rejects this call only. On one thread the
+   * network runs on the calling thread, so a call queued behind another first lets the event loop run once
+   * (a page handles its input between two images, not only after the whole queue).
+   */
   private enqueue<T>(job: () => T | Promise<T>): Promise<T> {
-    const p = this.queue.then(job);
+    const behind = this.pending++ > 0 && this.held?.executor.threads === 1;
+    const p = this.queue.then(behind ? () => nextTask().then(job) : job);
+    const done = () => void this.pending--;
+    p.then(done, done);
     this.queue = p.catch(() => undefined);
     return p;
   }

@@ -51,6 +51,27 @@ describe('bundled BVLC GoogLeNet weights on the reference images', () => {
     });
   }
 
+  it('on one thread, a call queued behind another lets the event loop run between them (a page stays responsive)', async () => {
+    const one = await loadModel({ model: 'googlenet', threads: 1 });
+    try {
+      const x = { data: ref('chelsea').get('input')!.data, shape: [1, 224, 224, 3] };
+      const order: string[] = [];
+      const a = one.run(x).then(() => order.push('run 1'));
+      const b = one.run(x).then(() => order.push('run 2'));
+      setImmediate(() => order.push('a task'));
+      await Promise.all([a, b]);
+      expect(order).toEqual(['run 1', 'a task', 'run 2']);
+      // a lone call waits for nothing: the task queued after it comes after it
+      const order2: string[] = [];
+      const c = one.run(x).then(() => order2.push('run'));
+      setImmediate(() => order2.push('a task'));
+      await c;
+      expect(order2).toEqual(['run']);
+    } finally {
+      await one.dispose();
+    }
+  });
+
   it('takes HWC input as batch 1 and batch > 1 gives each image its own answer', async () => {
     const a = ref('chelsea').get('input')!, b = ref('coffee').get('input')!;
     const one = await m.run({ data: a.data, shape: a.shape });

@@ -54,7 +54,7 @@ export interface DecodeOptions {
   /**
    * Refuse images whose decoding would take more than this many bytes of memory, as estimated from the
    * header before anything is allocated (the decoder's buffers at the scale it decodes: a large baseline
-   * JPEG decoded at 1/8 takes little, a PNG about 12 bytes per pixel, a progressive JPEG about 25). For
+   * JPEG decoded at 1/8 takes little, an 8-bit RGB PNG about 15 bytes per pixel, a progressive JPEG 26 to 45). For
    * memory-capped runtimes; default: no limit beyond maxPixels (the edge entry's classify and embed: 32 MiB).
    */
   maxDecodeBytes?: number | undefined;
@@ -314,10 +314,12 @@ function decodePng(b: Uint8Array, maxPixels: number, maxBytes: number): RGBImage
     throw new ImageDecodeError(`PNG: ${idatBytes} bytes of compressed image data is far more than a ${width}×${height} image needs (limit ${idatLimit})`);
   }
 
-  // What decoding takes: this minimal copy of the compressed data, the inflated rows twice (fast-png keeps
-  // its inflater's chunks until it joins them), the unfiltered samples and the RGB image.
+  // What decoding takes: this minimal copy of the compressed data, the inflated rows three times (fflate's
+  // streaming output buffer, grown by doubling from 32 KB so up to twice their size, is copied into the
+  // chunk fast-png keeps, which it then joins into a third copy; measured: a 2000×1500 8-bit RGBA PNG peaks
+  // ~66 MiB above the file, grey ~22 MiB, and twice the rows counted 54 and 20), the unfiltered samples and the RGB image.
   const sampleBytes = depth < 8 ? height * rowBytes(width) : width * height * channels * (depth / 8);
-  checkDecodeBytes('PNG', width, height, idatBytes + 2 * rawBytes + sampleBytes + width * height * 3, maxBytes);
+  checkDecodeBytes('PNG', width, height, idatBytes + 3 * rawBytes + sampleBytes + width * height * 3, maxBytes);
 
   // ---- minimal PNG for fast-png: signature, IHDR, one IDAT, IEND (CRCs already verified above).
   const mini = new Uint8Array(8 + 25 + 12 + idatBytes + 12);
@@ -670,6 +672,12 @@ function checkScanFits(b: Uint8Array, s: number, dataStart: number, f: JpegHeade
  * upsampling to 2:1-subsampled components (jdsample.c) and libjpeg's fixed-point YCbCr→RGB (jdcolor.c,
  * rounded; jpeg-js truncates). Greyscale needs neither; CMYK/YCCK (4 components, Adobe) is left to jpeg-js.
  */
+/**
+ * Bytes one jpeg-js coefficient block takes (a separate Int32Array(64)): 766 measured in Node 20, for
+ * 200000 of them as jpeg-js keeps them (rows of arrays).
+ */
+const JPEG_JS_BLOCK_BYTES = 768;
+
 function decodeJpeg(b: Uint8Array, maxPixels: number, maxBytes: number, minSize?: number): RGBImage {
   const h = scanJpeg(b, maxPixels);
   const { width, height, components } = h;
@@ -712,11 +720,20 @@ function decodeJpeg(b: Uint8Array, maxPixels: number, maxBytes: number, minSize?
     input = b.slice();
     input[h.adobeTransformAt] = 0;
   }
-  // jpeg-js's own memory guard, sized from the validated header: coefficient blocks (Int32, 4 B/sample)
-  // and sample lines (1 B/sample) per component, padded to whole MCUs, plus its component and RGB
-  // output buffers and a little for tables.
-  const paddedSamples = (Math.ceil(width / 8) + 4) * 8 * (Math.ceil(height / 8) + 4) * 8;
-  const estimate = components * paddedSamples * 5 + width * height * (components + 3) + 8 * 1024 * 1024;
+  // What jpeg-js allocates, from the validated header, per component at its own sampling: its coefficient
+  // blocks, each a separate Int32Array(64) for every block of whole MCUs (~768 bytes in V8, not the 256 of
+  // its coefficients: each is its own typed array, ArrayBuffer and backing store; 4:4:4 has twice the
+  // blocks of 4:2:0), and its sample lines (1 B/sample); plus its component and RGB output buffers and a
+  // little for tables. Also jpeg-js's own memory guard, which counts the blocks at 256 bytes.
+  const maxH = Math.max(...h.h), maxV = Math.max(...h.v);
+  const mcusX = Math.ceil(width / (8 * maxH)), mcusY = Math.ceil(height / (8 * maxV));
+  let componentBytes = 0;
+  for (let c = 0; c < components; c++) {
+    const blocks = mcusX * h.h[c] * mcusY * h.v[c];
+    const lines = Math.ceil((Math.ceil(width / 8) * h.h[c]) / maxH) * 8 * Math.ceil((Math.ceil(height / 8) * h.v[c]) / maxV) * 8;
+    componentBytes += blocks * JPEG_JS_BLOCK_BYTES + lines;
+  }
+  const estimate = componentBytes + width * height * (components + 3) + 8 * 1024 * 1024;
   checkDecodeBytes('JPEG', width, height, estimate, maxBytes, ' in full (jpeg-js)');
   let img: { width: number; height: number; data: Uint8Array };
   try {
@@ -736,7 +753,6 @@ function decodeJpeg(b: Uint8Array, maxPixels: number, maxBytes: number, minSize?
   }
   const data = img.data;
   if (components === 3) {
-    const maxH = Math.max(...h.h), maxV = Math.max(...h.v);
     for (let c = 0; c < 3; c++) fancyUpsample(data, width, height, c, maxH / h.h[c], maxV / h.v[c]);
     if (ycc) yccToRgb(data);
   }

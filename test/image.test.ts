@@ -583,11 +583,11 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
   });
 
   it('maxDecodeBytes refuses, from the header, what would take more memory to decode at the scale it decodes', () => {
-    // A black 1000×1000 PNG: a few KB of compressed rows; its decoder holds the rows twice, the samples and
-    // the RGB image (about 12 MB).
+    // A black 1000×1000 PNG: a few KB of compressed rows; its decoder holds the rows three times (the
+    // inflater's buffer, fast-png's chunk of it and their join), the samples and the RGB image (about 15 MB).
     const w = 1000, h = 1000;
     const png = blackPng(w, h);
-    expectDecodeError(() => decodeImage(png, { maxDecodeBytes: 3 * w * h }), /^PNG: decoding this 1000×1000 image would take about 1[12]\.\d MiB of memory, more than the limit of 2\.9 MiB \(maxDecodeBytes\)$/);
+    expectDecodeError(() => decodeImage(png, { maxDecodeBytes: 3 * w * h }), /^PNG: decoding this 1000×1000 image would take about 14\.\d MiB of memory, more than the limit of 2\.9 MiB \(maxDecodeBytes\)$/);
     expect(decodeImage(png, { maxDecodeBytes: 16 * w * h }).width).toBe(w);
     expect(decodeImage(png, { maxDecodeBytes: Infinity }).width).toBe(w);
     // A baseline JPEG decoded at 1/4 (minSize) takes a sixteenth of its full-size decode: rocket.jpg,
@@ -603,6 +603,38 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
     for (const bad of [0, -1, NaN, '5']) {
       expect(() => decodeImage(png, { maxDecodeBytes: bad as unknown as number }), String(bad)).toThrow(/maxDecodeBytes must be a number >= 1/);
     }
+  });
+
+  it('maxDecodeBytes: jpeg-js estimates count each component at its own sampling and V8-sized blocks', () => {
+    // The headers of progressive JPEGs (SOF2, then a first DC scan of zero bytes: as much data as that scan
+    // needs at the least), refused from the header before jpeg-js allocates. Peak RSS of Node 20 decoding
+    // real 2000×1500 progressive JPEGs (cjpeg -progressive, less the same script without decoding):
+    // 4:2:0 ~79 MiB, 4:4:4 ~138 MiB, greyscale ~44 MiB. The estimate was 69.8 MiB for both colour ones
+    // (every component counted at full size, 5 B/sample), half of what 4:4:4 takes.
+    const header = (w: number, ht: number, sampling: number[]) => {
+      const n = sampling.length;
+      const sof = [0xff, 0xc2, 0, 8 + 3 * n, 8, ht >> 8, ht & 255, w >> 8, w & 255, n, ...sampling.flatMap((hv, i) => [i + 1, hv, 0])];
+      const sos = [0xff, 0xda, 0, 6 + 2 * n, n, ...sampling.flatMap((_, i) => [i + 1, 0]), 0, 0, 0];
+      return new Uint8Array([0xff, 0xd8, ...sof, ...sos, ...new Uint8Array(n * Math.ceil(w / 8) * Math.ceil(ht / 8))]);
+    };
+    const estimate = (b: Uint8Array): number => {
+      try {
+        decodeImage(b, { maxDecodeBytes: 2 * 2 ** 20, minSize: 256 }); // (the baseline decoder's check, at 1/4, passes)
+      } catch (e) {
+        const m = /in full \(jpeg-js\) would take about ([\d.]+) MiB/.exec((e as Error).message);
+        if (m) return Number(m[1]);
+        throw e;
+      }
+      return 0; // (not reached: the bytes are no image)
+    };
+    // Each estimate within -5 % / +30 % of the measured peak.
+    const near = (est: number, measured: number) => {
+      expect(est).toBeGreaterThanOrEqual(0.95 * measured);
+      expect(est).toBeLessThan(1.3 * measured);
+    };
+    near(estimate(header(2000, 1500, [0x22, 0x11, 0x11])), 79);
+    near(estimate(header(2000, 1500, [0x11, 0x11, 0x11])), 138);
+    near(estimate(header(2000, 1500, [0x11])), 44);
   });
 
   it('a PNG whose IHDR claims 100000×100000 is refused from the header alone', () => {

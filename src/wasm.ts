@@ -143,8 +143,6 @@ export async function compileKernels(opts: { shared: boolean; flavor?: KernelFla
   return { module: await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>), flavor, shared };
 }
 
-/** Instantiate on a given memory. The module holds no data and no mutable globals, so any number of
- * instances (one per worker) can share the memory. */
 /**
  * Which build a module given as the wasm option is (the kernels option named only what was asked for):
  * the builds say it themselves (relaxedSimd()); a module without that export keeps what was asked.
@@ -154,6 +152,8 @@ export function builtFlavor(kernels: Kernels, asked: KernelFlavor): KernelFlavor
   return typeof f === 'function' ? (f() ? 'relaxed' : 'simd') : asked;
 }
 
+/** Instantiate on a given memory. The module holds no data and no mutable globals, so any number of
+ * instances (one per worker) can share the memory. */
 export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): Kernels {
   const env = { memory, exp: Math.exp, pow: Math.pow };
   const { exports } = instantiateSync<Record<string, unknown>>(module, { env } as Parameters<typeof instantiateSync>[1]);

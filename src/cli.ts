@@ -521,7 +521,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`googlenet: unknown command ${JSON.stringify(cmd)}\n${USAGE}`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  const flags = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest; // after --, names of files
+  if (flags.includes('--help') || flags.includes('-h')) {
     process.stdout.write(usageOf(cmd));
     return 0;
   }

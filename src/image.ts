@@ -665,6 +665,12 @@ function checkScanFits(b: Uint8Array, s: number, dataStart: number, f: JpegHeade
 }
 
 /**
+ * Bytes one jpeg-js coefficient block takes (a separate Int32Array(64)): 766 measured in Node 20, for
+ * 200000 of them as jpeg-js keeps them (rows of arrays).
+ */
+const JPEG_JS_BLOCK_BYTES = 768;
+
+/**
  * Decode a JPEG the way libjpeg-turbo (djpeg, browsers, PIL) does. A baseline JPEG of 1 or 3 components
  * goes to jpeg-baseline.ts (libjpeg's IDCTs: bit-identical to djpeg, or to `djpeg -scale 1/4` / `1/8`
  * when minSize allows); anything it does not take goes to jpeg-js. For 3 components both return the raw
@@ -672,12 +678,6 @@ function checkScanFits(b: Uint8Array, s: number, dataStart: number, f: JpegHeade
  * upsampling to 2:1-subsampled components (jdsample.c) and libjpeg's fixed-point YCbCr→RGB (jdcolor.c,
  * rounded; jpeg-js truncates). Greyscale needs neither; CMYK/YCCK (4 components, Adobe) is left to jpeg-js.
  */
-/**
- * Bytes one jpeg-js coefficient block takes (a separate Int32Array(64)): 766 measured in Node 20, for
- * 200000 of them as jpeg-js keeps them (rows of arrays).
- */
-const JPEG_JS_BLOCK_BYTES = 768;
-
 function decodeJpeg(b: Uint8Array, maxPixels: number, maxBytes: number, minSize?: number): RGBImage {
   const h = scanJpeg(b, maxPixels);
   const { width, height, components } = h;

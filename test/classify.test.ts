@@ -235,6 +235,9 @@ describe('googlenet CLI', () => {
     const bench = await exec(['bench', '-h', '--runs', '0']); // help wins over the options' checks
     expect(bench.code).toBe(0);
     expect(bench.stdout).toMatch(/^usage:\n  googlenet bench .*\n +\[--warmup W\].*\n$/);
+    const file = await exec(['classify', '--threads', '1', '--', '--help']); // after --, a file's name
+    expect(file.code).toBe(1);
+    expect(file.stderr).toMatch(/--help: .*ENOENT/);
     const none = await exec([]);
     expect(none.code).toBe(2);
     expect(none.stdout).toBe('');

@@ -26,8 +26,8 @@ export interface DecodeLimits {
   maxPixels?: number | undefined;
   /**
    * Refuse images whose decoding would take more memory than this many bytes, estimated from the header
-   * before anything is allocated (decodeImage's option; default: no limit on Node and in browsers, 32 MiB
-   * on the edge entry).
+   * before anything is allocated (decodeImage's option; default 1 GiB on Node and in browsers, 32 MiB on
+   * the edge entry).
    */
   maxDecodeBytes?: number | undefined;
 }

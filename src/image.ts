@@ -35,6 +35,14 @@ import { decodeBaselineJpeg } from './jpeg-baseline.js';
 /** Default refusal threshold for declared image sizes (width × height). */
 export const DEFAULT_MAX_PIXELS = 50_000_000;
 
+/**
+ * Default refusal threshold for the memory one decode takes (estimated from the header): 1 GiB. Under
+ * DEFAULT_MAX_PIXELS an 8-bit PNG takes at most ~1 GB and a baseline JPEG ~0.35 GB, but a 16-bit PNG
+ * 27-35 bytes per pixel and a progressive JPEG 26-45: a file of ~100 KB can declare 7000×7000 and ask
+ * jpeg-js for 1.3-2.2 GB.
+ */
+export const DEFAULT_MAX_DECODE_BYTES = 2 ** 30;
+
 /** 8-bit RGB, 3 bytes per pixel, row-major, no padding. */
 export interface RGBImage {
   data: Uint8Array;
@@ -54,8 +62,8 @@ export interface DecodeOptions {
   /**
    * Refuse images whose decoding would take more than this many bytes of memory, as estimated from the
    * header before anything is allocated (the decoder's buffers at the scale it decodes: a large baseline
-   * JPEG decoded at 1/8 takes little, an 8-bit RGB PNG about 15 bytes per pixel, a progressive JPEG 26 to 45). For
-   * memory-capped runtimes; default: no limit beyond maxPixels (the edge entry's classify and embed: 32 MiB).
+   * JPEG decoded at 1/8 takes little, an 8-bit RGB PNG about 15 bytes per pixel, a progressive JPEG 26 to
+   * 45). Default DEFAULT_MAX_DECODE_BYTES (1 GiB); the edge entry's classify and embed: 32 MiB.
    */
   maxDecodeBytes?: number | undefined;
 }
@@ -102,7 +110,7 @@ function checkMaxPixels(opts: DecodeOptions | undefined): number {
 }
 
 function checkMaxDecodeBytes(opts: DecodeOptions | undefined): number {
-  const limit = opts?.maxDecodeBytes ?? Infinity;
+  const limit = opts?.maxDecodeBytes ?? DEFAULT_MAX_DECODE_BYTES;
   if (typeof limit !== 'number' || !(limit >= 1)) {
     throw new InputError(`decodeImage: maxDecodeBytes must be a number >= 1 (or Infinity), got ${shown(limit)}`);
   }

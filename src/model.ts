@@ -143,7 +143,7 @@ export interface Platform {
   singleThreadReason(): string | undefined;
   /** Start the worker pool. */
   startPool(o: PoolStart): Promise<Executor>;
-  /** classify's and embed's maxDecodeBytes when a call does not give one (default: no limit). */
+  /** classify's and embed's maxDecodeBytes when a call does not give one (default: decodeImage's). */
   maxDecodeBytes?: number;
   /**
    * Read weights given as bytes in place until they are packed, instead of copying them first (which

@@ -21,7 +21,7 @@ function resolveWith(spec: string, conditions: string[] = []): string {
 
 const API = ['loadModel', 'Model', 'GoogLeNetError', 'InputError', 'WeightsError', 'ImageDecodeError', 'RuntimeError',
   'parseSafetensors', 'encodeSafetensors', 'buildNetwork', 'accounting', 'endpointNames', 'ENDPOINTS', 'weightSpec',
-  'decodeImage', 'fromPixels', 'preprocess', 'DEFAULT_MAX_PIXELS', 'parseLabels'];
+  'decodeImage', 'fromPixels', 'preprocess', 'DEFAULT_MAX_PIXELS', 'DEFAULT_MAX_DECODE_BYTES', 'parseLabels'];
 
 describe('package.json exports', () => {
   it.each([
@@ -178,7 +178,7 @@ describe('entry modules', () => {
     await expect(m.loadModel({ wasm: plain, weights, kernels: 'foo' as 'simd' })).rejects.toThrow(/^kernels must be 'auto', 'simd' or 'relaxed', got "foo"$/);
   });
 
-  it('node: no decode-memory limit by default (the same PNG the edge refuses classifies)', async () => {
+  it('node: the decode-memory limit is 1 GiB by default (the same PNG the edge refuses classifies)', async () => {
     const m = await import('../dist/index.js');
     const model = await m.loadModel({ threads: 1 });
     try {

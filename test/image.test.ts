@@ -615,7 +615,10 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
       const n = sampling.length;
       const sof = [0xff, 0xc2, 0, 8 + 3 * n, 8, ht >> 8, ht & 255, w >> 8, w & 255, n, ...sampling.flatMap((hv, i) => [i + 1, hv, 0])];
       const sos = [0xff, 0xda, 0, 6 + 2 * n, n, ...sampling.flatMap((_, i) => [i + 1, 0]), 0, 0, 0];
-      return new Uint8Array([0xff, 0xd8, ...sof, ...sos, ...new Uint8Array(n * Math.ceil(w / 8) * Math.ceil(ht / 8))]);
+      const head = [0xff, 0xd8, ...sof, ...sos];
+      const b = new Uint8Array(head.length + n * Math.ceil(w / 8) * Math.ceil(ht / 8));
+      b.set(head);
+      return b;
     };
     const estimate = (b: Uint8Array): number => {
       try {
@@ -635,6 +638,9 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
     near(estimate(header(2000, 1500, [0x22, 0x11, 0x11])), 79);
     near(estimate(header(2000, 1500, [0x11, 0x11, 0x11])), 138);
     near(estimate(header(2000, 1500, [0x11])), 44);
+    // By default a decode may take 1 GiB: a 6000×6000 progressive 4:4:4 JPEG (36 MP, under maxPixels)
+    // would ask jpeg-js for ~2 GB, and is refused before it allocates.
+    expectDecodeError(() => decodeImage(header(6000, 6000, [0x11, 0x11, 0x11])), /^JPEG: decoding this 6000×6000 image in full \(jpeg-js\) would take about \d+\.\d MiB of memory, more than the limit of 1024\.0 MiB \(maxDecodeBytes\)$/);
   });
 
   it('a PNG whose IHDR claims 100000×100000 is refused from the header alone', () => {

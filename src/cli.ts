@@ -17,7 +17,7 @@ import { readPathOrUrl } from './assets.js';
 import { encodeSafetensors, parseSafetensors, type Tensor } from './safetensors.js';
 import { accounting, buildNetwork, DEFAULT_NUM_CLASSES, type ModelName } from './topology.js';
 import { makePlan } from './plan.js';
-import { parseLabels, toRGB, withBackground, type Prediction } from './classify.js';
+import { parseLabels, toRGB, withBackground, type DecodeLimits, type Prediction } from './classify.js';
 import type { RGBImage } from './image.js';
 import { benchmark, randomInceptionWeights, type BenchConfig } from './bench.js';
 
@@ -27,9 +27,9 @@ const USAGE = `usage:
                 [--global-pool] [--no-spatial-squeeze] [--threads N]
   googlenet info [--model googlenet|inception_v1] [--size S] [--global-pool] [--num-classes N] [--json]
   googlenet classify <files and folders...> [--top K] [--json] [--model M] [--weights F] [--labels F]
-                [--threads N] [--batch B] [--max-pixels P]
+                [--threads N] [--batch B] [--max-pixels P] [--max-decode-bytes N]
   googlenet embed <files and folders...> --output features.safetensors [--model M] [--weights F]
-                [--threads N] [--batch B] [--max-pixels P]
+                [--threads N] [--batch B] [--max-pixels P] [--max-decode-bytes N]
   googlenet bench [--model M] [--weights F] [--threads 1,2] [--size S] [--global-pool] [--batch B] [--runs R]
                 [--warmup W] [--kernels auto|simd|relaxed] [--json]
   googlenet --version
@@ -285,7 +285,7 @@ async function collectFiles(paths: string[]): Promise<Found[]> {
 type Decoded = Found & { image?: RGBImage };
 
 /** Decode files one at a time; a failure is kept with its reason, not thrown. */
-async function decodeAll(files: Found[], maxPixels?: number): Promise<Decoded[]> {
+async function decodeAll(files: Found[], limits: DecodeLimits): Promise<Decoded[]> {
   const out: Decoded[] = [];
   for (const { file, error } of files) {
     if (error !== undefined) {
@@ -293,7 +293,7 @@ async function decodeAll(files: Found[], maxPixels?: number): Promise<Decoded[]>
       continue;
     }
     try {
-      out.push({ file, image: await toRGB(file, { maxPixels }) });
+      out.push({ file, image: await toRGB(file, limits) });
     } catch (e) {
       out.push({ file, error: e instanceof GoogLeNetError ? e.message : String((e as Error).message ?? e) });
     }
@@ -327,14 +327,14 @@ class Progress {
  * Decode batch i+1 while batch i computes, and hand each batch's good images to `compute`.
  * Returns the failures (file and reason), in order.
  */
-async function pipeline(files: Found[], batch: number, maxPixels: number | undefined, compute: (items: Decoded[]) => Promise<void>, progress: Progress): Promise<Decoded[]> {
+async function pipeline(files: Found[], batch: number, limits: DecodeLimits, compute: (items: Decoded[]) => Promise<void>, progress: Progress): Promise<Decoded[]> {
   const failed: Decoded[] = [];
   const chunks: Found[][] = [];
   for (let i = 0; i < files.length; i += batch) chunks.push(files.slice(i, i + batch));
-  let next = chunks.length ? decodeAll(chunks[0], maxPixels) : undefined;
+  let next = chunks.length ? decodeAll(chunks[0], limits) : undefined;
   for (let c = 0; c < chunks.length; c++) {
     const items = await next!;
-    next = c + 1 < chunks.length ? decodeAll(chunks[c + 1], maxPixels) : undefined;
+    next = c + 1 < chunks.length ? decodeAll(chunks[c + 1], limits) : undefined;
     const good = items.filter((d) => d.image);
     for (const d of items) if (d.error) failed.push(d);
     if (good.length) await compute(items);
@@ -348,13 +348,18 @@ function batchOption(v: Values): number {
 }
 
 /**
- * --max-pixels, checked with the other options: left to the decoder, 0 failed every file one by one
- * ("decodeImage: maxPixels must be…", after the model had loaded) and the command said "0 of N classified".
+ * --max-pixels and --max-decode-bytes, checked with the other options: left to the decoder, 0 failed every
+ * file one by one ("decodeImage: maxPixels must be…", after the model had loaded) and the command said
+ * "0 of N classified".
  */
-function maxPixelsOption(v: Values): number | undefined {
-  const n = intOption(v, 'max-pixels');
-  if (n !== undefined && n < 1) throw new InputError(`--max-pixels must be >= 1, got ${n}`);
-  return n;
+function decodeLimits(v: Values): DecodeLimits {
+  const limits: DecodeLimits = {};
+  for (const [flag, key] of [['max-pixels', 'maxPixels'], ['max-decode-bytes', 'maxDecodeBytes']] as const) {
+    const n = intOption(v, flag);
+    if (n !== undefined && n < 1) throw new InputError(`--${flag} must be >= 1, got ${n}`);
+    limits[key] = n;
+  }
+  return limits;
 }
 
 async function cmdClassify(args: string[]): Promise<number> {
@@ -362,14 +367,14 @@ async function cmdClassify(args: string[]): Promise<number> {
     args, strict: true, allowPositionals: true,
     options: {
       model: { type: 'string' }, weights: { type: 'string' }, threads: { type: 'string' }, labels: { type: 'string' },
-      top: { type: 'string' }, json: { type: 'boolean' }, batch: { type: 'string' }, 'max-pixels': { type: 'string' },
+      top: { type: 'string' }, json: { type: 'boolean' }, batch: { type: 'string' }, 'max-pixels': { type: 'string' }, 'max-decode-bytes': { type: 'string' },
     },
   });
   if (positionals.length === 0) throw new InputError('classify needs at least one image file or folder');
   const top = intOption(values, 'top') ?? 5;
   if (top < 1) throw new InputError(`--top must be >= 1, got ${top}`);
   const batch = batchOption(values);
-  const maxPixels = maxPixelsOption(values);
+  const limits = decodeLimits(values);
   let labels: string[] | undefined;
   if (values.labels) {
     labels = parseLabels(await readPathOrUrl(values.labels, `--labels ${values.labels}`));
@@ -386,7 +391,7 @@ async function cmdClassify(args: string[]): Promise<number> {
   const results = new Map<string, Prediction[] | { error: string }>();
   const progress = new Progress(files.length);
   try {
-    const failed = await pipeline(files, batch, maxPixels, async (items) => {
+    const failed = await pipeline(files, batch, limits, async (items) => {
       const good = items.filter((d) => d.image);
       const preds = await m.classifyBatch(good.map((d) => d.image!), { top });
       good.forEach((d, i) => results.set(d.file, preds[i]));
@@ -419,13 +424,13 @@ async function cmdEmbed(args: string[]): Promise<number> {
     args, strict: true, allowPositionals: true,
     options: {
       model: { type: 'string' }, weights: { type: 'string' }, threads: { type: 'string' }, output: { type: 'string' },
-      batch: { type: 'string' }, 'max-pixels': { type: 'string' },
+      batch: { type: 'string' }, 'max-pixels': { type: 'string' }, 'max-decode-bytes': { type: 'string' },
     },
   });
   if (!values.output) throw new InputError('--output features.safetensors is required');
   if (positionals.length === 0) throw new InputError('embed needs at least one image file or folder');
   const batch = batchOption(values);
-  const maxPixels = maxPixelsOption(values);
+  const limits = decodeLimits(values);
   await checkOutput(values.output);
   const files = await collectFiles(positionals);
   if (files.length === 0) throw new InputError(`no .jpg, .jpeg or .png files found in ${positionals.join(', ')}`);
@@ -433,7 +438,7 @@ async function cmdEmbed(args: string[]): Promise<number> {
   const tensors = new Map<string, Tensor>();
   const progress = new Progress(files.length);
   try {
-    const failed = await pipeline(files, batch, maxPixels, async (items) => {
+    const failed = await pipeline(files, batch, limits, async (items) => {
       const good = items.filter((d) => d.image);
       const feats = await m.embedBatch(good.map((d) => d.image!));
       good.forEach((d, i) => tensors.set(d.file, { shape: [feats[i].length], data: feats[i] }));

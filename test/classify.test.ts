@@ -2,6 +2,7 @@
 // bundled weights, the API's input forms, and the CLI on a folder of good and bad files.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { readFileSync, mkdtempSync, writeFileSync, copyFileSync, mkdirSync, rmSync, existsSync, symlinkSync } from 'node:fs';
+import { blackPng } from './helpers/png.mjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile, spawnSync } from 'node:child_process';
@@ -163,6 +164,19 @@ describe('googlenet CLI', () => {
     expect(stderr).not.toMatch(/EPIPE|Unhandled|at /);
   });
 
+  it('--max-decode-bytes: an image that would take more memory to decode is one failed file naming the limit', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'googlenet-decode-')); // (not in dir, whose listing other tests check)
+    const big = join(own, 'black2000.png');
+    writeFileSync(big, blackPng(2000, 2000));
+    const r = await exec(['classify', big, fixture('chelsea.png'), '--threads', '1', '--max-decode-bytes', String(32 * 2 ** 20)]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('Egyptian cat');
+    expect(r.stderr).toMatch(/black2000\.png: PNG: decoding this 2000×2000 image would take about [\d.]+ MiB of memory, more than the limit of 32\.0 MiB \(maxDecodeBytes\)/);
+    const bad = await exec(['classify', big, '--max-decode-bytes', '0']);
+    expect(bad.stderr).toBe('googlenet classify: --max-decode-bytes must be >= 1, got 0\n');
+    rmSync(own, { recursive: true, force: true });
+  });
+
   it('--max-pixels below 1 is refused as an option, once, before the model loads (not as a failure of every file)', async () => {
     for (const [cmd, extra] of [['classify', []], ['embed', ['--output', join(dir, 'never.safetensors')]]] as const) {
       for (const text of ['0', '-3']) {
@@ -230,7 +244,7 @@ describe('googlenet CLI', () => {
     expect(one.code).toBe(0);
     expect(one.stdout).toBe(`usage:
   googlenet classify <files and folders...> [--top K] [--json] [--model M] [--weights F] [--labels F]
-                [--threads N] [--batch B] [--max-pixels P]
+                [--threads N] [--batch B] [--max-pixels P] [--max-decode-bytes N]
 `);
     const bench = await exec(['bench', '-h', '--runs', '0']); // help wins over the options' checks
     expect(bench.code).toBe(0);

@@ -138,7 +138,7 @@ export interface PoolStart {
  */
 export interface Platform {
   /** Threads when loadModel is not told. */
-  defaultThreads(): number;
+  defaultThreads(): number | Promise<number>;
   /** Why more than one thread cannot run here, or undefined when they can. */
   singleThreadReason(): string | undefined;
   /** Start the worker pool. */
@@ -496,7 +496,7 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
     throw new InputError(`unknown model ${JSON.stringify(model)}; expected 'googlenet' or 'inception_v1'`);
   }
   const asked = options.threads === undefined ? undefined : checkThreads(options.threads);
-  let threads = asked ?? checkThreads(platform.defaultThreads());
+  let threads = asked ?? checkThreads(await platform.defaultThreads());
   let threadsNote: string | undefined;
   if (threads > 1 || asked === undefined) {
     // Also when not asked: a runtime that can run only one thread (edge) says why, as README promises.

@@ -20,16 +20,18 @@ const onNode = () => typeof g.process?.versions?.node === 'string';
 
 export const hostPlatform: Platform = {
   /**
-   * Node: os.availableParallelism() (through process.getBuiltinModule, so nothing imports node:os on the
-   * browser path). Browsers: every core (a page that is not cross-origin isolated then gets 1, with the
-   * reason).
+   * Node: os.availableParallelism() (through process.getBuiltinModule, or on Node 20 before 20.16, which
+   * lacks it, a lazy import: nothing imports node:os on the browser path). Browsers: every core (a page
+   * that is not cross-origin isolated then gets 1, with the reason).
    */
-  defaultThreads() {
+  async defaultThreads() {
+    const clamp = (n: number) => Math.max(1, Math.min(64, Math.floor(n)));
     if (onNode()) {
-      const os = g.process?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number } | undefined;
-      return Math.max(1, Math.min(64, Math.floor(os?.availableParallelism?.() ?? 1)));
+      type Os = { availableParallelism?: () => number; cpus?: () => unknown[] };
+      const os = (g.process?.getBuiltinModule?.('node:os') ?? await import(/* webpackIgnore: true */ 'node:os')) as Os;
+      return clamp(os.availableParallelism?.() ?? os.cpus?.().length ?? 1);
     }
-    return Math.max(1, Math.min(64, Math.floor(g.navigator?.hardwareConcurrency ?? 1)));
+    return clamp(g.navigator?.hardwareConcurrency ?? 1);
   },
 
   singleThreadReason() {

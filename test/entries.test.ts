@@ -178,6 +178,21 @@ describe('entry modules', () => {
     await expect(m.loadModel({ wasm: plain, weights, kernels: 'foo' as 'simd' })).rejects.toThrow(/^kernels must be 'auto', 'simd' or 'relaxed', got "foo"$/);
   });
 
+  it('node: threads default to os.availableParallelism(), also on Node 20 before 20.16 (no process.getBuiltinModule)', async () => {
+    const { hostPlatform } = await import('../dist/platform.js');
+    const { availableParallelism } = await import('node:os');
+    const want = Math.min(64, availableParallelism());
+    expect(await hostPlatform.defaultThreads()).toBe(want);
+    const p = process as { getBuiltinModule?: unknown };
+    const had = p.getBuiltinModule;
+    p.getBuiltinModule = undefined;
+    try {
+      expect(await hostPlatform.defaultThreads()).toBe(want);
+    } finally {
+      p.getBuiltinModule = had;
+    }
+  });
+
   it('node: the decode-memory limit is 1 GiB by default (the same PNG the edge refuses classifies)', async () => {
     const m = await import('../dist/index.js');
     const model = await m.loadModel({ threads: 1 });

@@ -17,9 +17,9 @@ const kept = join(dir, 'package.json.prepack');
 const mode = process.argv[2];
 
 if (mode === 'strip') {
-  if (existsSync(kept)) {
-    throw new Error('package.json.prepack exists: a previous pack did not restore package.json (run `node scripts/pack-manifest.mjs restore`)');
-  }
+  // A pack that failed after strip (npm pack --pack-destination into a missing folder) never ran restore:
+  // the kept file is the original, so put it back first.
+  if (existsSync(kept)) renameSync(kept, manifest);
   const text = readFileSync(manifest, 'utf8');
   const pkg = JSON.parse(text);
   writeFileSync(kept, text);

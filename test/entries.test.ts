@@ -96,7 +96,9 @@ describe('package.json exports', () => {
       const { prepare: _, ...rest } = pkg.scripts;
       expect({ ...packed, scripts: undefined }).toEqual({ ...pkg, scripts: undefined });
       expect(packed.scripts).toEqual(rest);
-      expect(() => run('strip')).toThrow(/did not restore package.json/); // a second strip would lose the original
+      // a pack that failed after strip left the stripped file: the next strip starts from the original
+      run('strip');
+      expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))).toEqual(packed);
       run('restore');
       expect(readFileSync(join(dir, 'package.json'), 'utf8')).toBe(before);
       expect(existsSync(join(dir, 'package.json.prepack'))).toBe(false);

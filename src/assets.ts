@@ -104,7 +104,7 @@ function urlOf(p: string, base: string | undefined, name: string): URL {
 /** A path (Node) or URL string to bytes; outside Node, a relative URL is resolved against the page. */
 export async function readPathOrUrl(p: string | URL, name = nameOf(String(p))): Promise<Uint8Array> {
   if (p instanceof URL) return readAsset(p, name);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p) || /^data:/i.test(p)) return readAsset(urlOf(p, undefined, name), name);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p) || /^data:[^,]*,/i.test(p)) return readAsset(urlOf(p, undefined, name), name);
   const page = (globalThis as { location?: { href: string } }).location?.href;
   const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
   if (!node && page) return readAsset(urlOf(p, page, name), name);

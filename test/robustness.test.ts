@@ -235,6 +235,10 @@ describe('tensors and options', () => {
     expect((err as Error).message).toMatch(msg);
   }, BOUND);
 
+  it('a path that starts with data: but is no data: URL (no comma) is read as a path', async () => {
+    await expect(m.classify('data:photo.png')).rejects.toThrow(/^cannot read data:photo\.png: ENOENT/);
+  });
+
   it('a long data: URL is named in a message by its start and length, not in full', async () => {
     await expect(m.classify(`data:image/png;base64,${'A'.repeat(5000)}`)).rejects.toThrow(/^data:image\/png;base64,A{38}… \(5022 characters\): not a PNG or JPEG image/);
   });

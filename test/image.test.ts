@@ -10,39 +10,14 @@ import { parseSafetensors } from '../dist/safetensors.js';
 import { ImageDecodeError, InputError } from '../dist/errors.js';
 import { toRGB } from '../dist/classify.js';
 import { mulberry32 as rng } from './helpers/rng.mjs';
-import { blackPng } from './helpers/png.mjs';
+import { be32, blackPng, crc32, ihdr, PNG_SIG, pngChunk } from './helpers/png.mjs';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const fixture = (name: string) => new Uint8Array(readFileSync(join(FIX, name)));
 
 // ---------------------------------------------------------------------------------------------------
-// helpers written independently of src/ (CRC, PNG chunk building, a tiny JPEG encoder, a PRNG)
+// helpers written independently of src/ (a tiny JPEG encoder; CRC and PNG chunks in helpers/png.mjs)
 // ---------------------------------------------------------------------------------------------------
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const byte of bytes) {
-    c ^= byte;
-    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function be32(v: number): number[] {
-  return [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
-}
-
-function pngChunk(type: string, data: number[] | Uint8Array): number[] {
-  const body = new Uint8Array([...type].map((c) => c.charCodeAt(0)).concat(Array.from(data)));
-  return [...be32(data.length), ...body, ...be32(crc32(body))];
-}
-
-const PNG_SIG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-function ihdr(width: number, height: number, depth = 8, colorType = 2, interlace = 0): number[] {
-  return pngChunk('IHDR', [...be32(width), ...be32(height), depth, colorType, 0, 0, interlace]);
-}
-
 
 /**
  * A minimal baseline JPEG whose blocks carry only a DC coefficient (flat 8×8 blocks), written from the

@@ -1,5 +1,33 @@
-// PNG files made in the tests.
-import { crc32, deflateSync } from 'node:zlib';
+// PNG files made in the tests, with helpers written independently of src/ (CRC, chunk building).
+import { deflateSync } from 'node:zlib';
+
+/** CRC-32 as PNG chunks use it (ISO 3309), bit by bit. */
+export function crc32(bytes) {
+  let c = 0xffffffff;
+  for (const byte of bytes) {
+    c ^= byte;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** A 32-bit big-endian number as 4 bytes. */
+export function be32(v) {
+  return [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+}
+
+/** A PNG chunk: length, type, data, CRC of type and data. @returns {number[]} */
+export function pngChunk(type, data) {
+  const body = new Uint8Array([...type].map((c) => c.charCodeAt(0)).concat(Array.from(data)));
+  return [...be32(data.length), ...body, ...be32(crc32(body))];
+}
+
+export const PNG_SIG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** An IHDR chunk (default: 8-bit truecolour, no interlace). @returns {number[]} */
+export function ihdr(width, height, depth = 8, colorType = 2, interlace = 0) {
+  return pngChunk('IHDR', [...be32(width), ...be32(height), depth, colorType, 0, 0, interlace]);
+}
 
 /**
  * A black 8-bit RGB PNG of this size: a few KB of compressed rows however large it declares itself
@@ -9,19 +37,6 @@ import { crc32, deflateSync } from 'node:zlib';
  * @returns {Uint8Array}
  */
 export function blackPng(width, height) {
-  const chunk = (type, data) => {
-    const b = Buffer.alloc(12 + data.length);
-    b.writeUInt32BE(data.length, 0);
-    b.write(type, 4, 'latin1');
-    b.set(data, 8);
-    b.writeUInt32BE(crc32(b.subarray(4, 8 + data.length)), 8 + data.length);
-    return b;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit truecolour, no interlace
   const rows = deflateSync(new Uint8Array(height * (1 + 3 * width)));
-  const sig = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return new Uint8Array(Buffer.concat([sig, chunk('IHDR', ihdr), chunk('IDAT', rows), chunk('IEND', new Uint8Array(0))]));
+  return new Uint8Array([...PNG_SIG, ...ihdr(width, height), ...pngChunk('IDAT', rows), ...pngChunk('IEND', [])]);
 }

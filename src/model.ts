@@ -217,7 +217,6 @@ function nextTask(): Promise<void> {
 }
 
 export class Model {
-  private disposed = false;
   /** The first dispose() (a second call waits for it too). */
   private disposing: Promise<void> | undefined;
   /**
@@ -246,6 +245,11 @@ export class Model {
   /** The executor, as tests and benchmarks reach it (m.executor); undefined once disposed. */
   protected get executor(): Executor | undefined {
     return this.held?.executor;
+  }
+
+  /** Once dispose() has been called (it drops what the model holds). */
+  private get disposed(): boolean {
+    return this.held === undefined;
   }
 
   private get live(): { memory: WebAssembly.Memory; executor: Executor; kernels: Kernels } {
@@ -344,8 +348,7 @@ export class Model {
   }
 
   private async runNow(input: TensorInput, opts: RunOptions): Promise<Record<string, TensorData>> {
-    if (this.disposed) throw new RuntimeError('model is disposed');
-    const { memory, kernels, executor } = this.live;
+    const { memory, kernels, executor } = this.live; // (disposed: 'model is disposed')
     const [n, h, w] = this.checkInput(input);
     const plan = this.plan(n, h, w);
     const net = plan.net;
@@ -479,7 +482,6 @@ export class Model {
    */
   dispose(): Promise<void> {
     if (!this.disposing) {
-      this.disposed = true;
       const { executor } = this.held!;
       this.held = undefined;
       this.disposing = executor.dispose();

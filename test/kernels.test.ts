@@ -75,6 +75,25 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
     else expect(maxRelDiff(got, want)).toBeLessThan(tol);
   };
 
+  /**
+   * pool_ref against maxpool / avgpool run over random row ranges, both writing into outputs filled with 7
+   * (elements neither may write stay 7): max pooling exactly equal, average within 1e-6 relative.
+   * `g`: oh, ow, the output's pixel stride and channel offset, window, strides and top / left padding.
+   */
+  const expectPoolAsRef = (
+    r: () => number, inp: number, [n, h, w, c]: number[], isMax: number,
+    g: { oh: number; ow: number; stride: number; off: number; kh: number; kw: number; sh: number; sw: number; pt: number; pl: number },
+  ) => {
+    const { oh, ow, stride, off, kh, kw, sh, sw, pt, pl } = g;
+    const size = n * oh * ow * stride;
+    const outRef = heap.put(new Float32Array(size).fill(7)), out = heap.put(new Float32Array(size).fill(7));
+    k.pool_ref(inp, n, h, w, c, outRef, oh, ow, stride, off, kh, kw, sh, sw, pt, pl, isMax);
+    for (const [r0, r1] of splits(r, n * oh, 1)) (isMax ? k.maxpool : k.avgpool)(inp, h, w, c, out, oh, ow, stride, off, kh, kw, sh, sw, pt, pl, r0, r1);
+    const got = heap.f32(out, size), want = heap.f32(outRef, size);
+    if (isMax) expect(Array.from(got)).toEqual(Array.from(want));
+    else expect(maxRelDiff(got, want)).toBeLessThan(1e-6);
+  };
+
   it('conv2d (im2col + packed GEMM) equals the direct convolution on random shapes', () => {
     const r = rng(1);
     const shapes: Array<[number, number, number]> = [
@@ -268,17 +287,8 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
         ow = caffePool(w, kk, s, p);
       }
       const isMax = mode !== 'valid' || t % 2 === 0 ? 1 : 0;
-      const x = random(r, n * h * w * c);
-      const inp = heap.put(x);
-      const size = n * oh * ow * c;
-      const outRef = heap.alloc(size), out = heap.alloc(size);
-      k.pool_ref(inp, n, h, w, c, outRef, oh, ow, c, 0, kk, kk, s, s, pt, pl, isMax);
-      for (const [r0, r1] of splits(r, n * oh, 1)) {
-        (isMax ? k.maxpool : k.avgpool)(inp, h, w, c, out, oh, ow, c, 0, kk, kk, s, s, pt, pl, r0, r1);
-      }
-      const got = heap.f32(out, size), want = heap.f32(outRef, size);
-      if (isMax) expect(Array.from(got)).toEqual(Array.from(want));
-      else expect(maxRelDiff(got, want)).toBeLessThan(1e-6);
+      const inp = heap.put(random(r, n * h * w * c));
+      expectPoolAsRef(r, inp, [n, h, w, c], isMax, { oh, ow, stride: c, off: 0, kh: kk, kw: kk, sh: s, sw: s, pt, pl });
     }
   });
 
@@ -414,13 +424,7 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
       const off = t % 2 ? 3 : 0, stride = c + 2 * off;
       const isMax = t % 2 === 0 ? 1 : 0;
       const inp = heap.put(random(r, n * h * w * c));
-      const size = n * oh * ow * stride;
-      const outRef = heap.put(new Float32Array(size).fill(7)), out = heap.put(new Float32Array(size).fill(7));
-      k.pool_ref(inp, n, h, w, c, outRef, oh, ow, stride, off, kh, kw, sh, sw, pt, pl, isMax);
-      for (const [r0, r1] of splits(r, n * oh, 1)) (isMax ? k.maxpool : k.avgpool)(inp, h, w, c, out, oh, ow, stride, off, kh, kw, sh, sw, pt, pl, r0, r1);
-      const got = heap.f32(out, size), want = heap.f32(outRef, size);
-      if (isMax) expect(Array.from(got)).toEqual(Array.from(want));
-      else expect(maxRelDiff(got, want)).toBeLessThan(1e-6);
+      expectPoolAsRef(r, inp, [n, h, w, c], isMax, { oh, ow, stride, off, kh, kw, sh, sw, pt, pl });
     }
   });
 

@@ -15,6 +15,7 @@
 import { InputError } from './errors.js';
 import { createModel, type LoadOptions, type Model, type Platform } from './model.js';
 import { parseLabels } from './classify.js';
+import { decodeImage as decodeAny, type DecodeOptions, type RGBImage } from './image.js';
 import type { Tensor } from './safetensors.js';
 
 export { Model, type ModelInfo, type RunOptions, type TensorData, type TensorInput } from './model.js';
@@ -23,11 +24,21 @@ export { parseSafetensors, encodeSafetensors, type Tensor, type ParseOptions, ty
 export { buildNetwork, accounting, endpointNames, ENDPOINTS, type ModelName, type NetworkOptions, type Network } from './topology.js';
 export { weightSpec, type WeightSpec } from './weights.js';
 export type { KernelFlavor, WasmSource } from './wasm.js';
-export { decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, DEFAULT_MAX_DECODE_BYTES, type RGBImage, type DecodeOptions, type PreprocessModel } from './image.js';
+export { fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage, type DecodeOptions, type PreprocessModel } from './image.js';
 export { parseLabels, type ImageInput, type Prediction, type ClassifyOptions, type DecodeLimits, type EmbedOptions } from './classify.js';
 
-/** classify's and embed's default maxDecodeBytes on the edge entry. */
+/** The edge entry's default maxDecodeBytes: decodeImage's, classify's and embed's (the Node entry's is 1 GiB). */
 export const EDGE_MAX_DECODE_BYTES = 32 * 2 ** 20;
+/** This entry's default maxDecodeBytes, under the name the other entries give theirs. */
+export { EDGE_MAX_DECODE_BYTES as DEFAULT_MAX_DECODE_BYTES };
+
+/**
+ * Decode PNG or JPEG bytes to 8-bit RGB (see the Node entry's decodeImage), refusing by default any image
+ * whose decoding would take more than EDGE_MAX_DECODE_BYTES (32 MiB) here, as classify and embed do.
+ */
+export function decodeImage(bytes: Uint8Array | ArrayBuffer, opts?: DecodeOptions): RGBImage {
+  return decodeAny(bytes, { ...opts, maxDecodeBytes: opts?.maxDecodeBytes ?? EDGE_MAX_DECODE_BYTES });
+}
 
 export const edgePlatform: Platform = {
   defaultThreads: () => 1,

@@ -63,7 +63,7 @@ export interface DecodeOptions {
    * Refuse images whose decoding would take more than this many bytes of memory, as estimated from the
    * header before anything is allocated (the decoder's buffers at the scale it decodes: a large baseline
    * JPEG decoded at 1/8 takes little, an 8-bit RGB PNG about 15 bytes per pixel, a progressive JPEG 26 to
-   * 45). Default DEFAULT_MAX_DECODE_BYTES (1 GiB); the edge entry's classify and embed: 32 MiB.
+   * 45). Default DEFAULT_MAX_DECODE_BYTES: 1 GiB; 32 MiB on the edge entry.
    */
   maxDecodeBytes?: number | undefined;
 }

@@ -151,6 +151,11 @@ describe('entry modules', () => {
       await expect(model.classify(big)).rejects.toThrow(/^PNG: decoding this 2000×2000 image would take about [\d.]+ MiB of memory, more than the limit of 32\.0 MiB \(maxDecodeBytes\)$/);
       await expect(model.embed(big)).rejects.toBeInstanceOf(m.ImageDecodeError);
       expect((await model.classify(big, { maxDecodeBytes: Infinity, top: 1 }))[0].probability).toBeGreaterThan(0);
+      // The edge entry's decodeImage has the same default (its DEFAULT_MAX_DECODE_BYTES), and takes a limit too.
+      expect(m.DEFAULT_MAX_DECODE_BYTES).toBe(32 * 2 ** 20);
+      expect(() => m.decodeImage(big)).toThrow(/^PNG: decoding this 2000×2000 image would take about [\d.]+ MiB of memory, more than the limit of 32\.0 MiB \(maxDecodeBytes\)$/);
+      expect(() => m.decodeImage(big, { maxPixels: 1e6 })).toThrow(/maxPixels/);
+      expect(m.decodeImage(big, { maxDecodeBytes: 64 * 2 ** 20 })).toMatchObject({ width: 2000, height: 2000 });
       // F(2x2, 3x3) by default here: googlenet fits in 46 MiB of Wasm memory (F(4x4) takes 72 MiB).
       expect(model.memoryBytes).toBeLessThan(46 * 2 ** 20);
       await model.dispose();

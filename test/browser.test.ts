@@ -232,6 +232,18 @@ window.result = (async () => {
       await page.close();
     }
 
+    /** A production build's output folder, served by the demo server with COOP/COEP and the strict CSP (/csp/): check(). */
+    async function checkBuild(outDir: string) {
+      // @ts-expect-error: a plain .mjs without types
+      const { startDemoServer } = await import('../examples/browser/server.mjs');
+      const s = await startDemoServer({ port: 0, root: outDir });
+      try {
+        await check(`${s.origin}/csp/`); // isolated, and the strict CSP on the page
+      } finally {
+        s.server.close();
+      }
+    }
+
     it('vite build: the wasm, weights, labels and the Web Worker are emitted; 2 threads, same answer', async () => {
       const { build } = await import('vite');
       await build({ root: dir, configFile: false, logLevel: 'error', build: { outDir: join(dir, 'dist') } });
@@ -240,14 +252,7 @@ window.result = (async () => {
         expect(assets.some((a) => a.startsWith(`${f}-`) && a.endsWith('.wasm')), f).toBe(true);
       }
       expect(assets.some((a) => a.startsWith('web-worker-'))).toBe(true);
-      // @ts-expect-error: a plain .mjs without types
-      const { startDemoServer } = await import('../examples/browser/server.mjs');
-      const s = await startDemoServer({ port: 0, root: join(dir, 'dist') });
-      try {
-        await check(`${s.origin}/csp/`); // isolated, and the strict CSP on the page
-      } finally {
-        s.server.close();
-      }
+      await checkBuild(join(dir, 'dist'));
     });
 
     it('vite dev server (dependency pre-bundling): 2 threads, same answer', async () => {

@@ -3,7 +3,7 @@
 // - cross-origin isolated (COOP/COEP): 2 threads through Web Workers, the same answer as Node;
 // - without those headers: 1 thread, said in info.threadsNote, the same answer;
 // - under a strict CSP ('self' and 'wasm-unsafe-eval'): still works, no violation;
-// - a tiny app built with Vite (no configuration) that imports the package, with 2 threads.
+// - a tiny app that imports the package, built with no configuration by Vite and by webpack 5, with 2 threads.
 // Skipped only when /usr/bin/chromium is absent outside CI; in CI (CI=true) .ci/run installs it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, cpSync, existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
+import type { Stats } from 'webpack';
 import { loadModel } from '../dist/index.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -189,12 +190,12 @@ describe.skipIf(!run)('headless Chromium', () => {
     await page.close();
   });
 
-  describe('a tiny app that imports the package, under Vite 8 with no configuration', () => {
+  describe('a tiny app that imports the package, under Vite 8 and webpack 5 with no configuration', () => {
     let dir: string;
     beforeAll(() => {
       // The package as `npm install` leaves it: a real folder under node_modules (so Vite's dev server
       // pre-bundles it like any dependency), its dependencies beside it.
-      dir = mkdtempSync(join(tmpdir(), 'googlenet-vite-'));
+      dir = mkdtempSync(join(tmpdir(), 'googlenet-app-'));
       const pkgDir = join(dir, 'node_modules', 'googlenet-wasm');
       mkdirSync(pkgDir, { recursive: true });
       copyFileSync(join(root, 'package.json'), join(pkgDir, 'package.json'));
@@ -253,6 +254,40 @@ window.result = (async () => {
       }
       expect(assets.some((a) => a.startsWith('web-worker-'))).toBe(true);
       await checkBuild(join(dir, 'dist'));
+    });
+
+    it('webpack 5 production build, nothing configured but where the app is: the wasm, weights, labels and the Web Worker chunk are emitted; 2 threads, same answer', async () => {
+      const { default: webpack } = await import('webpack');
+      const out = join(dir, 'webpack-dist');
+      // As `webpack --mode production ./main.js -o webpack-dist` run in the app's folder: webpack's defaults
+      // otherwise (target web, so the package's `browser` export; `new URL(…, import.meta.url)` as assets;
+      // `new Worker(new URL(…))` as a worker chunk; output.publicPath 'auto').
+      const compiler = webpack({ mode: 'production', context: dir, entry: './main.js', output: { path: out } });
+      const stats = await new Promise<Stats>((resolve, reject) => compiler.run((e, st) => (e ? reject(e) : resolve(st!))));
+      await new Promise((resolve) => compiler.close(resolve));
+      const j = stats.toJson({ all: false, assets: true, chunks: true, chunkModules: true, errors: true, warnings: true });
+      expect(j.errors).toEqual([]);
+      // Only the performance hint about the 27 MB weights: nothing unresolved, no "Critical dependency".
+      expect(j.warnings!.map((w) => w.message.split('\n')[0])).toEqual(['asset size limit: The following asset(s) exceed the recommended size limit (244 KiB).']);
+      // webpack names assets by content hash only; the stats say which file each one came from.
+      const emitted = new Map(j.assets!.filter((a) => a.info.sourceFilename).map((a) => [a.info.sourceFilename, a.name]));
+      for (const f of ['build/kernels.wasm', 'build/kernels.shared.wasm', 'build/kernels.relaxed.wasm', 'build/kernels.relaxed.shared.wasm',
+        'models/googlenet.safetensors', 'labels/synset_words.txt']) {
+        const name = emitted.get(`node_modules/googlenet-wasm/${f}`);
+        expect(name, f).toBeDefined();
+        expect(readFileSync(join(out, name!)).equals(readFileSync(join(root, f))), f).toBe(true);
+      }
+      // The Web Worker: a chunk of its own, an entry (started by new Worker) that the page does not load.
+      const worker = j.chunks!.filter((c) => c.modules!.some((m) => /\/googlenet-wasm\/dist\/threads\/web-worker\.js\b/.test(m.name ?? '')));
+      expect(worker).toHaveLength(1);
+      expect({ entry: worker[0].entry, initial: worker[0].initial }).toEqual({ entry: true, initial: false });
+      expect(worker[0].files!.length).toBeGreaterThan(0);
+      for (const f of worker[0].files!) expect(existsSync(join(out, f)), f).toBe(true);
+      expect(worker[0].files).not.toContain('main.js');
+      // webpack makes no page: the app's own, loading the bundle as a classic script (output.module is off).
+      writeFileSync(join(out, 'index.html'), '<!doctype html><meta charset="utf-8"><title>app</title><script src="./main.js"></script>\n');
+      copyFileSync(chelseaPath, join(out, 'chelsea.png'));
+      await checkBuild(out);
     });
 
     it('vite dev server (dependency pre-bundling): 2 threads, same answer', async () => {

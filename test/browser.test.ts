@@ -253,6 +253,11 @@ window.result = (async () => {
         expect(assets.some((a) => a.startsWith(`${f}-`) && a.endsWith('.wasm')), f).toBe(true);
       }
       expect(assets.some((a) => a.startsWith('web-worker-'))).toBe(true);
+      for (const [prefix, f] of [['googlenet-', 'models/googlenet.safetensors'], ['synset_words-', 'labels/synset_words.txt']]) {
+        const name = assets.find((a) => a.startsWith(prefix));
+        expect(name, f).toBeDefined();
+        expect(readFileSync(join(dir, 'dist', 'assets', name!)).equals(readFileSync(join(root, f))), f).toBe(true);
+      }
       await checkBuild(join(dir, 'dist'));
     });
 

@@ -5,7 +5,7 @@
  *   googlenet info --model M [--size S] [--json]
  *   googlenet classify / embed <files and folders...>, googlenet bench (see USAGE)
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { access, constants, readFile, readdir, realpath, stat, writeFile } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -46,6 +46,29 @@ function usageOf(cmd: string): string {
 }
 
 type Values = Record<string, string | boolean | undefined>;
+
+/**
+ * parseArgs, strict, except that a value of an option that takes one may be a negative number written
+ * as the next argument (`--batch -1`): parseArgs refuses it as "ambiguous" (three lines asking for
+ * `--batch=-XYZ`); here it is the option's value, and the option's own check names the problem
+ * ("--batch must be from 1 to 256, got -1"). Anything after `--` is left alone.
+ */
+function parseOptions<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  const args = config.args ?? [];
+  const options = config.options ?? {};
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    const name = a.startsWith('--') && !a.includes('=') ? a.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === 'string' && /^-\d/.test(args[i + 1] ?? '')) out.push(`${a}=${args[++i]}`);
+    else out.push(a);
+  }
+  return parseArgs({ ...config, args: out } as T);
+}
 
 /**
  * A whole-number option written in decimal digits. Number() alone would also take "1e3", "0x2", " 5" and
@@ -135,7 +158,7 @@ export function loadOptions(v: Values): LoadOptions {
 }
 
 async function cmdRun(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args, strict: true, allowPositionals: false,
     options: { ...MODEL_OPTIONS, input: { type: 'string' }, output: { type: 'string' }, endpoints: { type: 'string' } },
   });
@@ -184,7 +207,7 @@ async function cmdRun(args: string[]): Promise<number> {
 }
 
 async function cmdInfo(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args, strict: true, allowPositionals: false,
     options: { model: { type: 'string' }, size: { type: 'string' }, json: { type: 'boolean' }, 'global-pool': { type: 'boolean' }, 'num-classes': { type: 'string' } },
   });
@@ -363,7 +386,7 @@ function decodeLimits(v: Values): DecodeLimits {
 }
 
 async function cmdClassify(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args, strict: true, allowPositionals: true,
     options: {
       model: { type: 'string' }, weights: { type: 'string' }, threads: { type: 'string' }, labels: { type: 'string' },
@@ -420,7 +443,7 @@ async function cmdClassify(args: string[]): Promise<number> {
 }
 
 async function cmdEmbed(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args, strict: true, allowPositionals: true,
     options: {
       model: { type: 'string' }, weights: { type: 'string' }, threads: { type: 'string' }, output: { type: 'string' },
@@ -462,7 +485,7 @@ async function cmdEmbed(args: string[]): Promise<number> {
  * ones (speed does not depend on the values).
  */
 async function cmdBench(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args, strict: true, allowPositionals: false,
     options: {
       model: { type: 'string' }, weights: { type: 'string' }, threads: { type: 'string' }, size: { type: 'string' },
@@ -539,7 +562,8 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`googlenet ${cmd}: ${(e as Error).message}\n${USAGE}`);
+      // The mistake, then the usage of this command only (all five commands' usage buried the line).
+      process.stderr.write(`googlenet ${cmd}: ${(e as Error).message}\n${usageOf(cmd)}`);
       return 2;
     }
     // An error of the system (ENOENT, EACCES, ENOSPC… with the call and path in its message) is about the

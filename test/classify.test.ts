@@ -298,6 +298,12 @@ describe('googlenet CLI', () => {
       [['--batch', '1.5'], /--batch must be a whole number/],
       [['--kernels', 'avx'], /--kernels must be auto, simd or relaxed/],
       [['--size', '50'], /needs at least 7x7 at inception_5b.*globalPool/],
+      [['--size', '10'], /input is too small: pool3\/3x3_s2 would be 0x0/],
+      [['--runs', 'abc'], /--runs must be a whole number in decimal digits, got "abc"/],
+      [['--threads', 'x'], /--threads takes thread counts from 1 to 64 separated by commas, got "x"/],
+      // A negative number as the next argument is the option's value (parseArgs alone calls it ambiguous).
+      [['--batch', '-1'], /--batch must be from 1 to 256, got -1/],
+      [['--runs', '-3'], /--runs must be from 1 to 100000, got -3/],
       [['--weights', '/nonexistent.safetensors'], /cannot read \/nonexistent.safetensors/],
       // Refused from the plan: its input alone (51 GB) is never made.
       [['--size', '4096', '--batch', '256'], /out of memory: this input needs [\d.]+ MiB of Wasm memory/],
@@ -306,6 +312,26 @@ describe('googlenet CLI', () => {
       const r = await exec(['bench', '--runs', '1', '--warmup', '0', '--threads', '1', ...args]);
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr).toMatch(re);
+      expect(r.stderr.split('\n')).toHaveLength(2); // one line and its newline
+      expect(r.stdout).toBe('');
+      expectNoStack(r.stderr);
+    }
+  });
+
+  it('bench: an unknown option, a missing value or an argument is one line, then the usage of bench alone, exit 2', async () => {
+    const usage = (await exec(['bench', '--help'])).stdout;
+    const cases: Array<[string[], string]> = [
+      [['--nosuch'], "Unknown option '--nosuch'"],
+      [['--runs'], "Option '--runs <value>' argument missing"],
+      [['extra'], "Unexpected argument 'extra'. This command does not take positional arguments"],
+      [['--json=1'], "Option '--json' does not take an argument"],
+    ];
+    for (const [args, message] of cases) {
+      const r = await exec(['bench', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`googlenet bench: ${message}\n${usage}`);
+      expect(r.stderr).not.toContain('googlenet classify');
     }
   });
 

@@ -2,6 +2,71 @@
 // own (src/bench.ts, also behind `googlenet bench`), so that both time the same thing.
 export { INPUT_SCALE, randomInceptionWeights, randomInput, rng, stats } from '../dist/bench.js';
 import { stats } from '../dist/bench.js';
+import { parseArgs } from 'node:util';
+
+/**
+ * A benchmark's command line: parseArgs (strict, no positionals) with `--help` (prints `usage`, exit 0).
+ * A mistake (an unknown flag, a value missing, not a number or out of range, a name not in the list) is
+ * one line on stderr naming the flag and what it got, and exit code 2, before anything starts (no model,
+ * no worker): a benchmark run with NaN rounds or 0 threads printed NaN or "error" rows and exited 0.
+ * A negative number after a flag is its value (`--runs -1` gets the range message).
+ * Returns the values and checkers: int(name, default, min, max), ints(name, default list, min, max) for
+ * "1,2" (duplicates dropped), oneOf(name, default, allowed), someOf(name, default list, allowed) for
+ * "a,b", and fail(message).
+ */
+export function benchArgs(script, usage, options) {
+  const fail = (message) => {
+    process.stderr.write(`${script}: ${message} (--help lists the options)\n`);
+    process.exit(2);
+  };
+  options = { ...options, help: { type: 'boolean', short: 'h' } };
+  const argv = process.argv.slice(2);
+  const args = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') && !argv[i].includes('=') ? argv[i].slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === 'string' && /^-\d/.test(argv[i + 1] ?? '')) args.push(`${argv[i]}=${argv[++i]}`);
+    else args.push(argv[i]);
+  }
+  let values;
+  try {
+    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    fail(String(e.message).split('\n')[0]);
+  }
+  if (values.help) {
+    process.stdout.write(usage.endsWith('\n') ? usage : `${usage}\n`);
+    process.exit(0);
+  }
+  const whole = (name, text, min, max) => {
+    if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text))) fail(`--${name} must be a whole number in decimal digits, got ${JSON.stringify(text)}`);
+    const n = Number(text);
+    if (n < min || n > max) fail(`--${name} must be from ${min} to ${max}, got ${n}`);
+    return n;
+  };
+  const list = (name) => {
+    const items = values[name].split(',').map((s) => s.trim());
+    if (items.some((s) => s === '')) fail(`--${name} takes a list separated by commas, got ${JSON.stringify(values[name])}`);
+    return [...new Set(items)];
+  };
+  return {
+    values,
+    fail,
+    int: (name, def, min, max) => (values[name] === undefined ? def : whole(name, values[name], min, max)),
+    ints: (name, def, min, max) => (values[name] === undefined ? def : list(name).map((s) => whole(name, s, min, max))),
+    oneOf(name, def, allowed) {
+      const v = values[name] ?? def;
+      if (!allowed.includes(v)) fail(`--${name} must be ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+      return v;
+    },
+    someOf(name, def, allowed) {
+      if (values[name] === undefined) return def;
+      const items = list(name);
+      const bad = items.filter((s) => !allowed.includes(s));
+      if (bad.length) fail(`--${name}: unknown ${bad.map((s) => JSON.stringify(s)).join(', ')} (one or more of ${allowed.join(', ')})`);
+      return items;
+    },
+  };
+}
 
 /**
  * How much of the machine a benchmark has: `threads` worker threads, kept for repeated samples, each spin

@@ -1,18 +1,23 @@
 // End-to-end benchmark: ms per image, both topologies, 224x224, batch 1 and 8, threads 1 and 2; and each
 // configuration's cold start (loadModel; the first run, of the whole batch): one sample each, not a median.
 // Median and p10-p90 over `--runs N` (default 20) rounds after warm-up; each round runs every configuration
-// twice and times the second run (batch 8: every fourth round). `--json` prints JSON; `--quick` only
-// inception_v1 batch 1. Before, between and after the timed rounds it samples how much of the machine
-// there was (machineProbe in common.mjs): on a shared VM the 2-thread figures move with it.
+// twice and times the second run (batch 8: every fourth round). Before, between and after the timed rounds
+// it samples how much of the machine there was (machineProbe in common.mjs): on a shared VM the 2-thread
+// figures move with it. A configuration that fails is a row with its error, and the exit code is 1.
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import { loadModel } from '../dist/index.js';
 import { compileProgram } from '../dist/threads/schedule.js';
-import { INPUT_SCALE, machineLine, machineProbe, machineSummary, randomInceptionWeights, randomInput, slowestRateMedian, stats } from './common.mjs';
+import { benchArgs, INPUT_SCALE, machineLine, machineProbe, machineSummary, randomInceptionWeights, randomInput, slowestRateMedian, stats } from './common.mjs';
 
-const { values } = parseArgs({ options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, runs: { type: 'string' }, threads: { type: 'string' } } });
-const runs = Number(values.runs ?? 20);
-const threadList = values.threads ? values.threads.split(',').map(Number) : [1, 2];
+const USAGE = `usage: node bench/e2e.mjs [--quick] [--runs N] [--threads 1,2] [--json]   (npm run bench -- ...)
+  --quick        inception_v1 batch 1 only (default: inception_v1 and googlenet, batch 1 and 8)
+  --runs N       timed rounds, 1 to 100000 (default 20; batch 8 is timed every fourth round)
+  --threads L    thread counts separated by commas, each 1 to 64 (default 1,2)
+  --json         one JSON object on stdout: { meta, results }`;
+const args = benchArgs('bench/e2e.mjs', USAGE, { json: { type: 'boolean' }, quick: { type: 'boolean' }, runs: { type: 'string' }, threads: { type: 'string' } });
+const { values } = args;
+const runs = args.int('runs', 20, 1, 100000);
+const threadList = args.ints('threads', [1, 2], 1, 64);
 const rows = [];
 const configs = [];
 for (const model of values.quick ? ['inception_v1'] : ['inception_v1', 'googlenet']) {
@@ -23,10 +28,11 @@ const inceptionWeights = randomInceptionWeights(1);
 // drift (20-40 % over minutes on the VM this was tuned on) weighs on all of them alike.
 const live = [];
 for (const c of configs) {
+  let m;
   try {
     // Cold start: loadModel (googlenet reads its bundled file; inception_v1 gets tensors) and the first run.
     let t = performance.now();
-    const m = await loadModel({ model: c.model, threads: c.threads, weights: c.model === 'inception_v1' ? inceptionWeights : undefined });
+    m = await loadModel({ model: c.model, threads: c.threads, weights: c.model === 'inception_v1' ? inceptionWeights : undefined });
     const loadMs = performance.now() - t;
     const input = randomInput(c.batch, 224, 224, 7, INPUT_SCALE[c.model]);
     t = performance.now();
@@ -36,6 +42,7 @@ for (const c of configs) {
     live.push({ c, m, input, ms: [], loadMs, firstMs });
   } catch (e) {
     live.push({ c, error: e.message });
+    await m?.dispose(); // its workers would keep the process alive
   }
 }
 // The machine's state around and between the timed rounds (a busy VM host slows multithreaded runs most).
@@ -75,16 +82,16 @@ if (values.json) {
   console.log(JSON.stringify({ meta, results: rows }, null, 2));
 } else {
   console.log(`googlenet-wasm end to end, 224x224 — ${meta.cpu}, ${meta.cores} cores, Node ${meta.node}`);
-  console.log('model          batch threads kernels   ms/image (median)  p10-p90     loadModel  first run (ms)');
+  console.log('model          batch threads kernels   ms/image (median)  p10-p90     loadModel (ms)  first run (ms)');
   for (const r of rows) {
     if (r.error) console.log(`${r.model.padEnd(14)} ${String(r.batch).padStart(5)} ${String(r.threads).padStart(7)}  error: ${r.error}`);
-    else console.log(`${r.model.padEnd(14)} ${String(r.batch).padStart(5)} ${String(r.threads).padStart(7)} ${r.kernels.padEnd(9)} ${r.msPerImage.toFixed(1).padStart(17)}  ${`${r.p10.toFixed(1)}-${r.p90.toFixed(1)}`.padEnd(11)} ${r.loadMs.toFixed(0).padStart(9)} ${r.firstRunMs.toFixed(0).padStart(10)}`);
+    else console.log(`${r.model.padEnd(14)} ${String(r.batch).padStart(5)} ${String(r.threads).padStart(7)} ${r.kernels.padEnd(9)} ${r.msPerImage.toFixed(1).padStart(17)}  ${`${r.p10.toFixed(1)}-${r.p90.toFixed(1)}`.padEnd(11)} ${r.loadMs.toFixed(0).padStart(14)} ${r.firstRunMs.toFixed(0).padStart(15)}`);
   }
   for (const r of rows.filter((x) => x.threads > 1 && !x.error)) {
     const one = rows.find((x) => x.model === r.model && x.batch === r.batch && x.threads === 1 && !x.error);
     // The p10s: the runs least disturbed by the machine (a shared VM stops or slows a core now and then,
     // which a run on more threads is exposed to more often).
-    if (one) console.log(`${r.model} batch ${r.batch}: ${r.threads} threads ${(one.msPerImage / r.msPerImage).toFixed(2)}x faster than 1 (medians; p10s: ${(one.p10 / r.p10).toFixed(2)}x)`);
+    if (one) console.log(`${r.model} batch ${r.batch}: ${r.threads} threads ${(one.msPerImage / r.msPerImage).toFixed(2)}x the speed of 1 (medians; p10s: ${(one.p10 / r.p10).toFixed(2)}x)`);
   }
   for (const r of rows.filter((x) => x.barrierUs !== undefined)) {
     console.log(`${r.model}, ${r.threads} threads: ${r.syncPoints} sync points per image, ${r.barrierUs.toFixed(2)} µs per barrier (empty, all workers)`);
@@ -95,7 +102,13 @@ if (values.json) {
   // With one core slower than the other, the 1-thread runs land on one of them (measured here: 36-39 ms on
   // the faster, 44-50 ms on a core at 76-82 %), and the speed-up says as much about that as about the pool.
   const slowest = meta.slowestCoreRateMedianPct;
+  // Another program at work: quiet rounds here lose ~3 % of a core's time, busy ones 7-15 %.
+  const lost = stats(machine.rounds.map((x) => Math.max(...x.map((c) => c.lostPct)))).median;
+  if (lost >= 20) {
+    console.log(`caution: between rounds a core lost a median ${lost.toFixed(0)} % of its time (the OS gave it to other work, or on a VM the host to other guests): the figures above are not this code's alone`);
+  }
   if (slowest < 95) {
     console.log(`caution: the cores ran at different rates (the slower at a median ${slowest.toFixed(0)} % of the faster's): the 1-thread figure depends on which core its runs landed on, and the speed-ups above are not the pool's alone`);
   }
 }
+if (rows.some((r) => r.error)) process.exitCode = 1;

@@ -55,7 +55,7 @@ export function benchArgs(script, usage, options) {
     ints: (name, def, min, max) => (values[name] === undefined ? def : list(name).map((s) => whole(name, s, min, max))),
     oneOf(name, def, allowed) {
       const v = values[name] ?? def;
-      if (!allowed.includes(v)) fail(`--${name} must be ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+      if (!allowed.includes(v)) fail(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
       return v;
     },
     someOf(name, def, allowed) {

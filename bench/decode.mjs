@@ -2,15 +2,18 @@
 // scale for large baseline JPEGs), against jpeg-js's own decode, interleaved round-robin, median of
 // --runs rounds (default 7). Besides the fixtures it encodes two large photos in memory with jpeg-js
 // (coffee.png's pixels stretched to 2016x1512 and 4032x3024 with a fine deterministic texture, quality
-// 90), so the figures need no files from elsewhere. `--json` prints JSON.
+// 90), so the figures need no files from elsewhere.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import jpeg from 'jpeg-js';
 import { decodeImage } from '../dist/index.js';
-import { rng, stats } from './common.mjs';
+import { benchArgs, rng, stats } from './common.mjs';
 
-const { values } = parseArgs({ options: { json: { type: 'boolean' }, runs: { type: 'string' } } });
-const runs = Number(values.runs ?? 7);
+const USAGE = `usage: node bench/decode.mjs [--runs N] [--json]   (npm run bench:decode -- ...)
+  --runs N   timed rounds after one untimed, 1 to 10000 (default 7)
+  --json     one JSON object on stdout: { date, node, runs, results }, ms medians per image`;
+const args = benchArgs('bench/decode.mjs', USAGE, { json: { type: 'boolean' }, runs: { type: 'string' } });
+const { values } = args;
+const runs = args.int('runs', 7, 1, 10000);
 const fixture = (name) => new Uint8Array(readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url)));
 
 /** coffee.png stretched to w x h (nearest source pixel, plus +-8 levels of seeded noise), as a JPEG. */
@@ -61,7 +64,8 @@ const rows = images.map(([name, bytes], i) => {
 if (values.json) {
   console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, runs, results: rows }, null, 2));
 } else {
-  console.log(`image decoding, ms (median of ${runs}): this package in full / as classify decodes / jpeg-js alone in full`);
+  console.log(`image decoding, ms (median of ${runs} interleaved rounds)`);
+  console.log(`${'image'.padEnd(32)} ${'full'.padStart(8)} ${'classify'.padStart(8)} ${'(its size)'.padStart(11)} ${'jpeg-js'.padStart(8)}`);
   for (const r of rows) {
     const f = (x) => (x === null ? '-' : x.toFixed(1)).padStart(8);
     console.log(`${r.image.padEnd(32)} ${f(r.full)} ${f(r.classify)} (${r.classifySize.padStart(9)}) ${f(r['jpeg-js'])}`);

@@ -1,17 +1,21 @@
 // Per-kernel benchmarks (benny): GFLOP/s of the GEMM micro-kernel, im2col, convolution by layer shape
 // (im2col + GEMM and Winograd), pooling and LRN, against the machine's measured Wasm SIMD peak
 // (bench/peak.ts: independent multiply-add chains), for the kernels build in use ('relaxed' where the
-// engine runs relaxed SIMD, else 'simd'; `--kernels simd` forces the plain build).
+// engine runs relaxed SIMD, else 'simd'; `--kernels simd` forces the plain build). GFLOP/s and ms per call
+// are benny's mean over its samples.
 import b from 'benny';
 import asc from 'assemblyscript/asc';
-import { parseArgs } from 'node:util';
 import { compileKernels, instantiateKernels } from '../dist/wasm.js';
 import { F2_3, F4_3, NR, packWeights, packWinograd, winogradBytes, winogradMatrixBytes } from '../dist/weights.js';
 import { WINOGRAD_FLOATS, winogradTiles } from '../dist/plan.js';
-import { stats } from './common.mjs';
+import { benchArgs, stats } from './common.mjs';
 
-const { values } = parseArgs({ options: { kernels: { type: 'string' }, quick: { type: 'boolean' } } });
-const km = await compileKernels({ shared: false, flavor: values.kernels ?? 'auto' });
+const USAGE = `usage: node bench/kernels.mjs [--kernels auto|simd|relaxed] [--quick]   (npm run bench:kernels -- ...)
+  --kernels K   the kernels build: auto (default: relaxed where the engine runs relaxed SIMD), simd or relaxed
+  --quick       0.2-0.5 s per case instead of 1-2 s`;
+const args = benchArgs('bench/kernels.mjs', USAGE, { kernels: { type: 'string' }, quick: { type: 'boolean' } });
+const { values } = args;
+const km = await compileKernels({ shared: false, flavor: args.oneOf('kernels', 'auto', ['auto', 'simd', 'relaxed']) });
 const relaxed = km.flavor === 'relaxed';
 const mem = new WebAssembly.Memory({ initial: 2048 });
 const k = instantiateKernels(km.module, mem);
@@ -133,12 +137,13 @@ const poolCases = [];
 await suite('Pooling and LRN (flops: one per window element; LRN ~12 per value)', poolCases);
 
 let last = '';
-console.log(`\n${''.padEnd(56)}  GFLOP/s  % of peak  ms/call`);
+const width = Math.max(...results.map((r) => r.case.length));
+console.log(`\n${''.padEnd(width + 2)}  GFLOP/s  % of peak  ms/call   (benny's mean)`);
 for (const r of results) {
   if (r.suite !== last) console.log((last = r.suite));
   const g = r.gflops ? r.gflops.toFixed(1).padStart(7) : '      -';
   const p = r.gflops ? `${(100 * r.ofPeak).toFixed(0).padStart(7)} %` : '         ';
-  console.log(`  ${r.case.padEnd(56)} ${g}  ${p}  ${r.ms.toFixed(3).padStart(7)}`);
+  console.log(`  ${r.case.padEnd(width)}  ${g}  ${p}  ${r.ms.toFixed(3).padStart(7)}`);
 }
 console.log('GEMM against the peak measured right before each call (median of 61 pairs, p10-p90)');
-for (const r of paired) console.log(`  ${r.label.padEnd(56)} ${(100 * r.median).toFixed(0).padStart(7)} %  (${(100 * r.p10).toFixed(0)}-${(100 * r.p90).toFixed(0)} %)`);
+for (const r of paired) console.log(`  ${r.label.padEnd(width)}  ${(100 * r.median).toFixed(0).padStart(7)} %  (${(100 * r.p10).toFixed(0)}-${(100 * r.p90).toFixed(0)} %)`);

@@ -13,34 +13,42 @@
 //
 //   node bench/peers.mjs [--json] [--rounds 25] [--warmup 3] [--gap 100 (ms between inferences)]
 //                        [--only ours,tfjs-wasm,ort-web,ort-node] [--threads 1,2]
+// Progress goes to stderr; with --json, stdout holds the JSON object alone. A runner that cannot be set
+// up is reported as not run, and makes the exit code 1, as does a runner that disagrees with googlenet-wasm.
 import fs from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
-import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { loadModel } from '../dist/index.js';
-import { randomInceptionWeights, randomInput, stats } from './common.mjs';
+import { benchArgs, randomInceptionWeights, randomInput, stats } from './common.mjs';
 import { inceptionV1Onnx } from './peers/onnx.mjs';
 import { createOrtNode } from './peers/ort-node.mjs';
 import { packageVersion } from './peers/version.mjs';
 
 const require = createRequire(import.meta.url);
-const { values } = parseArgs({
-  options: {
-    json: { type: 'boolean' },
-    rounds: { type: 'string' },
-    warmup: { type: 'string' },
-    only: { type: 'string' },
-    threads: { type: 'string' },
-    gap: { type: 'string' },
-  },
+const RUNNERS = ['ours', 'tfjs-wasm', 'ort-web', 'ort-node'];
+const USAGE = `usage: node bench/peers.mjs [--rounds N] [--warmup N] [--gap MS] [--only L] [--threads L] [--json]   (npm run bench:peers -- ...)
+  --rounds N    timed rounds, each one inference of every runner, 1 to 100000 (default 25)
+  --warmup N    untimed rounds first, 0 to 100000 (default 3)
+  --gap MS      pause before each inference in ms, 0 to 60000 (default 100)
+  --only L      runners separated by commas, of ${RUNNERS.join(', ')} (default all)
+  --threads L   thread counts separated by commas, each 1 to 64 (default 1,2)
+  --json        one JSON object on stdout: { meta, rounds, warmup, gapMs, relTolerance, reference, agreement, results }`;
+const args = benchArgs('bench/peers.mjs', USAGE, {
+  json: { type: 'boolean' },
+  rounds: { type: 'string' },
+  warmup: { type: 'string' },
+  only: { type: 'string' },
+  threads: { type: 'string' },
+  gap: { type: 'string' },
 });
-const rounds = Number(values.rounds ?? 25);
-const warmup = Number(values.warmup ?? 3);
-const kinds = (values.only ?? 'ours,tfjs-wasm,ort-web,ort-node').split(',');
-const gap = Number(values.gap ?? 100);
-const threadList = (values.threads ?? '1,2').split(',').map(Number);
-const log = values.json ? () => {} : (...a) => console.error(...a);
+const { values } = args;
+const rounds = args.int('rounds', 25, 1, 100000);
+const warmup = args.int('warmup', 3, 0, 100000);
+const kinds = args.someOf('only', RUNNERS, RUNNERS);
+const gap = args.int('gap', 100, 0, 60000);
+const threadList = args.ints('threads', [1, 2], 1, 64);
+const log = (...a) => console.error(...a);
 
 const REL_TOL = 1e-4;
 
@@ -204,7 +212,6 @@ if (onnx) log(`ONNX model: ${(onnx.length / 1e6).toFixed(1)} MB, opset 13, built
 const runners = [];
 for (const kind of kinds) {
   const engine = ENGINES[kind];
-  if (!engine) throw new Error(`unknown runner ${kind} (one of ${Object.keys(ENGINES).join(', ')})`);
   for (const threads of threadList) {
     const r = { kind, name: `${engine.label} ${engine.version()}`, threads };
     const t = performance.now();
@@ -300,6 +307,7 @@ if (values.json) {
   console.log(`${meta.date}; ${rounds} interleaved rounds after ${warmup} warm-up, ${gap} ms pause before each inference; load average (1/5/15 min) ${meta.loadavgStart.join('/')} at start, ${meta.loadavgEnd.join('/')} at end; idle runners use ${f(meta.idleCoresBusy, 2)} cores`);
   console.log('busy = OS threads that each did >= 20% of the wall time in CPU work over 3 inferences (threads really used)');
   console.log(`ratio = runner median / googlenet-wasm median (> 1: slower than googlenet-wasm); paired ratios (median of per-round ratios) in --json\n`);
+  console.log('ms/image = the median over the rounds, in ms; p10-p90 in ms');
   const head = `${'runner'.padEnd(30)} ${'threads'.padStart(7)} ${'busy'.padStart(4)} ${'ms/image'.padStart(9)} ${'p10-p90'.padStart(13)}  ${threadList.map((t) => `vs ours ${t}t`.padStart(10)).join(' ')}`;
   console.log(head);
   console.log('-'.repeat(head.length));
@@ -332,5 +340,6 @@ if (flagged.length) {
   console.error('!!! That means the graphs differ (a porting mistake), not a speed issue: the timings above are not comparable.');
   process.exitCode = 1;
 }
+if (runners.some((r) => r.error)) process.exitCode = 1;
 // Emscripten pthread pools and native thread pools may keep handles alive; the work is done.
 setTimeout(() => process.exit(process.exitCode ?? 0), 50);

@@ -272,6 +272,11 @@ describe('googlenet CLI', () => {
     expect(code).toBe(0); // execFile returns only once the process has exited: no worker was left behind
     const j = JSON.parse(stdout);
     expect(j).toMatchObject({ model: 'inception_v1', size: 97, batch: 1, runs: 3, weights: 'random' });
+    // The fields README.md lists for `googlenet bench --json`.
+    expect(Object.keys(j).sort()).toEqual(['batch', 'cores', 'cpu', 'model', 'node', 'results', 'runs', 'size', 'warmup', 'weights']);
+    for (const r of j.results) {
+      expect(Object.keys(r).sort()).toEqual(['batch', 'firstRunMs', 'imagesPerSecond', 'kernels', 'loadMs', 'model', 'msPerImage', 'size', 'threads']);
+    }
     expect(j.results.map((r: { threads: number }) => r.threads)).toEqual([1, 2]);
     for (const r of j.results) {
       expect(r.msPerImage.runs).toBe(3);

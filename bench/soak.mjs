@@ -1,17 +1,28 @@
 // Soak: many inferences on one model, reporting RSS and Wasm memory at the start (after warm-up),
 // middle and end. Growth after warm-up must stay under 5 %. `--n N` (default 10,000), `--threads T`,
 // `--model M`, `--batch B` (images per inference; default 1), `--size S` (input size; default 224).
-import { parseArgs } from 'node:util';
 import { loadModel } from '../dist/index.js';
-import { INPUT_SCALE, randomInceptionWeights, randomInput } from './common.mjs';
+import { benchArgs, INPUT_SCALE, randomInceptionWeights, randomInput } from './common.mjs';
 
-const { values } = parseArgs({ options: { n: { type: 'string' }, threads: { type: 'string' }, model: { type: 'string' }, batch: { type: 'string' }, size: { type: 'string' } } });
-const n = Number(values.n ?? 10000);
-const threads = Number(values.threads ?? 2);
-const model = values.model ?? 'googlenet';
-const batch = Number(values.batch ?? 1);
-const size = Number(values.size ?? 224);
+const USAGE = `usage: node --expose-gc bench/soak.mjs [--n N] [--threads T] [--model M] [--batch B] [--size S]   (npm run soak -- ...)
+  --n N         inferences after warm-up, 1 to 100000000 (default 10000)
+  --threads T   1 to 64 (default 2)
+  --model M     googlenet (default) or inception_v1
+  --batch B     images per inference, 1 to 256 (default 1)
+  --size S      input size, 1 to 4096 (default 224)`;
+const args = benchArgs('bench/soak.mjs', USAGE, { n: { type: 'string' }, threads: { type: 'string' }, model: { type: 'string' }, batch: { type: 'string' }, size: { type: 'string' } });
+const n = args.int('n', 10000, 1, 100000000);
+const threads = args.int('threads', 2, 1, 64);
+const model = args.oneOf('model', 'googlenet', ['googlenet', 'inception_v1']);
+const batch = args.int('batch', 1, 1, 256);
+const size = args.int('size', 224, 1, 4096);
 const m = await loadModel({ model, threads, weights: model === 'inception_v1' ? randomInceptionWeights(1) : undefined });
+try {
+  await m.reserve(batch, size, size); // a size the network or the memory refuses: one line, not a stack
+} catch (e) {
+  await m.dispose();
+  args.fail(e.message);
+}
 const inputs = [0, 1, 2, 3].map((s) => randomInput(batch, size, size, s, INPUT_SCALE[model]));
 const mib = (b) => (b / 2 ** 20).toFixed(1);
 const sample = (label, i, t0) => {

@@ -3,6 +3,7 @@
 export { INPUT_SCALE, randomInceptionWeights, randomInput, rng, stats } from '../dist/bench.js';
 import { stats } from '../dist/bench.js';
 import { parseArgs } from 'node:util';
+import { joinNegativeValues } from '../dist/cli.js';
 
 /**
  * A benchmark's command line: parseArgs (strict, no positionals) with `--help` (prints `usage`, exit 0).
@@ -20,13 +21,7 @@ export function benchArgs(script, usage, options) {
     process.exit(2);
   };
   options = { ...options, help: { type: 'boolean', short: 'h' } };
-  const argv = process.argv.slice(2);
-  const args = [];
-  for (let i = 0; i < argv.length; i++) {
-    const name = argv[i].startsWith('--') && !argv[i].includes('=') ? argv[i].slice(2) : undefined;
-    if (name !== undefined && options[name]?.type === 'string' && /^-\d/.test(argv[i + 1] ?? '')) args.push(`${argv[i]}=${argv[++i]}`);
-    else args.push(argv[i]);
-  }
+  const args = joinNegativeValues(process.argv.slice(2), options);
   let values;
   try {
     values = parseArgs({ args, options, strict: true, allowPositionals: false }).values;

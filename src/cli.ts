@@ -48,14 +48,12 @@ function usageOf(cmd: string): string {
 type Values = Record<string, string | boolean | undefined>;
 
 /**
- * parseArgs, strict, except that a value of an option that takes one may be a negative number written
- * as the next argument (`--batch -1`): parseArgs refuses it as "ambiguous" (three lines asking for
- * `--batch=-XYZ`); here it is the option's value, and the option's own check names the problem
- * ("--batch must be from 1 to 256, got -1"). Anything after `--` is left alone.
+ * The arguments with each negative number that follows an option taking a value joined to it
+ * (`--batch -1` → `--batch=-1`): parseArgs refuses it as "ambiguous" (three lines asking for
+ * `--batch=-XYZ`); joined, it is the option's value, and the option's own check names the problem
+ * ("--batch must be from 1 to 256, got -1"). Anything after `--` is left alone. Also the bench scripts'.
  */
-function parseOptions<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
-  const args = config.args ?? [];
-  const options = config.options ?? {};
+export function joinNegativeValues(args: readonly string[], options: ParseArgsConfig['options'] = {}): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -67,7 +65,12 @@ function parseOptions<T extends ParseArgsConfig>(config: T): ReturnType<typeof p
     if (name !== undefined && options[name]?.type === 'string' && /^-\d/.test(args[i + 1] ?? '')) out.push(`${a}=${args[++i]}`);
     else out.push(a);
   }
-  return parseArgs({ ...config, args: out } as T);
+  return out;
+}
+
+/** parseArgs, with negative numbers as option values (joinNegativeValues). */
+function parseOptions<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  return parseArgs({ ...config, args: joinNegativeValues(config.args ?? [], config.options) } as T);
 }
 
 /**

@@ -9,6 +9,7 @@
 //    subsamplings, progressive, RGB and greyscale, each with djpeg's decoded pixels
 //    → test/fixtures/jpeg/*.jpg + *.ppm / *.pgm; rocket.jpg's pixels re-encoded with restart markers; and
 //    djpeg's 1/4- and 1/8-scale decoding of the baseline ones → *.s4.ppm / *.s8.ppm (.pgm for grey).
+// 3. CMYK and YCCK (Adobe, 4 components) crops with djpeg's RGB, when ImageMagick and PIL are there (below).
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -119,3 +120,47 @@ for (const name of [...Object.keys(variants).filter((v) => !v.includes('progress
   }
 }
 console.log(`djpeg: ${version}`);
+
+// 4-component Adobe JPEGs (only when ImageMagick and Python's PIL are there, e.g. Debian imagemagick and
+// python3-pil; $CONVERT and $PYTHON name them): the crop separated into CMYK by ImageMagick
+// (-colorspace CMYK, its own formula with black generation), written by PIL as Adobe CMYK (transform 0,
+// stored inverted, 1×1 sampling; baseline and progressive) and by ImageMagick as YCCK (transform 2, its
+// default 2×2,1×1,1×1,2×2 sampling at quality 85); djpeg's RGB (libjpeg-turbo's wrppm.c: R = C·K/255
+// rounded, from libjpeg's YCCK→CMYK for transform 2) in full and at 1/4, 1/8 → *.ppm, *.s4.ppm, *.s8.ppm.
+const convert = [process.env.CONVERT, 'convert-im6.q16', 'magick', 'convert'].find((c) => {
+  if (!c) return false;
+  const r = spawnSync(c, ['-version'], { encoding: 'utf8' });
+  return !r.error && /ImageMagick/.test(r.stdout ?? '');
+});
+const python = process.env.PYTHON ?? 'python3';
+const pil = spawnSync(python, ['-c', 'import PIL; print(PIL.__version__)'], { encoding: 'utf8' });
+if (!convert || pil.status !== 0) {
+  console.log('ImageMagick or python3 with PIL not found: CMYK/YCCK fixtures left as they are');
+  process.exit(0);
+}
+const cmykRaw = run(convert, ['ppm:-', '-colorspace', 'CMYK', '-depth', '8', 'cmyk:-'], cropPpm);
+const pilSave = (progressive) =>
+  run(python, ['-c', [
+    'import sys, io',
+    'from PIL import Image',
+    `im = Image.frombytes('CMYK', (${W}, ${H}), sys.stdin.buffer.read())`,
+    'out = io.BytesIO()',
+    `im.save(out, 'JPEG', quality=85, subsampling=0${progressive ? ', progressive=True' : ''})`,
+    'sys.stdout.buffer.write(out.getvalue())',
+  ].join('\n')], cmykRaw);
+const fourComponent = {
+  'rocket-crop-cmyk': [pilSave(false), "PIL Image.frombytes('CMYK', …).save(quality=85, subsampling=0)"],
+  'rocket-crop-cmyk-progressive': [pilSave(true), 'the same with progressive=True'],
+  'rocket-crop-ycck': [run(convert, ['ppm:-', '-colorspace', 'CMYK', '-quality', '85', 'jpg:-'], cropPpm), `${convert} ppm:- -colorspace CMYK -quality 85 jpg:-`],
+};
+for (const [name, [jpg, how]] of Object.entries(fourComponent)) {
+  writeFileSync(join(dir, `${name}.jpg`), jpg);
+  writeFileSync(join(dir, `${name}.ppm`), run('djpeg', ['-ppm'], jpg));
+  console.log(`${name}.jpg: ${how} (${jpg.length} bytes) + djpeg -ppm`);
+  if (name.includes('progressive')) continue;
+  for (const d of [4, 8]) {
+    writeFileSync(join(dir, `${name}.s${d}.ppm`), run('djpeg', ['-scale', `1/${d}`, '-ppm'], jpg));
+    console.log(`${name}.s${d}.ppm: djpeg -scale 1/${d} -ppm`);
+  }
+}
+console.log(`${spawnSync(convert, ['-version'], { encoding: 'utf8' }).stdout.split('\n')[0]}; PIL ${pil.stdout.trim()}`);

@@ -684,7 +684,10 @@ const JPEG_JS_BLOCK_BYTES = 768;
  * when minSize allows); anything it does not take goes to jpeg-js. For 3 components both return the raw
  * components (jpeg-js with colorTransform: false), then this code applies libjpeg's "fancy" triangle
  * upsampling to 2:1-subsampled components (jdsample.c) and libjpeg's fixed-point YCbCr→RGB (jdcolor.c,
- * rounded; jpeg-js truncates). Greyscale needs neither; CMYK/YCCK (4 components, Adobe) is left to jpeg-js.
+ * rounded; jpeg-js truncates). Greyscale needs neither. 4 components (Adobe CMYK or YCCK, stored inverted)
+ * from the baseline decoder get the same upsampling, libjpeg's YCCK→CMYK where the Adobe transform says
+ * YCCK, then djpeg's CMYK→RGB (R = C·K/255 rounded); jpeg-js (progressive CMYK) converts them itself, with
+ * its nearest-neighbour upsampling and truncating the same formula.
  */
 function decodeJpeg(b: Uint8Array, maxPixels: number, maxBytes: number, minSize?: number): RGBImage {
   const h = scanJpeg(b, maxPixels);
@@ -699,27 +702,29 @@ function decodeJpeg(b: Uint8Array, maxPixels: number, maxBytes: number, minSize?
     else if (h.adobeTransformAt >= 0) ycc = b[h.adobeTransformAt] !== 0;
     else if (h.ids[0] === 0x52 && h.ids[1] === 0x47 && h.ids[2] === 0x42) ycc = false; // 'R','G','B'
   }
-  if (components !== 4) {
-    const short = Math.min(width, height);
-    const denom = minSize === undefined ? 1 : short >= 8 * minSize ? 8 : short >= 4 * minSize ? 4 : 1;
-    // The baseline decoder's planes (each component in whole MCUs, at most 2×2 blocks of padding, scaled)
-    // and its output, which a greyscale image then triples.
-    const s = 8 / denom;
-    const planes = components * (Math.ceil(width / 8) + 2) * s * (Math.ceil(height / 8) + 2) * s;
-    const out = Math.ceil(width / denom) * Math.ceil(height / denom) * (components === 1 ? 4 : 3);
-    checkDecodeBytes('JPEG', width, height, planes + out, maxBytes, denom > 1 ? ` at 1/${denom} scale` : '');
-    const small = decodeBaselineJpeg(b, denom);
-    if (small) {
-      if (components === 3) {
-        // libjpeg upsamples with its fancy filters unless a block gives a single sample (1/8).
-        if (denom !== 8) small.expand.forEach(([fx, fy], c) => fancyUpsample(small.data, small.width, small.height, c, fx, fy));
-        if (ycc) yccToRgb(small.data);
-        return { data: small.data, width: small.width, height: small.height };
-      }
-      const rgb = new Uint8Array(small.data.length * 3);
-      for (let i = 0; i < small.data.length; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = small.data[i];
-      return { data: rgb, width: small.width, height: small.height };
+  const short = Math.min(width, height);
+  const denom = minSize === undefined ? 1 : short >= 8 * minSize ? 8 : short >= 4 * minSize ? 4 : 1;
+  // The baseline decoder's planes (each component in whole MCUs, at most 2×2 blocks of padding, scaled)
+  // and its output, which a greyscale or CMYK image then converts into a new 3-byte RGB one.
+  const s = 8 / denom;
+  const planes = components * (Math.ceil(width / 8) + 2) * s * (Math.ceil(height / 8) + 2) * s;
+  const out = Math.ceil(width / denom) * Math.ceil(height / denom) * (components === 3 ? 3 : components + 3);
+  checkDecodeBytes('JPEG', width, height, planes + out, maxBytes, denom > 1 ? ` at 1/${denom} scale` : '');
+  const small = decodeBaselineJpeg(b, denom);
+  if (small) {
+    if (components === 3) {
+      // libjpeg upsamples with its fancy filters unless a block gives a single sample (1/8).
+      if (denom !== 8) small.expand.forEach(([fx, fy], c) => fancyUpsample(small.data, small.width, small.height, c, fx, fy));
+      if (ycc) yccToRgb(small.data);
+      return { data: small.data, width: small.width, height: small.height };
     }
+    if (components === 4) {
+      if (denom !== 8) small.expand.forEach(([fx, fy], c) => fancyUpsample(small.data, small.width, small.height, c, fx, fy, 4));
+      return { data: adobeCmykToRgb(small.data, b[h.adobeTransformAt] !== 0), width: small.width, height: small.height };
+    }
+    const rgb = new Uint8Array(small.data.length * 3);
+    for (let i = 0; i < small.data.length; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = small.data[i];
+    return { data: rgb, width: small.width, height: small.height };
   }
   let input = b;
   if (components === 3 && h.adobeTransformAt >= 0 && b[h.adobeTransformAt] !== 0) {
@@ -789,7 +794,7 @@ function endsEarly(b: Uint8Array, from: number, jpegJsMessage: string): string |
  * neighbour). Other factors (1:1, 4:1, 3:1…) are left as replicated, which is what libjpeg's box
  * upsampling does too; like libjpeg, 2:1 horizontal fancy upsampling needs more than 2 samples a row.
  */
-function fancyUpsample(data: Uint8Array, W: number, H: number, c: number, rh: number, rv: number): void {
+function fancyUpsample(data: Uint8Array, W: number, H: number, c: number, rh: number, rv: number, nc = 3): void {
   const fancyH = rh === 2 && (rv === 1 || rv === 2);
   const fancyV = rh === 1 && rv === 2;
   if (!fancyH && !fancyV) return;
@@ -797,9 +802,9 @@ function fancyUpsample(data: Uint8Array, W: number, H: number, c: number, rh: nu
   if (fancyH && cw <= 2) return; // libjpeg falls back to plain replication
   // the downsampled plane, recovered from the replicated samples
   const plane = new Uint8Array(cw * ch);
-  for (let i = 0; i < ch; i++) for (let k = 0; k < cw; k++) plane[i * cw + k] = data[3 * (i * rv * W + k * rh) + c];
+  for (let i = 0; i < ch; i++) for (let k = 0; k < cw; k++) plane[i * cw + k] = data[nc * (i * rv * W + k * rh) + c];
   const set = (y: number, x: number, v: number) => {
-    if (y < H && x < W) data[3 * (y * W + x) + c] = v;
+    if (y < H && x < W) data[nc * (y * W + x) + c] = v;
   };
   if (fancyV) {
     // h1v2: (3·nearer + further + bias) >> 2, bias 1 for the upper and 2 for the lower output row (as
@@ -877,6 +882,31 @@ function yccToRgb(d: Uint8Array): void {
     d[i + 1] = g < 0 ? 0 : g > 255 ? 255 : g;
     d[i + 2] = bl < 0 ? 0 : bl > 255 ? 255 : bl;
   }
+}
+
+/**
+ * Interleaved Adobe CMYK samples (4 a pixel, stored inverted: 255 is no ink) to a new RGB image. YCCK
+ * (`ycck`, Adobe transform 2, or any but 0 as libjpeg assumes) first goes to CMYK as libjpeg's
+ * ycck_cmyk_convert does: C = 255 − R of the YCbCr→RGB above (clamped), M from G, Y from B, K kept. Then
+ * djpeg's CMYK→RGB (libjpeg-turbo cmyk.h, used by wrppm.c): R = C·K/255 + 0.5, truncated (never a tie).
+ */
+function adobeCmykToRgb(d: Uint8Array, ycck: boolean): Uint8Array {
+  const n = d.length >> 2;
+  const out = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    let c = d[4 * i], m = d[4 * i + 1], y = d[4 * i + 2];
+    const k = d[4 * i + 3];
+    if (ycck) {
+      const r = c + CR_R[y], g = c + ((CB_G[m] + CR_G[y]) >> 16), bl = c + CB_B[m]; // luma c, Cb m, Cr y
+      c = 255 - (r < 0 ? 0 : r > 255 ? 255 : r);
+      m = 255 - (g < 0 ? 0 : g > 255 ? 255 : g);
+      y = 255 - (bl < 0 ? 0 : bl > 255 ? 255 : bl);
+    }
+    out[3 * i] = ((c * k) / 255 + 0.5) | 0;
+    out[3 * i + 1] = ((m * k) / 255 + 0.5) | 0;
+    out[3 * i + 2] = ((y * k) / 255 + 0.5) | 0;
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------

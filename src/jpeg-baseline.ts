@@ -10,8 +10,8 @@
  * wants anyway.
  *
  * Only what is common and simple is taken: one interleaved (or single-component) Huffman scan of 8-bit
- * samples (SOF0/SOF1), 1 or 3 components, restart markers. Anything else (progressive, arithmetic coding,
- * 12-bit, several scans, CMYK) or any inconsistency (a bad Huffman code, data that ends early, a missing
+ * samples (SOF0/SOF1), 1, 3 or 4 (CMYK/YCCK) components, restart markers. Anything else (progressive,
+ * arithmetic coding, 12-bit, several scans) or any inconsistency (a bad Huffman code, data that ends early, a missing
  * restart marker) returns undefined, and the caller decodes the image with jpeg-js, with that decoder's
  * results and errors. The samples come back before colour conversion (the caller decides YCbCr or RGB).
  */
@@ -271,7 +271,7 @@ function decode(b: Uint8Array, denom: 1 | 4 | 8): ScaledJpeg | undefined {
       height = (b[s + 1] << 8) | b[s + 2];
       width = (b[s + 3] << 8) | b[s + 4];
       const nc = b[s + 5];
-      if (!width || !height || (nc !== 1 && nc !== 3) || len < 8 + 3 * nc) return undefined;
+      if (!width || !height || (nc !== 1 && nc !== 3 && nc !== 4) || len < 8 + 3 * nc) return undefined;
       comps = [];
       for (let i = 0; i < nc; i++) {
         const hv = b[s + 7 + 3 * i];

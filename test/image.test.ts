@@ -330,7 +330,9 @@ describe('decodeImage: JPEG', () => {
   // Yardsticks made with libjpeg-turbo 2.1.5 (see test/fixtures/README.md). Baseline JPEGs decode through
   // libjpeg's own IDCT (jpeg-baseline.ts): bit-identical. The progressive one goes to jpeg-js, whose IDCT
   // differs from libjpeg's by ±1; everything after it (upsampling, colour conversion) is libjpeg's.
-  const YARDSTICKS = ['420', '422', '440', '444', '420-progressive', 'rgb', 'grey'];
+  // cmyk and ycck are Adobe 4-component JPEGs (PIL's CMYK, ImageMagick's YCCK with 4:2:0 chroma), whose
+  // reference is djpeg's RGB, R = C·K/255 rounded (ImageMagick's own decode agrees within 1).
+  const YARDSTICKS = ['420', '422', '440', '444', '420-progressive', 'rgb', 'grey', 'cmyk', 'ycck'];
   for (const v of YARDSTICKS) {
     it(`matches djpeg on rocket-crop-${v}.jpg${v.includes('progressive') ? ' (within jpeg-js IDCT rounding)' : ' (bit for bit)'}`, () => {
       const img = decodeImage(fixture(`jpeg/rocket-crop-${v}.jpg`));
@@ -352,13 +354,28 @@ describe('decodeImage: JPEG', () => {
     });
   }
 
+  it('matches djpeg on rocket-crop-cmyk-progressive.jpg (jpeg-js: within its IDCT and truncation)', () => {
+    // Progressive CMYK goes to jpeg-js, which converts it itself: R = C·K/255 truncated, not rounded (up to
+    // 1 below djpeg), from C and K each within ±1 of libjpeg's IDCT (moving R by at most C/255, K/255 ≤ 1):
+    // at most 3 in all. Colours inverted (the Adobe convention missed) would be off by up to 255.
+    const img = decodeImage(fixture('jpeg/rocket-crop-cmyk-progressive.jpg'));
+    const ref = readPnm(fixture('jpeg/rocket-crop-cmyk-progressive.ppm'));
+    expect([img.width, img.height]).toEqual([ref.width, ref.height]);
+    expect(maxAbsDiff(img.data, ref.data)).toBeLessThanOrEqual(3);
+    let sum = 0;
+    for (let i = 0; i < ref.data.length; i++) sum += Math.abs(img.data[i] - ref.data[i]);
+    expect(sum / ref.data.length).toBeLessThan(0.5); // 0.36 measured: the truncation, about every other value
+    // and it is the same image as the baseline one, from the same CMYK samples (the baseline decode equals djpeg)
+    expect(maxAbsDiff(img.data, decodeImage(fixture('jpeg/rocket-crop-cmyk.jpg')).data)).toBeLessThanOrEqual(3);
+  });
+
   // Scaled decoding (decodeImage's minSize): bit for bit what `djpeg -scale 1/4` and `-scale 1/8` give,
   // including the reduced IDCTs of subsampled chroma, fancy upsampling at 1/4 and restart markers;
   // yardsticks from libjpeg-turbo 2.1.5.
   const pnmRgb = (ref: { channels: number; data: Uint8Array }) =>
     ref.channels === 3 ? ref.data : Uint8Array.from({ length: ref.data.length * 3 }, (_, i) => ref.data[(i / 3) | 0]);
   for (const d of [4, 8]) {
-    for (const v of ['420', '422', '440', '444', 'rgb', 'grey']) {
+    for (const v of ['420', '422', '440', '444', 'rgb', 'grey', 'cmyk', 'ycck']) {
       it(`at 1/${d} scale equals djpeg -scale 1/${d} on rocket-crop-${v}.jpg`, () => {
         const ref = readPnm(fixture(`jpeg/rocket-crop-${v}.s${d}.${v === 'grey' ? 'pgm' : 'ppm'}`));
         const img = decodeImage(fixture(`jpeg/rocket-crop-${v}.jpg`), { minSize: Math.floor(45 / d) }); // 61x45
@@ -430,8 +447,8 @@ describe('decodeImage: JPEG', () => {
     // progressive: the full decoder
     const prog = fixture('jpeg/rocket-crop-420-progressive.jpg');
     expect(decodeImage(prog, { minSize: 1 })).toEqual(decodeImage(prog));
-    // 4-component Adobe CMYK
-    const cmyk = dcOnlyJpeg(16, 16, [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]], 0);
+    // progressive 4-component Adobe CMYK (baseline CMYK and YCCK are scaled: see the djpeg -scale tests)
+    const cmyk = fixture('jpeg/rocket-crop-cmyk-progressive.jpg');
     expect(decodeImage(cmyk, { minSize: 1 })).toEqual(decodeImage(cmyk));
     // data that ends early, or a restart marker out of sequence: same result (or error) as the full decoder
     const jpg = fixture('jpeg/rocket-420-restart.jpg');
@@ -695,7 +712,7 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
       ...readdirSync(FIX).filter((f) => /\.(png|jpg)$/.test(f) && f !== 'truncated.jpg'),
       ...readdirSync(join(FIX, 'jpeg')).filter((f) => f.endsWith('.jpg')).map((f) => `jpeg/${f}`),
     ];
-    expect(names.length).toBe(13); // chelsea, coffee, rocket and the 10 under jpeg/
+    expect(names.length).toBe(16); // chelsea, coffee, rocket and the 13 under jpeg/
     for (const name of names) {
       for (const opts of [undefined, { minSize: 1 }, { minSize: 256 }]) {
         expectValidImage(decodeImage(fixture(name), opts));

@@ -37,9 +37,9 @@ export const DEFAULT_MAX_PIXELS = 50_000_000;
 
 /**
  * Default refusal threshold for the memory one decode takes (estimated from the header): 1 GiB. Under
- * DEFAULT_MAX_PIXELS an 8-bit PNG takes at most ~1 GB and a baseline JPEG ~0.35 GB, but a 16-bit PNG
- * 27-35 bytes per pixel and a progressive JPEG 26-45: a file of ~100 KB can declare 7000×7000 and ask
- * jpeg-js for 1.3-2.2 GB.
+ * DEFAULT_MAX_PIXELS an 8-bit PNG takes at most ~1 GB and a baseline JPEG ~0.35 GB (CMYK ~0.6), but a
+ * 16-bit PNG 27-35 bytes per pixel and a progressive JPEG 26-45 (CMYK ~60): a file of ~100 KB can declare
+ * 7000×7000 and ask jpeg-js for 1.3-2.2 GB (CMYK 3 GB).
  */
 export const DEFAULT_MAX_DECODE_BYTES = 2 ** 30;
 

@@ -598,21 +598,34 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
     }
   });
 
+  /**
+   * The header of a JPEG (SOF2 progressive, or SOF0 baseline; an Adobe APP14 marker with `adobe` as its
+   * transform when given), then a first scan of zero bytes (no Huffman tables: as much data as the
+   * progressive DC scan needs at the least, twice what a baseline one does): enough to be refused from
+   * the header by the memory check, and nothing a decoder could decode.
+   */
+  const header = (w: number, ht: number, sampling: number[], adobe?: number, sofMarker = 0xc2) => {
+    const n = sampling.length;
+    const app14 = adobe === undefined ? [] : [0xff, 0xee, 0, 14, 0x41, 0x64, 0x6f, 0x62, 0x65, 0, 100, 0, 0, 0, 0, adobe];
+    const sof = [0xff, sofMarker, 0, 8 + 3 * n, 8, ht >> 8, ht & 255, w >> 8, w & 255, n, ...sampling.flatMap((hv, i) => [i + 1, hv, 0])];
+    const sos = [0xff, 0xda, 0, 6 + 2 * n, n, ...sampling.flatMap((_, i) => [i + 1, 0]), 0, sofMarker === 0xc2 ? 0 : 63, 0];
+    const head = [0xff, 0xd8, ...app14, ...sof, ...sos];
+    const b = new Uint8Array(head.length + n * Math.ceil(w / 8) * Math.ceil(ht / 8));
+    b.set(head);
+    return b;
+  };
+  /** An estimate is within -5 % / +30 % of the measured peak. */
+  const near = (est: number, measured: number) => {
+    expect(est).toBeGreaterThanOrEqual(0.95 * measured);
+    expect(est).toBeLessThan(1.3 * measured);
+  };
+
   it('maxDecodeBytes: jpeg-js estimates count each component at its own sampling and V8-sized blocks', () => {
     // The headers of progressive JPEGs (SOF2, then a first DC scan of zero bytes: as much data as that scan
     // needs at the least), refused from the header before jpeg-js allocates. Peak RSS of Node 20 decoding
     // real 2000×1500 progressive JPEGs (cjpeg -progressive, less the same script without decoding):
     // 4:2:0 ~79 MiB, 4:4:4 ~138 MiB, greyscale ~44 MiB. The estimate was 69.8 MiB for both colour ones
     // (every component counted at full size, 5 B/sample), half of what 4:4:4 takes.
-    const header = (w: number, ht: number, sampling: number[]) => {
-      const n = sampling.length;
-      const sof = [0xff, 0xc2, 0, 8 + 3 * n, 8, ht >> 8, ht & 255, w >> 8, w & 255, n, ...sampling.flatMap((hv, i) => [i + 1, hv, 0])];
-      const sos = [0xff, 0xda, 0, 6 + 2 * n, n, ...sampling.flatMap((_, i) => [i + 1, 0]), 0, 0, 0];
-      const head = [0xff, 0xd8, ...sof, ...sos];
-      const b = new Uint8Array(head.length + n * Math.ceil(w / 8) * Math.ceil(ht / 8));
-      b.set(head);
-      return b;
-    };
     const estimate = (b: Uint8Array): number => {
       try {
         decodeImage(b, { maxDecodeBytes: 2 * 2 ** 20, minSize: 256 }); // (the baseline decoder's check, at 1/4, passes)
@@ -624,16 +637,54 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
       return 0; // (not reached: the bytes are no image)
     };
     // Each estimate within -5 % / +30 % of the measured peak.
-    const near = (est: number, measured: number) => {
-      expect(est).toBeGreaterThanOrEqual(0.95 * measured);
-      expect(est).toBeLessThan(1.3 * measured);
-    };
     near(estimate(header(2000, 1500, [0x22, 0x11, 0x11])), 79);
     near(estimate(header(2000, 1500, [0x11, 0x11, 0x11])), 138);
     near(estimate(header(2000, 1500, [0x11])), 44);
     // By default a decode may take 1 GiB: a 6000×6000 progressive 4:4:4 JPEG (36 MP, under maxPixels)
     // would ask jpeg-js for ~2 GB, and is refused before it allocates.
     expectDecodeError(() => decodeImage(header(6000, 6000, [0x11, 0x11, 0x11])), /^JPEG: decoding this 6000×6000 image in full \(jpeg-js\) would take about \d+\.\d MiB of memory, more than the limit of 1024\.0 MiB \(maxDecodeBytes\)$/);
+  });
+
+  it('maxDecodeBytes: 4-component (CMYK, YCCK) estimates against measured peaks', () => {
+    // Peak RSS of Node 20 decoding real Adobe JPEGs (PIL's CMYK, ImageMagick's YCCK; less the same script
+    // reading the file without decoding; median of 3-5 runs). Baseline ones go to jpeg-baseline.ts: its
+    // 4-byte planes output and the RGB image; progressive ones to jpeg-js, which converts them itself.
+    const message = (b: Uint8Array, limit: number) => {
+      try {
+        decodeImage(b, { maxDecodeBytes: limit });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return ''; // (not reached: the bytes are no image)
+    };
+    const baselineEstimate = (b: Uint8Array) => Number(/^JPEG: decoding this \d+×\d+ image would take about ([\d.]+) MiB/.exec(message(b, 1))![1]);
+    const jpegJsEstimate = (b: Uint8Array) => {
+      // past the baseline decoder's check (which counts less), to jpeg-js's
+      const m = /in full \(jpeg-js\) would take about ([\d.]+) MiB/.exec(message(b, (baselineEstimate(b) + 0.1) * 2 ** 20));
+      return Number(m![1]);
+    };
+    const CMYK = 0, YCCK = 2;
+    // Each estimate at least the measured peak at 4000×3000 (where a limit bites), and at most 1.4 times it:
+    // the estimate counts every buffer as alive at once, and V8 frees the baseline decoder's planes (4:4:4:4
+    // CMYK: 1.32x) or jpeg-js's blocks and lines (YCCK with 2×2 Y and K: 1.34x) earlier when they are large.
+    const covers = (est: number, measured: number) => {
+      expect(est).toBeGreaterThanOrEqual(measured);
+      expect(est).toBeLessThan(1.4 * measured);
+    };
+    // baseline, 4000×3000 (the larger median of two sets of runs): CMYK (1×1) 95.6 MiB, YCCK (Y, K 2×2; Cb,
+    // Cr 1×1) 117.8 MiB (112.3 in the other; 6000×4000 took 165-233, against 252.4). Under ~2000×1500 the
+    // decoder's fixed few MiB (code, tables, garbage), counted for no kind of baseline JPEG, weigh more:
+    // at 2000×1500 CMYK takes 34.2 MiB against 31.7 estimated (as 4:4:4 YCbCr takes 19.0 against 17.4).
+    covers(baselineEstimate(header(4000, 3000, [0x11, 0x11, 0x11, 0x11], CMYK, 0xc0)), 95.6);
+    covers(baselineEstimate(header(4000, 3000, [0x22, 0x11, 0x11, 0x22], YCCK, 0xc0)), 117.8);
+    // progressive (jpeg-js), 4000×3000: CMYK 533.5 MiB, YCCK 4:4:4 531.5, YCCK with Y, K 2×2 344.0; and at
+    // 2000×1500, as the 3-component ones above (-5 % / +30 %): 170.3, 171.4 and 108.2 (107-129 in 5 runs).
+    covers(jpegJsEstimate(header(4000, 3000, [0x11, 0x11, 0x11, 0x11], CMYK)), 533.5);
+    covers(jpegJsEstimate(header(4000, 3000, [0x11, 0x11, 0x11, 0x11], YCCK)), 531.5);
+    covers(jpegJsEstimate(header(4000, 3000, [0x22, 0x11, 0x11, 0x22], YCCK)), 344.0);
+    near(jpegJsEstimate(header(2000, 1500, [0x11, 0x11, 0x11, 0x11], CMYK)), 170.3);
+    near(jpegJsEstimate(header(2000, 1500, [0x11, 0x11, 0x11, 0x11], YCCK)), 171.4);
+    near(jpegJsEstimate(header(2000, 1500, [0x22, 0x11, 0x11, 0x22], YCCK)), 108.2);
   });
 
   it('a PNG whose IHDR claims 100000×100000 is refused from the header alone', () => {

@@ -32,7 +32,7 @@ import { RuntimeError } from './errors.js';
 import type { PoolStart } from './model.js';
 import { isNode, type ThreadHost, type WorkerHandle } from './threads/host.js';
 import {
-  CTL_ARRIVE, CTL_BELL, CTL_CLAIM, CTL_EPOCH, CTL_GEN, CTL_PARK, CTL_LEFT, CTL_SIGNAL, CTL_WORDS, LOOP, ring, type FromWorker, type ToWorker, type WireProgram,
+  CTL_ABORTED, CTL_ARRIVE, CTL_BELL, CTL_CLAIM, CTL_EPOCH, CTL_GEN, CTL_PARK, CTL_LEFT, CTL_SIGNAL, CTL_WORDS, LOOP, ring, type FromWorker, type ToWorker, type WireProgram,
 } from './threads/protocol.js';
 import { capturePlan, compileProgram, type Program } from './threads/schedule.js';
 
@@ -121,7 +121,7 @@ export class WorkerPool implements Executor {
     if (o.controlBase % 64 !== 0 || o.controlBase + CTL_WORDS * 4 > o.memory.buffer.byteLength) throw new RuntimeError('bad control block offset');
     const host = o.host ?? (await defaultHost());
     const pool = new WorkerPool(o, host, o.workerUrl ?? new URL('./worker.js', import.meta.url));
-    for (const i of [CTL_ARRIVE, CTL_GEN, CTL_SIGNAL, CTL_EPOCH, CTL_CLAIM, CTL_BELL]) Atomics.store(pool.ctl, i, 0);
+    for (const i of [CTL_ARRIVE, CTL_GEN, CTL_SIGNAL, CTL_EPOCH, CTL_CLAIM, CTL_BELL, CTL_ABORTED]) Atomics.store(pool.ctl, i, 0);
     for (let t = 0; t < o.threads; t++) pool.slots.push(pool.spawn(t));
     o.onSpawned?.();
     try {
@@ -197,6 +197,7 @@ export class WorkerPool implements Executor {
 
   /** Wake every waiter of the current run and make the workers leave it. */
   private abort(): void {
+    Atomics.store(this.ctl, CTL_ABORTED, Atomics.load(this.ctl, CTL_EPOCH));
     Atomics.add(this.ctl, CTL_EPOCH, 1);
     Atomics.add(this.ctl, CTL_GEN, 1);
     Atomics.notify(this.ctl, CTL_GEN);

@@ -18,6 +18,9 @@
  * - LEFT: per worker, the epoch of the last run it has left. A run that ends needs no answer from the
  *   workers (the main thread sees its last barrier); after an abort, the pool knows from LEFT (or from a
  *   'done' message) which workers are out of the run;
+ * - ABORTED: the epoch of the last run aborted (written before EPOCH moves on). A worker that has passed
+ *   a run's last barrier and then written LEFT reads it to tell an abort (answer 'done', as the pool may
+ *   have read LEFT too early) from the next run having started (no answer);
  * - CLAIM: the next work item of the current level. Each step is cut into a fixed, deterministic list of
  *   chunks (`chunks`); the workers claim them (`claim`: two threads from the two ends of the level's list,
  *   more threads from its front), so a thread that is descheduled (a loaded machine, more threads than
@@ -41,8 +44,10 @@ export const RUN_STOPS = 61;
 export const CTL_PARK = 160;
 /** One word per thread: the epoch of the last run the worker has left (it writes no memory of it any more). */
 export const CTL_LEFT = 224;
-/** Int32 words of the control block the pool uses (1152 bytes of the 4096 reserved). */
-export const CTL_WORDS = 288;
+/** The epoch of the last run the pool aborted. */
+export const CTL_ABORTED = 288;
+/** Int32 words of the control block the pool uses (1216 bytes of the 4096 reserved). */
+export const CTL_WORDS = 304;
 
 /** PARK states: in the message loop; parked on BELL; claimed for the run in RUN; sent to read a message. */
 export const LOOP = 0;

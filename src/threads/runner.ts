@@ -7,7 +7,7 @@
 import { instantiateKernels } from '../wasm.js';
 import type { Port } from './host.js';
 import {
-  barrier, chunkArgs, claim, CTL_EPOCH, CTL_LEFT, CTL_WORDS, END, levelChunks, parkBegin, parkWait, PLAIN, STOP,
+  barrier, chunkArgs, claim, CTL_ABORTED, CTL_EPOCH, CTL_LEFT, CTL_WORDS, END, levelChunks, parkBegin, parkWait, PLAIN, STOP,
   type InitMessage, type RunMessage, type ToWorker, type WireProgram,
 } from './protocol.js';
 
@@ -98,9 +98,11 @@ export function startRunner(port: Port): void {
       ok = barrier(ctl, threads, lastLevel ? END : stops.has(l) ? STOP : PLAIN, m.epoch, spin);
     }
     // A run that ends needs no answer: the pool sees its last barrier, and after an abort it reads LEFT. The
-    // worker checks the epoch after writing LEFT, so a pool that read LEFT too early gets a message instead.
+    // worker reads ABORTED after writing LEFT (the pool writes ABORTED before it reads LEFT), so a pool that
+    // read LEFT too early gets a message instead. Not EPOCH: the next run may have moved it on already
+    // (this worker descheduled after the last barrier), which needs no message.
     Atomics.store(ctl, CTL_LEFT + thread, m.epoch);
-    if (ok && Atomics.load(ctl, CTL_EPOCH) === m.epoch) return seen;
+    if (ok && Atomics.load(ctl, CTL_ABORTED) !== m.epoch) return seen;
     port.postMessage({ type: 'done', epoch: m.epoch, aborted: !ok });
     return ok ? seen : undefined;
   };

@@ -226,19 +226,26 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
       const pk = heap.alloc(bytes / 4);
       packWinograd(wt, b, c, cout, heap.f32(pk, bytes / 4), v);
       const size = n * oh * ow * stride;
+      // A guard of `tile` output rows after the tensor, filled with 7 like the output: a tile on the bottom
+      // (or right) edge computes pixels past OH x OW and must not store them (they would land in the next
+      // tensor of the arena).
+      const guard = tile * ow * stride;
       const outRef = heap.put(new Float32Array(size).fill(7));
-      const out = heap.put(new Float32Array(size).fill(7));
+      const out = heap.put(new Float32Array(size + guard).fill(7));
       const tb = Math.max(1, Math.min(winogradTiles(c, cout, v), 1 + Math.floor(r() * 5)));
       const scratch = heap.alloc(288 + a * tb * (c + cout) + 6 * c + 2 * 36 * 16);
       k.conv2d_ref(inp, h, w, c, outRef, oh, ow, stride, off, wp, bp, cout, kr, kr, 1, 1, p, p, relu, n);
       const tiles = n * Math.ceil(oh / tile) * Math.ceil(ow / tile);
       const mat = winogradMatrixBytes(c, cout);
-      for (const [t0, t1] of splits(r, tiles, 1)) {
+      // Tile ranges run last first (threads finish them in any order): a stray store into the next
+      // image's first rows is not overwritten afterwards by that image's own tiles.
+      for (const [t0, t1] of splits(r, tiles, 1).reverse()) {
         for (const [j0, j1] of splits(r, Math.ceil(cout / NR), 1)) {
           k[fn](inp, h, w, c, out, oh, ow, stride, off, pk, mat, pk + a * mat, cout, p, p, relu, scratch, tb, t0, t1, j0, j1);
         }
       }
       const got = heap.f32(out, size).slice(), want = heap.f32(outRef, size).slice();
+      expect(Array.from(heap.f32(out + 4 * size, guard)).every((x) => x === 7), 'nothing written past the output tensor').toBe(true);
       for (let q = 0; q < n * oh * ow; q++) for (let j = 0; j < stride; j++) if (j < off || j >= off + cout) expect(got[q * stride + j]).toBe(7);
       const e = maxRelDiff(got, want);
       worst = Math.max(worst, e);

@@ -370,6 +370,31 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
     }
   });
 
+  // A GEMM block of 3 rows may start at the last output pixel of one image and take the first two of the
+  // next. With padding only after (top and left 0, bottom 1 or more), the first row's window then reaches
+  // past its image's bottom while the other two sit inside theirs: im2col must zero that row, not read the
+  // next image's top. Every start row is tried (splits at each row).
+  it('conv2d blocks that straddle two images, with padding below only, started at every row', () => {
+    const r = rng(28);
+    for (const [h, w, kh, kw, s, pb, c, cout] of [[4, 4, 2, 2, 1, 1, 3, 5], [5, 6, 3, 3, 1, 2, 2, 13], [6, 5, 3, 2, 2, 1, 4, 12], [3, 7, 2, 3, 1, 1, 1, 4]]) {
+      const n = 2;
+      const oh = Math.floor((h + pb - kh) / s) + 1, ow = Math.floor((w - kw) / s) + 1;
+      const K = kh * kw * c, M = n * oh * ow;
+      heap.reset();
+      const wt = random(r, K * cout, 0.5), b = random(r, cout);
+      const inp = heap.put(random(r, n * h * w * c)), wp = heap.put(wt), bp = heap.put(b), pk = heap.put(packWeights(wt, b, K, cout));
+      const outRef = heap.alloc(M * cout), out = heap.alloc(M * cout), scratch = heap.alloc(6 * K);
+      k.conv2d_ref(inp, h, w, c, outRef, oh, ow, cout, 0, wp, bp, cout, kh, kw, s, s, 0, 0, 0, n);
+      const want = heap.f32(outRef, M * cout).slice();
+      for (let m0 = 1; m0 < M; m0++) {
+        heap.f32(out, M * cout).fill(7);
+        k.conv2d(inp, h, w, c, out, oh, ow, cout, 0, pk, cout, kh, kw, s, s, 0, 0, 0, scratch, 0, m0, 0, Math.ceil(cout / NR));
+        k.conv2d(inp, h, w, c, out, oh, ow, cout, 0, pk, cout, kh, kw, s, s, 0, 0, 0, scratch, m0, M, 0, Math.ceil(cout / NR));
+        close(heap.f32(out, M * cout).slice(), want, 1e-5);
+      }
+    }
+  });
+
   it('conv1x1multi with one convolution, in the first or a later slot', () => {
     const r = rng(22);
     for (let t = 0; t < 12; t++) {

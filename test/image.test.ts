@@ -1074,6 +1074,34 @@ describe('preprocess', () => {
     }
   });
 
+  it('googlenet: a ramp image lands on the hand-worked sample coordinates, portrait and landscape, at 224 and 112', () => {
+    // R = x, G = y, B = 7. Bilinear interpolation of a linear ramp is exact, so each output is its sample
+    // coordinate (d + crop + 0.5)·in/resized − 0.5 (half-pixel centres; no clamping: the crops keep a
+    // margin), in BGR order less the mean. The chelsea/coffee references are both landscape at 224; these
+    // cases pin the portrait branch and other sizes, where the shorter side is round(size·256/224).
+    const cases: Array<[number, number, number, number, number, number, number]> = [
+      // [W, H, size, resized W, resized H, crop x, crop y], worked by hand:
+      [100, 203, 224, 256, 520, 16, 148], // 203·256/100 = 519.68 → 520; (256−224)/2 = 16; (520−224)/2 = 148
+      [203, 100, 224, 520, 256, 148, 16], // the same, landscape
+      [97, 150, 112, 128, 198, 8, 43], // S = round(112·256/224) = 128; 150·128/97 = 197.94 → 198; 16/2; 86/2
+      [150, 97, 112, 198, 128, 43, 8],
+    ];
+    for (const [W, H, size, rw, rh, cx, cy] of cases) {
+      const data = new Uint8Array(W * H * 3);
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) data.set([x, y, 7], 3 * (y * W + x));
+      const x = preprocess({ data, width: W, height: H }, 'googlenet', size);
+      expect(x.length).toBe(size * size * 3);
+      const want = new Float64Array(size * size * 3);
+      for (let oy = 0; oy < size; oy++) {
+        for (let ox = 0; ox < size; ox++) {
+          const sx = ((ox + cx + 0.5) * W) / rw - 0.5, sy = ((oy + cy + 0.5) * H) / rh - 0.5;
+          want.set([7 - 104, sy - 117, sx - 123], 3 * (oy * size + ox));
+        }
+      }
+      expect(maxAbsDiff(x, want), `${W}x${H} at ${size}`).toBeLessThan(1e-3);
+    }
+  });
+
   it('bad arguments are InputErrors', () => {
     const img = { data: new Uint8Array(12), width: 2, height: 2 };
     expect(() => preprocess(img, 'resnet' as 'googlenet')).toThrow(InputError);

@@ -195,6 +195,22 @@ describe('bad input is a typed error naming the problem', () => {
     await expect(loadModel({ model: 'inception_v1', weights: inceptionWeights(), finalEndpoint: 'Mixed_9z' })).rejects.toThrow(/valid end points: Conv2d_1a_7x7, .*Predictions/);
   });
 
+  it('numClasses 0 has no classifier: its end points are refused as finalEndpoint, naming the pooled features as the last', async () => {
+    // Without the check, the network (built without a classifier) never reached the requested end point and
+    // quietly returned the pooled features under the other name's request.
+    for (const [model, names, last] of [
+      ['inception_v1', ['Logits', 'Predictions'], 'AvgPool_0a_7x7'],
+      ['googlenet', ['loss3/classifier', 'prob'], 'pool5/7x7_s1'],
+    ] as const) {
+      for (const finalEndpoint of names) {
+        const msg = new RegExp(`unknown end point "${finalEndpoint}" for ${model}; valid end points: .*, ${last}$`);
+        expect(() => buildNetwork(model, 224, 224, { numClasses: 0, finalEndpoint })).toThrow(InputError);
+        expect(() => buildNetwork(model, 224, 224, { numClasses: 0, finalEndpoint })).toThrow(msg);
+      }
+    }
+    await expect(loadModel({ model: 'inception_v1', weights: inceptionWeights(0), numClasses: 0, finalEndpoint: 'Logits' })).rejects.toThrow(/unknown end point "Logits"/);
+  });
+
   it.each([0, -1, 1000, 2.5, '2'])('threads %s', async (t) => {
     await expect(loadModel({ model: 'googlenet', threads: t as number })).rejects.toThrow(InputError);
   });

@@ -100,6 +100,18 @@ describe('classify / embed with the bundled weights', () => {
   });
 });
 
+describe('topK', () => {
+  it('most probable first; equal probabilities in index order, whatever k', async () => {
+    const { topK } = await import('../dist/classify.js');
+    const labels = ['a', 'b', 'c', 'd', 'e'];
+    const probs = Float32Array.of(0.1, 0.3, 0.3, 0.1, 0.2);
+    expect(topK(probs, 4, labels).map((p) => p.index)).toEqual([1, 2, 4, 0]);
+    expect(topK(probs, 9, labels).map((p) => p.label)).toEqual(['b', 'c', 'e', 'a', 'd']);
+    // All equal (a classifier whose logits are all the same): the first k classes, in order.
+    expect(topK(new Float32Array(1000).fill(0.001), 3, []).map((p) => [p.index, p.label])).toEqual([[0, 'class 0'], [1, 'class 1'], [2, 'class 2']]);
+  });
+});
+
 describe('bench statistics', () => {
   it('stats: nearest-rank median, p10 and p90, whatever the order', async () => {
     const { stats } = await import('../dist/bench.js');

@@ -201,6 +201,15 @@ describe('googlenet CLI', () => {
     expect(existsSync(join(dir, 'never.safetensors'))).toBe(false);
   });
 
+  it('--top 0 is refused as an option, naming --top, before the model loads', async () => {
+    for (const text of ['0', '-2']) {
+      const r = await exec(['classify', fixture('chelsea.png'), `--top=${text}`]);
+      expect(r.code, text).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`googlenet classify: --top must be >= 1, got ${text}\n`);
+    }
+  });
+
   it('classify on a folder: results for the good files, one error line per bad file, exit code 1', async () => {
     const { code, stdout, stderr } = await exec(['classify', dir, '--json', '--top', '3', '--batch', '2']);
     expect(code).toBe(1);

@@ -24,7 +24,7 @@ function model() {
 
 /**
  * The largest request body taken (413 above it). The model already holds ~75 MB of an isolate's 128 MB;
- * decoding is bounded apart from this (classify's maxDecodeBytes, 32 MiB by default on this entry).
+ * decoding is bounded apart from this (decodeImage's maxDecodeBytes, 32 MiB by default on this entry).
  */
 const MAX_BODY_BYTES = 16 * 2 ** 20;
 

@@ -263,7 +263,7 @@ function kindOf(st: Stats): string {
  * and two (`l1 -> .`, `l2 -> .`) made the walk endless. A path named on the command line is always taken.
  * Only regular files are ever read: a device, pipe or socket (`x.png -> /dev/zero` read without end) is
  * skipped in a folder and, named on the command line, fails with its reason, as does a folder that
- * cannot be listed.
+ * cannot be listed and an image in a folder that cannot be looked at (a dangling link).
  */
 async function collectFiles(paths: string[]): Promise<Found[]> {
   const out: Found[] = [];
@@ -274,7 +274,9 @@ async function collectFiles(paths: string[]): Promise<Found[]> {
     try {
       st = await stat(p);
     } catch {
-      if (top) out.push({ file: p }); // reported as unreadable when its turn comes
+      // Reported as unreadable when its turn comes: a path named on the command line, or an image name in a
+      // folder (a dangling link, a link loop), which was left out without a word and the command exited 0.
+      if (top || IMAGE_EXT.test(p)) out.push({ file: p });
       return;
     }
     if (!st.isDirectory() && !st.isFile()) {

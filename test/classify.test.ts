@@ -446,6 +446,26 @@ describe('googlenet CLI', () => {
     expect(e.stderr).toContain('googlenet embed: /dev/zero: a character device, not an image file: not read\n');
   });
 
+  it('an image in a folder that cannot be read (a dangling link, a link loop) is one failed file, not left out', async () => {
+    const broken = join(dir, 'broken');
+    mkdirSync(broken);
+    copyFileSync(fixture('coffee.png'), join(broken, 'good.png'));
+    symlinkSync('moved-away.jpg', join(broken, 'gone.jpg')); // the photo it named was moved: ENOENT
+    symlinkSync('loop-b.png', join(broken, 'loop-a.png')); // ELOOP
+    symlinkSync('loop-a.png', join(broken, 'loop-b.png'));
+    symlinkSync('nowhere', join(broken, 'notes.txt')); // not an image name: not listed at all
+    const r = await exec(['classify', broken, '--json', '--top', '1']);
+    expect(r.code).toBe(1);
+    expectNoStack(r.stderr);
+    const res = JSON.parse(r.stdout) as Array<{ file: string; error?: string; top?: Array<{ index: number }> }>;
+    expect(res.map((x) => x.file.slice(broken.length + 1))).toEqual(['gone.jpg', 'good.png', 'loop-a.png', 'loop-b.png']);
+    expect(res[0].error).toMatch(/cannot read \S+gone\.jpg: ENOENT/);
+    expect(res[1].top?.[0].index).toBe(967);
+    expect(res[2].error).toMatch(/cannot read \S+loop-a\.png: ELOOP/);
+    expect(r.stderr).toMatch(/classified 1 of 4 images .*, 3 failed/);
+    expect(r.stderr).toContain(`googlenet classify: ${join(broken, 'gone.jpg')}: cannot read`);
+  });
+
   it('embed / run: a bad --output is one line and a non-zero exit before the model loads', async () => {
     const input = `${fixture('chelsea.ref.safetensors')}:input`;
     const cases: Array<[string, RegExp]> = [

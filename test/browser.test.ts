@@ -3,6 +3,7 @@
 // - cross-origin isolated (COOP/COEP): 2 threads through Web Workers, the same answer as Node;
 // - without those headers: 1 thread, said in info.threadsNote, the same answer;
 // - under a strict CSP ('self' and 'wasm-unsafe-eval'): still works, no violation;
+// - inside a module Web Worker (examples/browser/worker.html): its threads are nested workers when isolated;
 // - a tiny app that imports the package, built with no configuration by Vite and by webpack 5, with 2 threads.
 // Skipped only when /usr/bin/chromium is absent outside CI; in CI (CI=true) .ci/run installs it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -188,6 +189,80 @@ describe.skipIf(!run)('headless Chromium', () => {
     expect(await page.evaluate(() => window.cspViolations)).toEqual([]);
     expect(problems).toEqual([]);
     await page.close();
+  });
+
+  describe('the model inside a Web Worker (examples/browser/worker.html: worker.js imports /dist/browser.js unbundled, loadModel() with no options)', () => {
+    interface WorkerDemo {
+      scope: { crossOriginIsolated: boolean; SharedArrayBuffer: string; Worker: string; window: string; document: string };
+      classify(bytes: Uint8Array, top: number): Promise<Array<{ index: number; label: string; probability: number }>>;
+    }
+    const wdemo = () => (window as unknown as { demo: WorkerDemo }).demo;
+
+    /** chelsea.png classified in the page's worker: top-1 285 and all 1000 probabilities against Node's; the page's state. */
+    async function classifyInWorker(page: Page) {
+      const all = await page.evaluate((bytes) => (window as unknown as { demo: WorkerDemo }).demo.classify(new Uint8Array(bytes), 1000), [...chelsea]);
+      expect(all).toHaveLength(1000);
+      expect(all[0]).toMatchObject({ index: 285, label: 'Egyptian cat' });
+      const p = new Float64Array(1000);
+      for (const { index, probability } of all) p[index] = probability;
+      expect(maxDiff(p, nodeProbs)).toBeLessThan(1e-5);
+      // The page's thread never blocked, and the kernels and weights were fetched by the worker, not the page
+      // (Chromium lists a module worker's script and its imports, dist/*.js, in the page's resource timing too).
+      expect(await page.evaluate(() => (window as unknown as { mainWaits: number }).mainWaits)).toBe(0);
+      const fetched = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname));
+      expect(fetched.some((f) => f.endsWith('/examples/browser/worker.js'))).toBe(true);
+      expect(fetched.filter((f) => /\/(build|models|labels)\//.test(f))).toEqual([]);
+    }
+
+    it('cross-origin isolated: the model\'s threads are workers of the worker (one per core, shared memory there), same probabilities as Node', async () => {
+      const { page, problems, info } = await open('/examples/browser/worker.html');
+      const scope = await page.evaluate(wdemo).then((d) => d.scope);
+      // A worker's global scope: no window or document; isolated like its page, so SharedArrayBuffer and nested Workers exist.
+      expect(scope).toEqual({ crossOriginIsolated: true, SharedArrayBuffer: 'function', Worker: 'function', window: 'undefined', document: 'undefined' });
+      const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+      expect(cores).toBeGreaterThan(1); // else the default would be 1 thread and nested workers go untested
+      expect(info.threads).toBe(cores);
+      expect(info.threadsNote).toBeUndefined();
+      await classifyInWorker(page);
+      // The page as a person uses it: choose a photo, the worker's top-5 shows.
+      await page.setInputFiles('#file', chelseaPath);
+      await expect.poll(() => page.locator('#results li').count()).toBe(5);
+      expect(await page.locator('#results li').first().textContent()).toMatch(/^Egyptian cat: \d+\.\d %$/);
+      expect(await page.locator('#status').textContent()).toMatch(new RegExp(`^Ready in the worker: ${cores} threads \\(cross-origin isolated\\)`));
+      expect(problems).toEqual([]);
+      await page.close();
+    });
+
+    it('without COOP/COEP: no SharedArrayBuffer in the worker either, so 1 thread with the note, same answer', async () => {
+      const { page, problems, info } = await open('/no-coi/examples/browser/worker.html');
+      const scope = await page.evaluate(wdemo).then((d) => d.scope);
+      expect(scope).toMatchObject({ crossOriginIsolated: false, SharedArrayBuffer: 'undefined', Worker: 'function' });
+      expect(info.threads).toBe(1);
+      expect(info.threadsNote).toMatch(/^1 thread: the page is not cross-origin isolated/);
+      await classifyInWorker(page);
+      expect(problems).toEqual([]);
+      await page.close();
+    });
+
+    it('a worker whose scope has no Worker (browsers without nested workers), isolated: 1 thread, the note says why', async () => {
+      const { page, problems } = await open('/examples/browser/worker.html');
+      // A second worker, its Worker constructor removed before the package is imported.
+      const got = await page.evaluate(async (origin) => {
+        const src = `delete globalThis.Worker;
+const { loadModel } = await import('${origin}/dist/browser.js');
+const m = await loadModel();
+const bytes = new Uint8Array(await (await fetch('${origin}/test/fixtures/chelsea.png')).arrayBuffer());
+postMessage({ Worker: typeof Worker, threads: m.info.threads, threadsNote: m.info.threadsNote, top: (await m.classify(bytes, { top: 1 }))[0].index });`;
+        const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })), { type: 'module' });
+        return new Promise((resolve, reject) => {
+          w.onmessage = (e) => resolve(e.data);
+          w.onerror = (e) => reject(new Error(e.message));
+        });
+      }, origin);
+      expect(got).toEqual({ Worker: 'undefined', threads: 1, threadsNote: '1 thread: this runtime has no Web Workers', top: 285 });
+      expect(problems).toEqual([]);
+      await page.close();
+    });
   });
 
   describe('a tiny app that imports the package, under Vite 8 and webpack 5 with no configuration', () => {

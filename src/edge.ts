@@ -62,7 +62,32 @@ export interface EdgeLoadOptions extends Omit<LoadOptions, 'wasm' | 'weights' | 
   labels?: readonly string[] | string | undefined;
 }
 
+/**
+ * A browser page or Web Worker. Not workerd, whose global scope is a ServiceWorkerGlobalScope and also has
+ * WorkerGlobalScope, but no DedicatedWorkerGlobalScope, SharedWorkerGlobalScope, importScripts or document
+ * (checked in miniflare 4).
+ */
+function inBrowser(): boolean {
+  const g = globalThis as Record<string, unknown>;
+  return typeof g.document === 'object' || typeof g.DedicatedWorkerGlobalScope === 'function' ||
+    typeof g.SharedWorkerGlobalScope === 'function' || typeof g.importScripts === 'function';
+}
+
+/**
+ * Bundlers that build for a worker target pass the `worker` condition (webpack's target 'webworker' does),
+ * which names edge runtimes in this package's `exports`: a browser Web Worker gets this entry, and a
+ * `loadModel()` or `loadModel({})` that works with the browser entry failed here saying that `wasm` must
+ * be a WebAssembly.Module, with no word of why.
+ */
+const BROWSER_WORKER =
+  "this is googlenet-wasm's edge entry (dist/edge.js), which needs `wasm` (a WebAssembly.Module) and `weights`; the bundler " +
+  "picked it for the `worker` export condition (as webpack's target 'webworker' does), which this package gives edge runtimes. " +
+  "In a browser Web Worker import from 'googlenet-wasm/browser' instead: its loadModel() finds the kernels and weights by itself";
+
 export async function loadModel(options: EdgeLoadOptions): Promise<Model> {
+  if ((options === undefined || (options !== null && typeof options === 'object' && options.wasm === undefined)) && inBrowser()) {
+    throw new InputError(BROWSER_WORKER);
+  }
   if (options === null || typeof options !== 'object') throw new InputError('loadModel options must be an object');
   if (!(options.wasm instanceof WebAssembly.Module)) {
     throw new InputError(

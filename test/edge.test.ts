@@ -142,7 +142,7 @@ describe('Cloudflare workerd (miniflare 4): examples/edge', () => {
 });
 
 describe('Cloudflare workerd (miniflare 4): what only Node reads', () => {
-  it('classify(a path or file: URL) is an InputError saying there is no file system, not a plain Error', async () => {
+  it('classify(a path or file: URL) is an InputError saying there is no file system, not a plain Error; loadModel without wasm: the edge messages', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'googlenet-edge-probe-'));
     let mf: Miniflare | undefined;
     try {
@@ -154,6 +154,10 @@ describe('Cloudflare workerd (miniflare 4): what only Node reads', () => {
         expect(got[input], input).toMatchObject({ typed: true, name: 'InputError', code: 'ERR_INPUT' });
         expect(got[input].message).toBe(`cannot read ${input}: this runtime has no file system (paths and file: URLs are read on Node only); pass the bytes`);
       }
+      // workerd's global scope has WorkerGlobalScope (and is a ServiceWorkerGlobalScope): still the edge messages,
+      // not the one for a browser Web Worker that a bundler's `worker` condition sent here (test/entries.test.ts).
+      expect(got['loadModel()']).toMatchObject({ typed: true, name: 'InputError', message: 'loadModel options must be an object' });
+      expect(got['loadModel({ weights })']).toMatchObject({ typed: true, name: 'InputError', message: expect.stringMatching(/^on edge runtimes `wasm` must be a WebAssembly\.Module/) });
     } finally {
       await mf?.dispose();
       rmSync(dir, { recursive: true, force: true });

@@ -129,6 +129,39 @@ describe('entry modules', () => {
     await expect(m.loadModel({ wasm, weights: 'models/googlenet.safetensors' as never })).rejects.toThrow(/no file system/);
   });
 
+  it("edge, reached from a browser Web Worker (a bundler's `worker` condition): loadModel without wasm says to import 'googlenet-wasm/browser'", async () => {
+    const m = await import('../dist/edge.js');
+    const g = globalThis as Record<string, unknown>;
+    const edgeWasm = /^on edge runtimes `wasm` must be a WebAssembly\.Module/;
+    // Not in a browser (Node, as workerd, which has WorkerGlobalScope too): the edge messages.
+    g.WorkerGlobalScope = function WorkerGlobalScope() {};
+    try {
+      await expect(m.loadModel(undefined as never)).rejects.toThrow(/^loadModel options must be an object$/);
+      await expect(m.loadModel({} as never)).rejects.toThrow(edgeWasm);
+    } finally {
+      delete g.WorkerGlobalScope;
+    }
+    // A dedicated Web Worker's global scope, or a page: the message names the condition and the way out.
+    for (const name of ['DedicatedWorkerGlobalScope', 'document'] as const) {
+      g[name] = name === 'document' ? {} : function DedicatedWorkerGlobalScope() {};
+      try {
+        for (const call of [() => m.loadModel(undefined as never), () => m.loadModel({} as never), () => m.loadModel({ weights: new Uint8Array(8) } as never)]) {
+          const e = await call().then(() => undefined, (err: unknown) => err);
+          expect(e, name).toBeInstanceOf(m.InputError);
+          expect((e as Error).message, name).toBe("this is googlenet-wasm's edge entry (dist/edge.js), which needs `wasm` (a WebAssembly.Module) and " +
+            "`weights`; the bundler picked it for the `worker` export condition (as webpack's target 'webworker' does), which this " +
+            "package gives edge runtimes. In a browser Web Worker import from 'googlenet-wasm/browser' instead: its loadModel() " +
+            'finds the kernels and weights by itself');
+        }
+        // A wasm given, but wrong: still the edge message about it.
+        await expect(m.loadModel({ wasm: new Uint8Array(8) as never, weights: new Uint8Array(8) })).rejects.toThrow(edgeWasm);
+      } finally {
+        delete g[name];
+      }
+    }
+    expect(typeof g.DedicatedWorkerGlobalScope + typeof g.document).toBe('undefinedundefined');
+  });
+
   it('edge: classifies with the module, weights and label text it is given, on one thread', async () => {
     const m = await import('../dist/edge.js');
     const wasm = await WebAssembly.compile(readFileSync(new URL('../build/kernels.wasm', import.meta.url)));

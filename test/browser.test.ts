@@ -4,7 +4,8 @@
 // - without those headers: 1 thread, said in info.threadsNote, the same answer;
 // - under a strict CSP ('self' and 'wasm-unsafe-eval'): still works, no violation;
 // - inside a module Web Worker (examples/browser/worker.html): its threads are nested workers when isolated;
-// - a tiny app that imports the package, built with no configuration by Vite and by webpack 5, with 2 threads.
+// - a tiny app that imports the package, built with no configuration by Vite and by webpack 5, with 2 threads;
+//   and a Web Worker built by webpack 5 with target 'webworker', importing 'googlenet-wasm/browser'.
 // Skipped only when /usr/bin/chromium is absent outside CI; in CI (CI=true) .ci/run installs it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, cpSync, existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import type { Stats } from 'webpack';
+import type { Configuration, Stats } from 'webpack';
 import { loadModel } from '../dist/index.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -293,7 +294,8 @@ window.result = (async () => {
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    async function check(url: string) {
+    /** The page at `url` sets window.result (a model loaded with threads: 2 classifying chelsea.png): 2 threads, Node's answer; then `more(page)`. */
+    async function check(url: string, more?: (page: Page) => Promise<void>) {
       const page = await browser.newPage();
       const problems: string[] = [];
       page.on('pageerror', (e) => problems.push(e.message));
@@ -304,17 +306,18 @@ window.result = (async () => {
       const p = new Float64Array(1000);
       for (const { index, probability } of r.predictions) p[index] = probability;
       expect(maxDiff(p, nodeProbs)).toBeLessThan(1e-5);
+      await more?.(page);
       expect(problems).toEqual([]);
       await page.close();
     }
 
     /** A production build's output folder, served by the demo server with COOP/COEP and the strict CSP (/csp/): check(). */
-    async function checkBuild(outDir: string) {
+    async function checkBuild(outDir: string, more?: (page: Page) => Promise<void>) {
       // @ts-expect-error: a plain .mjs without types
       const { startDemoServer } = await import('../examples/browser/server.mjs');
       const s = await startDemoServer({ port: 0, root: outDir });
       try {
-        await check(`${s.origin}/csp/`); // isolated, and the strict CSP on the page
+        await check(`${s.origin}/csp/`, more); // isolated, and the strict CSP on the page
       } finally {
         s.server.close();
       }
@@ -336,16 +339,21 @@ window.result = (async () => {
       await checkBuild(join(dir, 'dist'));
     });
 
-    it('webpack 5 production build, nothing configured but where the app is: the wasm, weights, labels and the Web Worker chunk are emitted; 2 threads, same answer', async () => {
+    /** A webpack 5 production build of the app's folder; its stats. */
+    async function webpackBuild(options: Configuration) {
       const { default: webpack } = await import('webpack');
+      const compiler = webpack({ mode: 'production', context: dir, ...options });
+      const stats = await new Promise<Stats>((resolve, reject) => compiler.run((e, st) => (e ? reject(e) : resolve(st!))));
+      await new Promise((resolve) => compiler.close(resolve));
+      return stats.toJson({ all: false, assets: true, chunks: true, chunkModules: true, errors: true, warnings: true });
+    }
+
+    it('webpack 5 production build, nothing configured but where the app is: the wasm, weights, labels and the Web Worker chunk are emitted; 2 threads, same answer', async () => {
       const out = join(dir, 'webpack-dist');
       // As `webpack --mode production ./main.js -o webpack-dist` run in the app's folder: webpack's defaults
       // otherwise (target web, so the package's `browser` export; `new URL(…, import.meta.url)` as assets;
       // `new Worker(new URL(…))` as a worker chunk; output.publicPath 'auto').
-      const compiler = webpack({ mode: 'production', context: dir, entry: './main.js', output: { path: out } });
-      const stats = await new Promise<Stats>((resolve, reject) => compiler.run((e, st) => (e ? reject(e) : resolve(st!))));
-      await new Promise((resolve) => compiler.close(resolve));
-      const j = stats.toJson({ all: false, assets: true, chunks: true, chunkModules: true, errors: true, warnings: true });
+      const j = await webpackBuild({ entry: './main.js', output: { path: out } });
       expect(j.errors).toEqual([]);
       // Only the performance hint about the 27 MB weights: nothing unresolved, no "Critical dependency".
       expect(j.warnings!.map((w) => w.message.split('\n')[0])).toEqual(['asset size limit: The following asset(s) exceed the recommended size limit (244 KiB).']);
@@ -368,6 +376,39 @@ window.result = (async () => {
       writeFileSync(join(out, 'index.html'), '<!doctype html><meta charset="utf-8"><title>app</title><script src="./main.js"></script>\n');
       copyFileSync(chelseaPath, join(out, 'chelsea.png'));
       await checkBuild(out);
+    });
+
+    it("webpack 5, target 'webworker': a Web Worker importing 'googlenet-wasm/browser' classifies with 2 threads (nested workers); importing 'googlenet-wasm' gets the edge entry, whose error says so", async () => {
+      const out = join(dir, 'webpack-worker-dist');
+      // target 'webworker' adds the `worker` condition, which is the edge entry's: a worker imports the browser entry by name.
+      const worker = `import { loadModel } from 'googlenet-wasm/browser';
+(async () => {
+  const m = await loadModel({ threads: 2 });
+  const bytes = new Uint8Array(await (await fetch('./chelsea.png')).arrayBuffer());
+  postMessage({ threads: m.info.threads, predictions: await m.classify(bytes, { top: 1000 }) });
+})().catch((e) => postMessage({ error: e.message }));
+`;
+      writeFileSync(join(dir, 'worker.js'), worker);
+      writeFileSync(join(dir, 'edge-worker.js'), worker.replace("'googlenet-wasm/browser'", "'googlenet-wasm'").replace('{ threads: 2 }', ''));
+      const j = await webpackBuild({ target: 'webworker', entry: { main: './worker.js', edge: './edge-worker.js' }, output: { path: out } });
+      expect(j.errors).toEqual([]);
+      expect(j.warnings!.map((w) => w.message.split('\n')[0]).filter((w) => !/size limit|performance recommendations/.test(w))).toEqual([]);
+      // Classic worker scripts (output.module is off), each started by the page with new Worker(url).
+      for (const f of ['main.js', 'edge.js']) expect(readFileSync(join(out, f), 'utf8'), f).not.toMatch(/^\s*(import\s*[\w{*]|export\s)/m);
+      writeFileSync(join(out, 'index.html'), '<!doctype html><meta charset="utf-8"><title>app</title><script src="./page.js"></script>\n');
+      writeFileSync(join(out, 'page.js'), `const start = (url) => new Promise((resolve, reject) => {
+  const w = new Worker(url);
+  w.onmessage = (e) => (e.data.error ? reject(new Error(e.data.error)) : resolve(e.data));
+  w.onerror = (e) => reject(new Error(e.message || url + ' did not start'));
+});
+window.result = start('./main.js');
+window.edge = start('./edge.js').then(() => 'loaded', (e) => e.message);
+`);
+      copyFileSync(chelseaPath, join(out, 'chelsea.png'));
+      await checkBuild(out, async (page) => {
+        expect(await page.evaluate(() => (window as unknown as { edge: Promise<string> }).edge)).toMatch(
+          /^this is googlenet-wasm's edge entry \(dist\/edge\.js\).*`worker` export condition \(as webpack's target 'webworker' does\).*import from 'googlenet-wasm\/browser'/);
+      });
     });
 
     it('vite dev server (dependency pre-bundling): 2 threads, same answer', async () => {

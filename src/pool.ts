@@ -139,9 +139,12 @@ export class WorkerPool implements Executor {
     ready.catch(() => undefined);
     const slot = {} as Slot;
     const gone = (why: string) => {
+      // Also for a worker that dispose() (or recover) marked dead before ending it: a recovery waiting for it
+      // to start or to leave its run must not wait on (a call queued behind the recovery never settled).
+      settle.reject(new RuntimeError(this.disposed ? 'model is disposed' : `worker ${thread} could not start: ${why}`));
+      slot.idle?.();
       if (!slot.alive) return;
       slot.alive = false;
-      settle.reject(new RuntimeError(`worker ${thread} could not start: ${why}`));
       this.onWorkerGone(slot, why);
     };
     const handle = this.host.spawn(this.url, {

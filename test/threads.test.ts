@@ -352,10 +352,10 @@ describe('pool behaviour (googlenet, threads 2)', () => {
    * nothing), the other is still in the slow step. Returns the pending run (its error), which worker is
    * parked, and a rerun of the same program.
    */
-  async function slowRun(pool: WorkerPool) {
+  async function slowRun(pool: WorkerPool, model = m) {
     type Slot = { busyEpoch: number };
     const slots = (pool as unknown as { slots: Slot[] }).slots;
-    const arena = (m as unknown as { layout: { arenaBase: number } }).layout.arenaBase;
+    const arena = (model as unknown as { layout: { arenaBase: number } }).layout.arenaBase;
     const MB = 1 << 20;
     const slow = { fn: 'conv2d_ref', lo: 17, hi: 19, total: 1, align: 1, scratch: -1,
       // conv2d_ref(inp, H, W, C, out, OH, OW, outStride, outOff, w, b, Cout, KH, KW, SH, SW, padT, padL, relu, N)
@@ -470,6 +470,46 @@ describe('pool behaviour (googlenet, threads 2)', () => {
     } finally {
       inner.host = host;
     }
+  });
+
+  it('dispose() while the pool waits for a survivor of a failed run settles the call queued behind it at once', async () => {
+    // The parked worker is killed; the other is in its slow step, and the recovery waits for it to leave the
+    // run. dispose() ends it: the queued call rejects then, not after QUIESCE_MS (5 s, a timer that also
+    // kept the process alive).
+    const m2 = await load('googlenet', 2, true);
+    const pool = poolOf(m2);
+    const { pending, parked, rerun } = await slowRun(pool, m2);
+    void pool._terminateWorkerForTest(parked);
+    expect(await pending).toBeInstanceOf(RuntimeError);
+    const queued = rerun(() => undefined).then(() => undefined, (e: unknown) => e);
+    const t0 = performance.now();
+    await m2.dispose();
+    const error = await queued;
+    expect(error).toBeInstanceOf(RuntimeError);
+    expect((error as Error).message).toMatch(/model is disposed/);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(pool.stats.exited).toBe(pool.stats.spawned);
+  });
+
+  it('dispose() while the pool starts a replacement worker rejects the call waiting for it (it never settled)', async () => {
+    const m2 = await load('googlenet', 2, true);
+    const pool = poolOf(m2);
+    const input = randomInput([1, 96, 96, 3], 24, 128);
+    await m2.run(input);
+    const pending = m2.run(randomInput([3, 224, 224, 3], 25, 128)).then(() => undefined, (e: unknown) => e);
+    const queued = m2.run(input).then(() => 'resolved', (e: unknown) => e);
+    while (!pool.busy) await new Promise((r) => setTimeout(r, 1));
+    const spawned = pool.stats.spawned;
+    void pool._terminateWorkerForTest(1);
+    expect(await pending).toBeInstanceOf(RuntimeError);
+    // The replacement is spawned (once the survivor has left the run) and is loading: dispose() now.
+    while (pool.stats.spawned === spawned) await new Promise((r) => setTimeout(r, 1));
+    await m2.dispose();
+    const never = new Promise((r) => setTimeout(() => r('still pending 10 s after dispose'), 10_000));
+    const error = await Promise.race([queued, never]);
+    expect(error).toBeInstanceOf(RuntimeError);
+    expect((error as Error).message).toMatch(/model is disposed/);
+    expect(pool.stats.exited).toBe(pool.stats.spawned);
   });
 
   it('a worker that dies while idle is replaced before the next call', async () => {

@@ -281,7 +281,9 @@ export class WorkerPool implements Executor {
   private async ensureReady(): Promise<void> {
     if (this.disposed) throw new RuntimeError('model is disposed');
     for (let attempt = 0; ; attempt++) {
-      if (this.recovery) await this.recovery;
+      // Every recovery scheduled meanwhile too (a second worker's death during the first): one left running
+      // beside the run took its workers for stragglers, waited QUIESCE_MS and then ended them mid-run.
+      while (this.recovery) await this.recovery;
       if (this.disposed) throw new RuntimeError('model is disposed');
       if (!this.dirty && this.slots.every((s) => s.alive)) return;
       if (attempt >= 2) throw new RuntimeError('the worker pool could not recover from a worker failure');

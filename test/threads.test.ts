@@ -472,6 +472,30 @@ describe('pool behaviour (googlenet, threads 2)', () => {
     }
   });
 
+  it('a call queued behind a recovery starts only once every recovery is over, also one scheduled by a second death meanwhile', async () => {
+    // The parked worker is killed: the run fails and the recovery waits for the other, in its slow step. The
+    // next call waits for that recovery; then the other dies too, which schedules one more. The first
+    // recovery replaces both; the next call must also wait for the second, which used to run beside it,
+    // take its workers for stragglers of the failed run, wait QUIESCE_MS (5 s) and, if the run was still
+    // going, end them without failing it (the run then never settled).
+    const pool = poolOf(m);
+    const recovering = () => (pool as unknown as { recovery?: Promise<void> }).recovery !== undefined;
+    const { pending, parked, rerun } = await slowRun(pool);
+    const spawned = pool.stats.spawned;
+    void pool._terminateWorkerForTest(parked);
+    expect(await pending).toBeInstanceOf(RuntimeError);
+    let recoveringAtWrite: boolean | undefined;
+    const next = rerun(() => (recoveringAtWrite = recovering()));
+    void pool._terminateWorkerForTest(1 - parked);
+    await next;
+    expect(recoveringAtWrite).toBe(false);
+    expect(recovering()).toBe(false);
+    expect(pool.stats.spawned).toBe(spawned + 2);
+    const input = randomInput([1, 96, 96, 3], 26, 128);
+    expectSame(await m.run(input), await m.run(input));
+    expect(pool.liveWorkers).toBe(2);
+  });
+
   it('dispose() while the pool waits for a survivor of a failed run settles the call queued behind it at once', async () => {
     // The parked worker is killed; the other is in its slow step, and the recovery waits for it to leave the
     // run. dispose() ends it: the queued call rejects then, not after QUIESCE_MS (5 s, a timer that also

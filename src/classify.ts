@@ -5,14 +5,26 @@
  */
 import { decodeImage, fromPixels, preprocess, type RGBImage } from './image.js';
 import { InputError, kindOf, shown } from './errors.js';
-import { readAsset, readPathOrUrl } from './assets.js';
+import { MAX_ASSET_BYTES, readAsset, readPathOrUrl } from './assets.js';
+import { drawableKind, fromDrawable, type DrawableImage } from './drawable.js';
+export type { DrawableImage } from './drawable.js';
 import { DEFAULT_NUM_CLASSES, type ModelName } from './topology.js';
 
+/** Pixels: RGBA (a canvas's ImageData) or RGB, 4 or 3 bytes per pixel, row-major. */
+export interface ImagePixels {
+  data: Uint8Array | Uint8ClampedArray;
+  width: number;
+  height: number;
+}
+
 /**
- * Encoded PNG / JPEG bytes, a path (Node) or URL (string or URL object; `https:` ones are fetched), or pixels
- * `{ data, width, height }`: RGBA (ImageData) or RGB, 4 or 3 bytes per pixel.
+ * Encoded PNG / JPEG bytes (Uint8Array, ArrayBuffer, or a Blob / File, read and decoded as those bytes), a
+ * path (Node) or URL (string or URL object; `https:` ones are fetched), pixels `{ data, width, height }`
+ * (RGBA ImageData or RGB), or in browsers a drawable image (ImageBitmap, <img>, <canvas>, OffscreenCanvas,
+ * <video>, VideoFrame), read at its natural size through a canvas. DrawableImage is `never` without the
+ * DOM lib, so Node consumers need no lib "dom".
  */
-export type ImageInput = Uint8Array | ArrayBuffer | string | URL | { data: Uint8Array | Uint8ClampedArray; width: number; height: number };
+export type ImageInput = Uint8Array | ArrayBuffer | Blob | string | URL | ImagePixels | DrawableImage;
 
 export interface Prediction {
   index: number;
@@ -46,16 +58,46 @@ export type EmbedOptions = DecodeLimits;
  */
 export const DECODE_MIN_SIZE = 256;
 
+/** The global Blob class, where the runtime has one (Node 18+, browsers, edge runtimes). */
+const blobClass = (): (abstract new () => Blob) | undefined => {
+  const B = (globalThis as { Blob?: abstract new () => Blob }).Blob;
+  return typeof B === 'function' ? B : undefined;
+};
+
+/** A File's name for messages (a plain Blob has none). */
+export function blobName(b: Blob): string {
+  const name = (b as { name?: unknown }).name;
+  return typeof name === 'string' && name ? `the File ${JSON.stringify(name)}` : 'the Blob';
+}
+
+/**
+ * A Blob's or File's bytes. Refused above MAX_ASSET_BYTES before reading, as a path or URL is (the bytes
+ * a caller already holds have no such limit: they are in memory already; a File may not be).
+ */
+async function readBlob(b: Blob): Promise<Uint8Array> {
+  const name = blobName(b);
+  if (b.size > MAX_ASSET_BYTES) throw new InputError(`cannot read ${name}: ${b.size} bytes, above the limit of ${MAX_ASSET_BYTES}`);
+  try {
+    return new Uint8Array(await b.arrayBuffer());
+  } catch (e) {
+    // A File changed or removed on disk since it was chosen: NotReadableError.
+    throw new InputError(`cannot read ${name}: ${(e as Error)?.message ?? e}`, { cause: e });
+  }
+}
+
 /** Decode an image input to RGB (validated, pixel limit applied before decoding). */
 export async function toRGB(input: ImageInput, limits: DecodeLimits = {}): Promise<RGBImage> {
   const opts = { maxPixels: limits.maxPixels, maxDecodeBytes: limits.maxDecodeBytes, minSize: DECODE_MIN_SIZE };
   if (input instanceof ArrayBuffer) input = new Uint8Array(input);
   if (input instanceof Uint8Array) return decodeImage(input, opts);
   if (typeof input === 'string' || input instanceof URL) return decodeImage(await readPathOrUrl(input), opts);
+  const B = blobClass();
+  if (B && input instanceof B) return decodeImage(await readBlob(input), opts);
+  // Browsers only: where the constructors do not exist (Node, edge runtimes) this is always undefined.
+  const drawable = drawableKind(input);
+  if (drawable) return fromDrawable(input as object, drawable, opts);
   if (input && typeof input === 'object' && 'data' in input) return fromPixels(input);
-  const Blob_ = (globalThis as { Blob?: abstract new () => object }).Blob;
-  const hint = Blob_ && (input as unknown) instanceof Blob_ ? ' (for a Blob or File, pass new Uint8Array(await file.arrayBuffer()))' : '';
-  throw new InputError(`image input must be encoded bytes (Uint8Array or ArrayBuffer), a path or URL (string or URL), or { data, width, height } pixels; got ${kindOf(input)}${hint}`);
+  throw new InputError(`image input must be encoded bytes (Uint8Array, ArrayBuffer, Blob or File), a path or URL (string or URL), { data, width, height } pixels, or in browsers an ImageBitmap, <img>, <canvas>, OffscreenCanvas, <video> or VideoFrame; got ${kindOf(input)}`);
 }
 
 /** The model's 224x224 input tensor (HWC float32) for one image. */

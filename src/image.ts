@@ -139,6 +139,18 @@ function checkDeclaredSize(kind: string, width: number, height: number, maxPixel
   }
 }
 
+/**
+ * The limits applied to pixels that come from elsewhere than encoded bytes (a browser's drawable source,
+ * read through a canvas), before anything is allocated: maxPixels as for a decode, and maxDecodeBytes
+ * against the canvas's RGBA readback plus the RGB copy (7 bytes per pixel).
+ */
+export function checkPixelLimits(kind: string, width: number, height: number, opts?: DecodeOptions): void {
+  const maxPixels = checkMaxPixels(opts);
+  const maxBytes = checkMaxDecodeBytes(opts);
+  checkDeclaredSize(kind, width, height, maxPixels);
+  checkDecodeBytes(kind, width, height, width * height * 7, maxBytes, ' (read through a canvas)');
+}
+
 function reason(e: unknown): string {
   if (e instanceof Error) return e.message || e.name;
   return String(e);

@@ -6,4 +6,4 @@ export { buildNetwork, accounting, endpointNames, ENDPOINTS, type ModelName, typ
 export { weightSpec, type WeightSpec } from './weights.js';
 export type { KernelFlavor, WasmSource } from './wasm.js';
 export { decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, DEFAULT_MAX_DECODE_BYTES, type RGBImage, type DecodeOptions, type PreprocessModel } from './image.js';
-export { parseLabels, imagenetLabels, type ImageInput, type Prediction, type ClassifyOptions, type DecodeLimits, type EmbedOptions } from './classify.js';
+export { parseLabels, imagenetLabels, type ImageInput, type ImagePixels, type DrawableImage, type Prediction, type ClassifyOptions, type DecodeLimits, type EmbedOptions } from './classify.js';

@@ -93,6 +93,34 @@ describe('classify / embed with the bundled weights', () => {
     await expect(m.classify(fixture('chelsea.png'), { maxPixels: 1000 })).rejects.toThrow(ImageDecodeError);
   });
 
+  it('a Blob and a File of chelsea.png are its bytes: the same probabilities and features, the same limits', async () => {
+    const bytes = new Uint8Array(readFileSync(fixture('chelsea.png')));
+    const blob = new Blob([bytes], { type: 'image/png' });
+    const file = new File([bytes], 'chelsea.png', { type: 'image/png' });
+    const all = await m.classify(bytes, { top: 1000 });
+    expect(all[0].index).toBe(285);
+    expect(await m.classify(blob, { top: 1000 })).toEqual(all);
+    expect(await m.classify(file, { top: 1000 })).toEqual(all);
+    const features = await m.embed(bytes);
+    expect(Array.from(await m.embed(blob))).toEqual(Array.from(features));
+    expect(Array.from(await m.embed(file))).toEqual(Array.from(features));
+    const [f1, f2, f3] = await m.embedBatch([file, bytes, blob]);
+    expect(Array.from(f1!)).toEqual(Array.from(f2!));
+    expect(Array.from(f3!)).toEqual(Array.from(f2!));
+    expect((await m.classifyBatch([blob, file], { top: 3 })).map((p) => p.map((x) => x.index))).toEqual([all.slice(0, 3).map((x) => x.index), all.slice(0, 3).map((x) => x.index)]);
+    // The limits refuse them as they refuse the bytes, with the same error.
+    const limit = /PNG: image is 451×300 = 135300 pixels, more than the limit of 1000 \(maxPixels\)/;
+    await expect(m.classify(bytes, { maxPixels: 1000 })).rejects.toThrow(limit);
+    await expect(m.classify(blob, { maxPixels: 1000 })).rejects.toThrow(ImageDecodeError);
+    await expect(m.classify(blob, { maxPixels: 1000 })).rejects.toThrow(limit);
+    await expect(m.embed(file, { maxPixels: 1000 })).rejects.toThrow(limit);
+    await expect(m.classify(file, { maxDecodeBytes: 1000 })).rejects.toThrow(/more than the limit of 0\.0 MiB \(maxDecodeBytes\)/);
+    // Not an image: the decoder's error, naming the File (and its place in a batch).
+    await expect(m.classify(new File(['not an image'], 'notes.png'))).rejects.toThrow(/^the File "notes.png": not a PNG or JPEG image.*looks like text/);
+    await expect(m.classifyBatch([file, new Blob([])])).rejects.toThrow(/^image 2 of 2: image is empty \(0 bytes\)$/);
+    await expect(m.classifyBatch([file, new Blob([])])).rejects.toThrow(ImageDecodeError);
+  });
+
   it('bad options are InputErrors', async () => {
     await expect(m.classify(fixture('chelsea.png'), { top: 0 })).rejects.toThrow(InputError);
     await expect(m.classify(42 as never)).rejects.toThrow(InputError);

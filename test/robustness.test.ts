@@ -190,7 +190,10 @@ describe('tensors and options', () => {
     ['top 2.5', () => m.classify(fixture('chelsea.png'), { top: 2.5 }), /top must be/],
     ['no images', () => m.classifyBatch([]), /no images/],
     ['an image input of the wrong type', () => m.classify(true as never), /image input must be .*; got true$/],
-    ['a Blob, with what to pass instead', () => m.classify(new Blob([fixture('chelsea.png')]) as never), /got a Blob \(for a Blob or File, pass new Uint8Array\(await file\.arrayBuffer\(\)\)\)$/],
+    // A Blob or File is read like a path: refused above the same size before it is read; a failed read named.
+    ['a File larger than a path may be', () => m.classify(new (class extends File { get size() { return 2 ** 31; } })([], 'huge.png')), /^cannot read the File "huge.png": 2147483648 bytes, above the limit of 2147483647$/],
+    ['a Blob that cannot be read', () => m.classify(new (class extends Blob { arrayBuffer(): Promise<ArrayBuffer> { return Promise.reject(new Error('NotReadableError: the file changed')); } })()), /^cannot read the Blob: NotReadableError: the file changed$/],
+    ['no browser drawable exists on Node: a canvas-like object is not pixels', () => m.classify({ width: 2, height: 2, getContext() {} } as never), /in browsers an ImageBitmap, <img>.*; got an object$/],
     ['labels as bytes are named by their type, not printed', () => loadModel({ model: 'googlenet', labels: new Uint8Array(3000) as never }), /labels must be an array of 1000 names, one per class; got a Uint8Array$/],
     ['pixels with the wrong length', () => m.classify({ data: new Uint8Array(10), width: 3, height: 3 }), /needs 36 \(RGBA\) or 27 \(RGB\)/],
   ];

@@ -171,6 +171,53 @@ void p; void f; void maybe; void a; void d;
     }
   });
 
+  it('an image may be a Blob or File; with the DOM lib, a drawable (ImageBitmap, <img>, canvas, video, VideoFrame); without it, nothing DOM is needed', () => {
+    // Node without lib "dom": Blob and File come from @types/node; no drawable exists, and the pixels form stays exact.
+    // skipLibCheck: without lib "dom", @types/node 20 declares no WebAssembly namespace, which the package's
+    // LoadOptions (wasm: WebAssembly.Module) name; that is older than ImageInput and reported in the .d.ts files
+    // only. The consumer's own file is still checked in full.
+    const node: ts.CompilerOptions = { lib: ['lib.es2022.d.ts'], types: ['node'], skipLibCheck: true };
+    const code = (entry: string) => `
+import { loadModel, type ImageInput, type ImagePixels } from '${entry}';
+declare const bytes: Uint8Array, blob: Blob, file: File;
+declare const m: Awaited<ReturnType<typeof loadModel>>;
+await m.classify(blob);
+await m.classify(file, { top: 3 });
+await m.embed(new Blob([new Uint8Array(8)]));
+const images: ImageInput[] = [file, bytes, blob, { data: new Uint8ClampedArray(4), width: 1, height: 1 }];
+await m.classifyBatch(images);
+await m.embedBatch([blob, file]);
+const px: ImagePixels = { data: bytes, width: 1, height: 1 };
+await m.classify(px);
+// @ts-expect-error pixels must be bytes, not numbers
+await m.classify({ data: [1, 2, 3], width: 1, height: 1 });
+// @ts-expect-error width and height alone are no image
+await m.classify({ width: 1, height: 1 });
+`;
+    for (const [name, options] of settings) {
+      expect(compile(code('googlenet-wasm') + `
+// @ts-expect-error nothing canvas-like is an image without the DOM lib
+await m.classify({ width: 1, height: 1, getContext: () => null });
+`, { ...options, ...node }), `${name}, no DOM lib`).toEqual([]);
+      expect(compile(code('googlenet-wasm/edge'), { ...options, ...node }), `${name}, edge entry, no DOM lib`).toEqual([]);
+    }
+    // A browser project: the DOM lib, no @types/node.
+    const dom: ts.CompilerOptions = { lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'], types: [] };
+    for (const [name, options] of settings) {
+      expect(compile(code('googlenet-wasm/browser') + `
+declare const bitmap: ImageBitmap, img: HTMLImageElement, canvas: HTMLCanvasElement, off: OffscreenCanvas,
+  video: HTMLVideoElement, frame: VideoFrame, imageData: ImageData;
+await m.classify(bitmap);
+await m.classify(img, { maxPixels: 1e6 });
+await m.classifyBatch([canvas, off, video, frame, imageData, file]);
+await m.embed(new Image());
+await m.embedBatch([await createImageBitmap(blob), document.createElement('canvas'), new OffscreenCanvas(1, 1)]);
+// @ts-expect-error a 2D context is not an image (its canvas is)
+await m.classify(canvas.getContext('2d')!);
+`, { ...options, ...dom }), `${name}, DOM lib, no @types/node`).toEqual([]);
+    }
+  });
+
   it('decodeImage takes an ArrayBuffer, as it does at run time', () => {
     check(`
 import { decodeImage } from 'googlenet-wasm';

@@ -192,6 +192,155 @@ describe.skipIf(!run)('headless Chromium', () => {
     await page.close();
   });
 
+  describe('images as a browser hands them over: a File or Blob, and drawables read through a canvas', () => {
+    type Probs = Array<{ index: number; probability: number }>;
+    /** 1000 probabilities by class index. */
+    const byIndex = (all: Probs) => {
+      const p = new Float64Array(1000);
+      for (const { index, probability } of all) p[index] = probability;
+      return p;
+    };
+
+    it('a File, a Blob, an ImageBitmap, an <img>, a <canvas> and an OffscreenCanvas of chelsea.png: the same probabilities as its bytes, and as Node', async () => {
+      const { page, problems } = await open('/examples/browser/?threads=2');
+      const got = await page.evaluate(async () => {
+        const m = window.demo.model;
+        const bytes = new Uint8Array(await (await fetch('/test/fixtures/chelsea.png')).arrayBuffer());
+        const blob = new Blob([bytes], { type: 'image/png' });
+        const file = new File([bytes], 'chelsea.png', { type: 'image/png' });
+        const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+        const img = new Image();
+        img.src = URL.createObjectURL(blob);
+        await img.decode();
+        const canvas = document.createElement('canvas');
+        canvas.width = img.naturalWidth;
+        canvas.height = img.naturalHeight;
+        canvas.getContext('2d')!.drawImage(img, 0, 0);
+        const off = new OffscreenCanvas(img.naturalWidth, img.naturalHeight);
+        off.getContext('2d')!.drawImage(bitmap, 0, 0);
+        const all = (x: unknown) => m.classify(x, { top: 1000 });
+        const sources = { bytes, file, blob, bitmap, img, canvas, off };
+        const out: Record<string, Probs> = {};
+        for (const [name, x] of Object.entries(sources)) out[name] = await all(x);
+        // A batch of all of them at once, each in its place.
+        const batch = await (m as unknown as { classifyBatch(x: unknown[], o: object): Promise<Probs[]> }).classifyBatch(Object.values(sources), { top: 1000 });
+        return { out, batch, size: [bitmap.width, bitmap.height, img.naturalWidth, img.naturalHeight] };
+      });
+      expect(got.size).toEqual([451, 300, 451, 300]);
+      const bytesProbs = got.out.bytes;
+      expect(bytesProbs[0].index).toBe(285);
+      for (const [name, probs] of Object.entries(got.out)) {
+        // Chromium's PNG decode and canvas readback give exactly the package's pixels for this file (its
+        // iCCP profile is the standard sRGB one, so no colour conversion is applied), so every source
+        // gives exactly the bytes' answer in the page...
+        expect(probs, name).toEqual(bytesProbs);
+        // ...and Node's within the tolerance of the other browser tests.
+        expect(maxDiff(byIndex(probs), nodeProbs), name).toBeLessThan(1e-5);
+      }
+      got.batch.forEach((probs, i) => expect(maxDiff(byIndex(probs), byIndex(bytesProbs)), String(i)).toBeLessThan(1e-6));
+      expect(problems).toEqual([]);
+      await page.close();
+    });
+
+    it('an SVG <img> is read at its intrinsic size (Chromium: 300×150 without one), as its pixels are', async () => {
+      const { page, problems } = await open('/examples/browser/?threads=2');
+      const got = await page.evaluate(async () => {
+        const m = window.demo.model;
+        const svg = (size: string) => `<svg xmlns="http://www.w3.org/2000/svg"${size}><rect width="400" height="400" fill="#c03020"/></svg>`;
+        const out: Array<{ size: number[]; same: boolean }> = [];
+        for (const size of [' width="320" height="200"', '']) {
+          const img = new Image();
+          img.src = URL.createObjectURL(new Blob([svg(size)], { type: 'image/svg+xml' }));
+          await img.decode();
+          const w = img.naturalWidth, h = img.naturalHeight;
+          // The same solid colour as pixels: an RGB image of that size.
+          const data = new Uint8Array(w * h * 3);
+          for (let i = 0; i < w * h; i++) data.set([0xc0, 0x30, 0x20], 3 * i);
+          const a = await m.classify(img, { top: 1000 }), b = await m.classify({ data, width: w, height: h }, { top: 1000 });
+          out.push({ size: [w, h], same: JSON.stringify(a) === JSON.stringify(b) });
+        }
+        return out;
+      });
+      expect(got).toEqual([{ size: [320, 200], same: true }, { size: [300, 150], same: true }]);
+      expect(problems).toEqual([]);
+      await page.close();
+    });
+
+    it('drawables with no pixels to read, or too many, are InputErrors (ImageDecodeError for maxPixels, as for bytes) that say why', async () => {
+      const { page, problems } = await open('/examples/browser/?threads=2');
+      // An image whose response the test holds back: the <img> stays incomplete, however long classify takes.
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      await page.route('**/held/chelsea.png', async (route) => {
+        await held;
+        await route.fulfill({ status: 200, contentType: 'image/png', body: chelsea, headers: { 'cross-origin-resource-policy': 'same-origin' } });
+      });
+      const got = await page.evaluate(async () => {
+        const m = window.demo.model;
+        const fail = (x: unknown, o: object = {}) => m.classify(x, { top: 1, ...o }).then(() => 'no error', (e: Error & { code: string }) => ({ name: e.name, code: e.code, message: e.message }));
+        const bytes = new Uint8Array(await (await fetch('/test/fixtures/chelsea.png')).arrayBuffer());
+        const bitmap = await createImageBitmap(new Blob([bytes]));
+        const img = new Image();
+        img.src = '/held/chelsea.png';
+        const r: Record<string, unknown> = {};
+        r.loading = await fail(img);
+        r.noSrc = await fail(new Image());
+        r.maxPixels = await fail(bitmap, { maxPixels: 1000 });
+        r.maxDecodeBytes = await fail(bitmap, { maxDecodeBytes: 1000 });
+        r.emptyCanvas = await fail(new OffscreenCanvas(0, 5));
+        r.video = await fail(document.createElement('video'));
+        bitmap.close();
+        r.closed = await fail(bitmap);
+        r.notImage = await fail(document.createElement('div'));
+        (window as unknown as { held: HTMLImageElement }).held = img;
+        return r;
+      });
+      expect(got.loading).toEqual({ name: 'InputError', code: 'ERR_INPUT', message: 'an <img> that has not finished loading: await img.decode() (or its load event) first' });
+      expect(got.noSrc).toMatchObject({ name: 'InputError', message: expect.stringMatching(/^an <img> with no pixels: it failed to load/) });
+      expect(got.maxPixels).toEqual({ name: 'ImageDecodeError', code: 'ERR_IMAGE_DECODE', message: 'an ImageBitmap: image is 451×300 = 135300 pixels, more than the limit of 1000 (maxPixels)' });
+      expect(got.maxDecodeBytes).toMatchObject({ name: 'ImageDecodeError', message: expect.stringMatching(/^an ImageBitmap: decoding this 451×300 image \(read through a canvas\) would take about 0\.9 MiB .*\(maxDecodeBytes\)$/) });
+      expect(got.emptyCanvas).toMatchObject({ name: 'InputError', message: 'an OffscreenCanvas of zero size (0×5)' });
+      expect(got.video).toMatchObject({ name: 'InputError', message: expect.stringMatching(/^a <video> with no frame yet \(readyState 0\)/) });
+      expect(got.closed).toMatchObject({ name: 'InputError', message: expect.stringMatching(/^an ImageBitmap with no pixels: it is closed/) });
+      expect(got.notImage).toMatchObject({ name: 'InputError', message: expect.stringMatching(/; got a HTMLDivElement$/) });
+      // The held image arrives: the same <img> now classifies as its bytes do.
+      release();
+      const later = await page.evaluate(async () => {
+        const img = (window as unknown as { held: HTMLImageElement }).held;
+        await img.decode();
+        return window.demo.model.classify(img, { top: 1000 });
+      });
+      expect(maxDiff(byIndex(later), nodeProbs)).toBeLessThan(1e-5);
+      expect(problems).toEqual([]);
+      await page.close();
+    });
+
+    it('an <img> and a canvas tainted by a cross-origin image: an InputError that says so', async () => {
+      // The page on 127.0.0.1, the image from localhost (another origin, same server); /no-coi/ so that the
+      // cross-origin image may load at all (COEP require-corp would block it), without CORS, so it taints.
+      const { page, problems } = await open('/no-coi/examples/browser/');
+      const other = origin.replace('127.0.0.1', 'localhost');
+      const got = await page.evaluate(async (src) => {
+        const img = new Image();
+        img.src = src;
+        await img.decode();
+        const canvas = document.createElement('canvas');
+        canvas.width = img.naturalWidth;
+        canvas.height = img.naturalHeight;
+        canvas.getContext('2d')!.drawImage(img, 0, 0);
+        const fail = (x: unknown) => window.demo.model.classify(x, { top: 1 }).then(() => 'no error', (e: Error & { code: string; cause?: { name?: string } }) => ({ name: e.name, code: e.code, message: e.message, cause: e.cause?.name }));
+        return { loaded: [img.naturalWidth, img.naturalHeight], img: await fail(img), canvas: await fail(canvas) };
+      }, `${other}/no-coi/test/fixtures/chelsea.png`);
+      expect(got.loaded).toEqual([451, 300]);
+      for (const what of ['img', 'canvas'] as const) {
+        expect(got[what], what).toMatchObject({ name: 'InputError', code: 'ERR_INPUT', cause: 'SecurityError' });
+        expect((got[what] as { message: string }).message, what).toMatch(/whose pixels the page may not read: it is cross-origin \(a tainted canvas\)/);
+      }
+      expect(problems).toEqual([]);
+      await page.close();
+    });
+  });
+
   describe('the model inside a Web Worker (examples/browser/worker.html: worker.js imports /dist/browser.js unbundled, loadModel() with no options)', () => {
     interface WorkerDemo {
       scope: { crossOriginIsolated: boolean; SharedArrayBuffer: string; Worker: string; window: string; document: string };

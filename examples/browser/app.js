@@ -1,7 +1,7 @@
 // The demo page: loads the package's ESM build straight from dist/ (no bundler) and classifies the
 // photo you choose or drop. Threads: Web Workers over shared memory when the page is cross-origin
 // isolated, otherwise one thread (see the status line). `?threads=N` overrides the default.
-import { loadModel, decodeImage } from '../../dist/browser.js';
+import { loadModel } from '../../dist/browser.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -12,22 +12,15 @@ const showError = (e) => {
   $('error').textContent = `${e?.name ?? 'Error'}: ${e?.message ?? e}`;
 };
 
-/** Draw the decoded RGB photo, scaled to fit the 224x224 canvas. */
-function drawPreview(img) {
-  const full = new OffscreenCanvas(img.width, img.height);
-  const rgba = new ImageData(img.width, img.height);
-  for (let i = 0, j = 0; i < img.width * img.height; i++, j += 4) {
-    rgba.data[j] = img.data[i * 3];
-    rgba.data[j + 1] = img.data[i * 3 + 1];
-    rgba.data[j + 2] = img.data[i * 3 + 2];
-    rgba.data[j + 3] = 255;
-  }
-  full.getContext('2d').putImageData(rgba, 0, 0);
+/** Draw the photo (a Blob or File), scaled to cover the 224x224 preview canvas. */
+async function drawPreview(blob) {
+  const img = await createImageBitmap(blob);
   const c = $('preview');
   const ctx = c.getContext('2d');
   const s = Math.max(c.width / img.width, c.height / img.height);
   ctx.clearRect(0, 0, c.width, c.height);
-  ctx.drawImage(full, (c.width - img.width * s) / 2, (c.height - img.height * s) / 2, img.width * s, img.height * s);
+  ctx.drawImage(img, (c.width - img.width * s) / 2, (c.height - img.height * s) / 2, img.width * s, img.height * s);
+  img.close();
 }
 
 function showResults(predictions, ms) {
@@ -57,19 +50,21 @@ function showResults(predictions, ms) {
 }
 
 let model;
-/** For tests and the console: the model, the last answer, and classify by bytes. */
+/** For tests and the console: the model, the last answer, and classify a File or bytes. */
 const demo = (window.demo = {
   model: undefined,
   last: undefined,
   busy: Promise.resolve(),
-  /** Decode, preview and classify encoded PNG/JPEG bytes; resolves to { predictions, ms }. */
-  async classify(bytes) {
+  /**
+   * Classify a photo: a File (as the input and a drop give it; the package reads and decodes it) or encoded
+   * PNG/JPEG bytes; then preview it. Resolves to { predictions, ms }.
+   */
+  async classify(photo) {
     const t0 = performance.now();
-    const img = decodeImage(bytes);
-    drawPreview(img);
-    const predictions = await model.classify(img, { top: 5 });
+    const predictions = await model.classify(photo, { top: 5 });
     const ms = performance.now() - t0;
     showResults(predictions, ms);
+    await drawPreview(photo instanceof Blob ? photo : new Blob([photo])).catch(() => undefined); // the answer stands without it
     return (demo.last = { predictions, ms, threads: model.info.threads });
   },
 });
@@ -77,7 +72,7 @@ const demo = (window.demo = {
 async function onFile(file) {
   if (!file) return;
   $('error').hidden = true;
-  demo.busy = demo.classify(new Uint8Array(await file.arrayBuffer())).catch((e) => {
+  demo.busy = demo.classify(file).catch((e) => {
     demo.last = { error: { name: e.name, code: e.code, message: e.message } };
     showError(e);
   });

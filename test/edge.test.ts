@@ -142,14 +142,16 @@ describe('Cloudflare workerd (miniflare 4): examples/edge', () => {
 });
 
 describe('Cloudflare workerd (miniflare 4): what only Node reads', () => {
-  it('classify(a path or file: URL) is an InputError saying there is no file system, not a plain Error; loadModel without wasm: the edge messages', async () => {
+  it('classify(a path or file: URL) is an InputError saying there is no file system, not a plain Error; a Blob is its bytes; loadModel without wasm: the edge messages', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'googlenet-edge-probe-'));
     let mf: Miniflare | undefined;
     try {
       const { out, assets } = await bundleExample(dir, join(root, 'test/fixtures/edge-probe'));
       mf = await startWorker(out, assets);
-      const res = await mf.dispatchFetch('http://localhost/');
-      const got = (await res.json()) as Record<string, { typed?: boolean; name?: string; code?: string; message?: string }>;
+      const res = await mf.dispatchFetch('http://localhost/', { method: 'POST', body: chelsea });
+      const got = (await res.json()) as Record<string, { typed?: boolean; name?: string; code?: string; message?: string; same?: boolean; top?: number; drawables?: string[] }>;
+      expect(got.blob).toEqual({ same: true, top: 285, drawables: [] });
+      expect(got.canvasLike).toMatchObject({ typed: true, name: 'InputError', message: expect.stringMatching(/^image input must be .*; got an object$/) });
       for (const input of ['photo.jpg', '/etc/passwd', 'file:///etc/passwd']) {
         expect(got[input], input).toMatchObject({ typed: true, name: 'InputError', code: 'ERR_INPUT' });
         expect(got[input].message).toBe(`cannot read ${input}: this runtime has no file system (paths and file: URLs are read on Node only); pass the bytes`);

@@ -258,7 +258,7 @@ if (e instanceof GoogLeNetError) { const s: string = e.code; void s; }
   it('the types of every option and result the README documents are exported by name, from each entry', () => {
     const names = ['LoadOptions', 'ModelInfo', 'RunOptions', 'TensorData', 'TensorInput', 'GoogLeNetErrorCode', 'Tensor', 'ParseOptions',
       'SafetensorsFile', 'ModelName', 'NetworkOptions', 'Network', 'WeightSpec', 'KernelFlavor', 'WasmSource', 'RGBImage',
-      'DecodeOptions', 'PreprocessModel', 'ImageInput', 'Prediction', 'ClassifyOptions', 'EmbedOptions'];
+      'DecodeOptions', 'PreprocessModel', 'ImageInput', 'ImagePixels', 'DrawableImage', 'Prediction', 'ClassifyOptions', 'EmbedOptions'];
     for (const entry of ['googlenet-wasm', 'googlenet-wasm/browser', 'googlenet-wasm/edge']) {
       const edge = entry.endsWith('/edge');
       check(`

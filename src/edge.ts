@@ -17,13 +17,14 @@ import { createModel, type LoadOptions, type Model, type Platform } from './mode
 import { parseLabels } from './classify.js';
 import { decodeImage as decodeAny, type DecodeOptions, type RGBImage } from './image.js';
 import type { Tensor } from './safetensors.js';
+import type { WasmModule } from './wasm.js';
 
 export { Model, type ModelInfo, type RunOptions, type TensorData, type TensorInput } from './model.js';
 export { GoogLeNetError, InputError, WeightsError, ImageDecodeError, RuntimeError, type GoogLeNetErrorCode } from './errors.js';
 export { parseSafetensors, encodeSafetensors, type Tensor, type ParseOptions, type SafetensorsFile } from './safetensors.js';
 export { buildNetwork, accounting, endpointNames, ENDPOINTS, type ModelName, type NetworkOptions, type Network } from './topology.js';
 export { weightSpec, type WeightSpec } from './weights.js';
-export type { KernelFlavor, WasmSource } from './wasm.js';
+export type { KernelFlavor, WasmMemory, WasmModule, WasmSource } from './wasm.js';
 export { fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage, type DecodeOptions, type PreprocessModel } from './image.js';
 export { parseLabels, type ImageInput, type ImagePixels, type DrawableImage, type Prediction, type ClassifyOptions, type DecodeLimits, type EmbedOptions } from './classify.js';
 
@@ -55,7 +56,7 @@ export const edgePlatform: Platform = {
 
 export interface EdgeLoadOptions extends Omit<LoadOptions, 'wasm' | 'weights' | 'labels'> {
   /** The kernel module, compiled by the runtime: build/kernels.wasm, or kernels.relaxed.wasm where relaxed SIMD runs (info.kernels says which it is). */
-  wasm: WebAssembly.Module;
+  wasm: WasmModule;
   /** safetensors bytes, or tensors by name. */
   weights: Uint8Array | ArrayBuffer | Map<string, Tensor>;
   /** Class names: an array, or the text of a labels file (one per line, WordNet ids dropped). */

@@ -8,7 +8,7 @@ import { ImageDecodeError, InputError, kindOf, nameOf, RuntimeError, shown, Weig
 import { parseSafetensors, type Tensor } from './safetensors.js';
 import { accounting, buildNetwork, DEFAULT_NUM_CLASSES, type ModelName, type NetworkOptions } from './topology.js';
 import { checkTensorMap, checkWeights, convWeightBytes, convWeights, packConvWeights, weightSpec } from './weights.js';
-import { builtFlavor, compileKernels, instantiateKernels, type KernelFlavor, type Kernels, type WasmSource } from './wasm.js';
+import { builtFlavor, compileKernels, instantiateKernels, type KernelFlavor, type Kernels, type WasmMemory, type WasmModule, type WasmSource } from './wasm.js';
 import { makePlan, type Layout, type Plan, scratchBytesFor, tensorBytes, winogradTile } from './plan.js';
 import { readAsset, readPathOrUrl } from './assets.js';
 import { blobName, imageTensor, labelsFor, toRGB, topK, withBackground, type ClassifyOptions, type DecodeLimits, type EmbedOptions, type ImageInput, type Prediction } from './classify.js';
@@ -119,8 +119,8 @@ function checkThreads(t: unknown): number {
 
 /** What starts a worker pool over the shared memory (threads > 1). */
 export interface PoolStart {
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
+  module: WasmModule;
+  memory: WasmMemory;
   threads: number;
   /** Thread t's scratch starts at scratchBase + t * scratchBytes. */
   scratchBase: number;
@@ -232,7 +232,7 @@ export class Model {
   constructor(
     readonly info: ModelInfo,
     private readonly options: NetworkOptions & { model: ModelName },
-    memory: WebAssembly.Memory,
+    memory: WasmMemory,
     private readonly layout: Layout,
     private readonly maxBytes: number,
     executor: Executor,

@@ -30,13 +30,23 @@ export interface Kernels {
   allFinite_ref(p: number, n: number): number;
 }
 
+/**
+ * WebAssembly.Module and WebAssembly.Memory in the package's types, as the consumer's lib declares them (lib
+ * "dom" or "webworker", Cloudflare's workers-types), or `never` where nothing declares WebAssembly: Node's own
+ * types (@types/node 20) do not, so naming WebAssembly.Module in the .d.ts files failed to compile for a Node
+ * project without lib "dom" and with skipLibCheck off ("Cannot find namespace 'WebAssembly'").
+ */
+export type WasmModule = typeof globalThis extends { WebAssembly: { Module: { prototype: infer T } } } ? T : never;
+/** See WasmModule. */
+export type WasmMemory = typeof globalThis extends { WebAssembly: { Memory: { prototype: infer T } } } ? T : never;
+
 export interface KernelModule {
-  module: WebAssembly.Module;
+  module: WasmModule;
   flavor: KernelFlavor;
   shared: boolean;
 }
 
-export type WasmSource = Uint8Array | ArrayBuffer | WebAssembly.Module | URL | string;
+export type WasmSource = Uint8Array | ArrayBuffer | WasmModule | URL | string;
 
 const fileFor = (flavor: KernelFlavor, shared: boolean) =>
   `kernels${flavor === 'relaxed' ? '.relaxed' : ''}${shared ? '.shared' : ''}.wasm`;
@@ -154,7 +164,7 @@ export function builtFlavor(kernels: Kernels, asked: KernelFlavor): KernelFlavor
 
 /** Instantiate on a given memory. The module holds no data and no mutable globals, so any number of
  * instances (one per worker) can share the memory. */
-export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): Kernels {
+export function instantiateKernels(module: WasmModule, memory: WasmMemory): Kernels {
   const env = { memory, exp: Math.exp, pow: Math.pow };
   const { exports } = instantiateSync<Record<string, unknown>>(module, { env } as Parameters<typeof instantiateSync>[1]);
   return exports as unknown as Kernels;

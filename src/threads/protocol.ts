@@ -30,6 +30,7 @@
  */
 
 import type { Step } from '../plan.js';
+import type { WasmMemory, WasmModule } from '../wasm.js';
 
 export const CTL_ARRIVE = 0;
 export const CTL_GEN = 16;
@@ -82,8 +83,8 @@ export interface WireProgram {
 
 export interface InitMessage {
   type: 'init';
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
+  module: WasmModule;
+  memory: WasmMemory;
   controlBase: number;
   thread: number;
   threads: number;

@@ -6,7 +6,7 @@
 import { decodeImage, fromPixels, preprocess, type RGBImage } from './image.js';
 import { InputError, kindOf, shown } from './errors.js';
 import { MAX_ASSET_BYTES, readAsset, readPathOrUrl } from './assets.js';
-import { drawableKind, fromDrawable, type DrawableImage } from './drawable.js';
+import { drawableKind, fromDrawable, instanceOfGlobal, type DrawableImage } from './drawable.js';
 export type { DrawableImage } from './drawable.js';
 import { DEFAULT_NUM_CLASSES, type ModelName } from './topology.js';
 
@@ -58,16 +58,15 @@ export type EmbedOptions = DecodeLimits;
  */
 export const DECODE_MIN_SIZE = 256;
 
-/** The global Blob class, where the runtime has one (Node 18+, browsers, edge runtimes). */
-const blobClass = (): (abstract new () => Blob) | undefined => {
-  const B = (globalThis as { Blob?: abstract new () => Blob }).Blob;
-  return typeof B === 'function' ? B : undefined;
-};
-
 /** A File's name for messages (a plain Blob has none). */
-export function blobName(b: Blob): string {
+function blobName(b: Blob): string {
   const name = (b as { name?: unknown }).name;
   return typeof name === 'string' && name ? `the File ${JSON.stringify(name)}` : 'the Blob';
+}
+
+/** An image input's File name for messages, or '' for anything that is not a File. */
+export function fileName(x: unknown): string {
+  return instanceOfGlobal<Blob>(x, 'File') ? blobName(x) : '';
 }
 
 /**
@@ -91,8 +90,7 @@ export async function toRGB(input: ImageInput, limits: DecodeLimits = {}): Promi
   if (input instanceof ArrayBuffer) input = new Uint8Array(input);
   if (input instanceof Uint8Array) return decodeImage(input, opts);
   if (typeof input === 'string' || input instanceof URL) return decodeImage(await readPathOrUrl(input), opts);
-  const B = blobClass();
-  if (B && input instanceof B) return decodeImage(await readBlob(input), opts);
+  if (instanceOfGlobal<Blob>(input, 'Blob')) return decodeImage(await readBlob(input), opts);
   // Browsers only: where the constructors do not exist (Node, edge runtimes) this is always undefined.
   const drawable = drawableKind(input);
   if (drawable) return fromDrawable(input as object, drawable, opts);

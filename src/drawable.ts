@@ -30,15 +30,18 @@ export type DrawableImage =
 const KINDS = ['ImageBitmap', 'HTMLImageElement', 'HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', 'VideoFrame'] as const;
 type Kind = (typeof KINDS)[number];
 
+/**
+ * Is `x` an instance of the global class `name` (a drawable kind, Blob, File)? False where the runtime has no
+ * such class (Node and workerd have no DOM classes).
+ */
+export function instanceOfGlobal<T>(x: unknown, name: string): x is T {
+  const C = (globalThis as unknown as Record<string, unknown>)[name];
+  return typeof C === 'function' && x instanceof C;
+}
+
 /** Which drawable kind `x` is, or undefined (always, where none of the constructors exist). */
 export function drawableKind(x: unknown): Kind | undefined {
-  if (!x || typeof x !== 'object') return undefined;
-  const g = globalThis as unknown as Record<string, unknown>;
-  for (const k of KINDS) {
-    const C = g[k];
-    if (typeof C === 'function' && x instanceof C) return k;
-  }
-  return undefined;
+  return KINDS.find((k) => instanceOfGlobal(x, k));
 }
 
 interface Sized {

@@ -11,7 +11,7 @@ import { checkTensorMap, checkWeights, convWeightBytes, convWeights, packConvWei
 import { builtFlavor, compileKernels, instantiateKernels, type KernelFlavor, type Kernels, type WasmMemory, type WasmModule, type WasmSource } from './wasm.js';
 import { makePlan, type Layout, type Plan, scratchBytesFor, tensorBytes, winogradTile } from './plan.js';
 import { readAsset, readPathOrUrl } from './assets.js';
-import { blobName, imageTensor, labelsFor, toRGB, topK, withBackground, type ClassifyOptions, type DecodeLimits, type EmbedOptions, type ImageInput, type Prediction } from './classify.js';
+import { fileName, imageTensor, labelsFor, toRGB, topK, withBackground, type ClassifyOptions, type DecodeLimits, type EmbedOptions, type ImageInput, type Prediction } from './classify.js';
 
 export const CONTROL_BYTES = 4096;
 const PAGE = 65536;
@@ -191,9 +191,7 @@ function checkBatchArgs<O extends object>(fn: string, inputs: unknown, opts: O |
 function whichImage(e: unknown, inputs: readonly ImageInput[], i: number): unknown {
   if (!(e instanceof ImageDecodeError || e instanceof InputError)) return e;
   const input = inputs[i];
-  const File_ = (globalThis as unknown as { File?: abstract new () => Blob }).File;
-  const file = typeof File_ === 'function' && input instanceof File_ ? blobName(input) : '';
-  const path = file || nameOf(typeof input === 'string' ? input : input instanceof URL ? input.href : '');
+  const path = fileName(input) || nameOf(typeof input === 'string' ? input : input instanceof URL ? input.href : '');
   const name = path && !e.message.includes(path) ? path : '';
   const place = inputs.length > 1 ? `image ${i + 1} of ${inputs.length}` : '';
   if (!name && !place) return e;

@@ -1,5 +1,5 @@
-// The page of worker.html: starts worker.js (which loads the model) and posts it the bytes of the chosen
-// photo. Nothing here imports the package. For tests and the console: window.demo.ready (the model's
+// The page of worker.html: starts worker.js (which loads the model) and posts it the chosen photo's File
+// (the worker reads and decodes it). Nothing here imports the package. For tests and the console: window.demo.ready (the model's
 // info), window.demo.scope (what the worker's global scope offers) and window.demo.classify(bytes, top).
 const $ = (id) => document.getElementById(id);
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
@@ -29,7 +29,7 @@ const demo = (window.demo = {
       pending.clear();
     });
   }),
-  /** Classify encoded PNG/JPEG bytes in the worker; resolves to the top `top` predictions. */
+  /** Classify encoded PNG/JPEG bytes, or a Blob / File, in the worker; resolves to the top `top` predictions. */
   classify(bytes, top = 5) {
     const id = nextId++;
     return new Promise((resolve, reject) => {
@@ -58,7 +58,7 @@ $('file').addEventListener('change', async (e) => {
   if (!file) return;
   $('error').hidden = true;
   try {
-    const predictions = await demo.classify(new Uint8Array(await file.arrayBuffer()));
+    const predictions = await demo.classify(file);
     $('results').replaceChildren(...predictions.map((p) => {
       const li = document.createElement('li');
       li.textContent = `${p.label}: ${(p.probability * 100).toFixed(1)} %`;

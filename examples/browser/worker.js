@@ -2,8 +2,8 @@
 // thread does none of the work (fetching and packing the weights, decoding, the network). It imports the
 // package's browser entry as the demo page does; the model's threads are then workers of this worker
 // (nested workers), over shared memory when the page is cross-origin isolated. Started by worker-page.js.
-// Posts { ready: model.info, scope } (or { failed: error }) once, then answers { id, bytes, top } with
-// { id, predictions } or { id, error }.
+// Posts { ready: model.info, scope } (or { failed: error }) once, then answers { id, bytes, top } (bytes:
+// encoded bytes or a Blob / File) with { id, predictions } or { id, error }.
 import { loadModel } from '../../dist/browser.js';
 
 const plain = (e) => ({ name: e?.name ?? 'Error', code: e?.code, message: e?.message ?? String(e) });

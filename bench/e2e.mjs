@@ -13,7 +13,8 @@ const USAGE = `usage: node bench/e2e.mjs [--quick] [--runs N] [--threads 1,2] [-
   --quick        inception_v1 batch 1 only (default: inception_v1 and googlenet, batch 1 and 8)
   --runs N       timed rounds, 1 to 100000 (default 20; batch 8 is timed every fourth round)
   --threads L    thread counts separated by commas, each 1 to 64 (default 1,2)
-  --json         one JSON object on stdout: { meta, results }`;
+  --json         one JSON object on stdout: { meta, results }; each result's msPerImage is
+                 { median, p10, p90, runs }, as in \`googlenet bench --json\``;
 const args = benchArgs('bench/e2e.mjs', USAGE, { json: { type: 'boolean' }, quick: { type: 'boolean' }, runs: { type: 'string' }, threads: { type: 'string' } });
 const { values } = args;
 const runs = args.int('runs', 20, 1, 100000);
@@ -64,7 +65,9 @@ for (const { c, m, ms, error, loadMs, firstMs } of live) {
     continue;
   }
   const s = stats(ms);
-  const row = { ...c, kernels: m.info.kernels, msPerImage: s.median / c.batch, p10: s.p10 / c.batch, p90: s.p90 / c.batch, runs: s.runs, loadMs, firstRunMs: firstMs };
+  // msPerImage as `googlenet bench --json` gives it (BenchResult in src/bench.ts): per image, over the timed runs.
+  const msPerImage = { median: s.median / c.batch, p10: s.p10 / c.batch, p90: s.p90 / c.batch, runs: s.runs };
+  const row = { ...c, kernels: m.info.kernels, msPerImage, imagesPerSecond: 1000 / msPerImage.median, loadMs, firstRunMs: firstMs };
   if (c.threads > 1 && c.batch === 1) {
     // The pool's cost per sync point (empty barriers of all workers) and the sync points of this plan.
     // Internals, as in bench/layers.mjs: this is a development tool.
@@ -85,13 +88,13 @@ if (values.json) {
   console.log('model          batch threads kernels   ms/image (median)  p10-p90     loadModel (ms)  first run (ms)');
   for (const r of rows) {
     if (r.error) console.log(`${r.model.padEnd(14)} ${String(r.batch).padStart(5)} ${String(r.threads).padStart(7)}  error: ${r.error}`);
-    else console.log(`${r.model.padEnd(14)} ${String(r.batch).padStart(5)} ${String(r.threads).padStart(7)} ${r.kernels.padEnd(9)} ${r.msPerImage.toFixed(1).padStart(17)}  ${`${r.p10.toFixed(1)}-${r.p90.toFixed(1)}`.padEnd(11)} ${r.loadMs.toFixed(0).padStart(14)} ${r.firstRunMs.toFixed(0).padStart(15)}`);
+    else console.log(`${r.model.padEnd(14)} ${String(r.batch).padStart(5)} ${String(r.threads).padStart(7)} ${r.kernels.padEnd(9)} ${r.msPerImage.median.toFixed(1).padStart(17)}  ${`${r.msPerImage.p10.toFixed(1)}-${r.msPerImage.p90.toFixed(1)}`.padEnd(11)} ${r.loadMs.toFixed(0).padStart(14)} ${r.firstRunMs.toFixed(0).padStart(15)}`);
   }
   for (const r of rows.filter((x) => x.threads > 1 && !x.error)) {
     const one = rows.find((x) => x.model === r.model && x.batch === r.batch && x.threads === 1 && !x.error);
     // The p10s: the runs least disturbed by the machine (a shared VM stops or slows a core now and then,
     // which a run on more threads is exposed to more often).
-    if (one) console.log(`${r.model} batch ${r.batch}: ${r.threads} threads ${(one.msPerImage / r.msPerImage).toFixed(2)}x the speed of 1 (medians; p10s: ${(one.p10 / r.p10).toFixed(2)}x)`);
+    if (one) console.log(`${r.model} batch ${r.batch}: ${r.threads} threads ${(one.msPerImage.median / r.msPerImage.median).toFixed(2)}x the speed of 1 (medians; p10s: ${(one.msPerImage.p10 / r.msPerImage.p10).toFixed(2)}x)`);
   }
   for (const r of rows.filter((x) => x.barrierUs !== undefined)) {
     console.log(`${r.model}, ${r.threads} threads: ${r.syncPoints} sync points per image, ${r.barrierUs.toFixed(2)} µs per barrier (empty, all workers)`);

@@ -10,6 +10,7 @@ import { parseSafetensors } from '../dist/safetensors.js';
 import { ImageDecodeError, InputError } from '../dist/errors.js';
 import { toRGB } from '../dist/classify.js';
 import { mulberry32 as rng } from './helpers/rng.mjs';
+import { inceptionPreprocess as tfjsInceptionPreprocess } from './oracle/tfjs-oracle.js';
 import { be32, blackPng, crc32, ihdr, PNG_SIG, pngChunk } from './helpers/png.mjs';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -1041,6 +1042,34 @@ describe('preprocess', () => {
       for (const v of x) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
       expect(lo).toBeGreaterThanOrEqual(-1);
       expect(hi).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('inception_v1 matches TensorFlow.js (central crop, resizeBilinear legacy mode) on noise images and the fixtures', async () => {
+    // tfjs's CPU resizeBilinear with alignCorners = halfPixelCenters = false is TF1's resize_bilinear:
+    // src = d·in/out, no half-pixel offset, the upper tap clamped to the last row / column.
+    const noise = (w: number, h: number, seed: number): RGBImage => {
+      const r = rng(seed);
+      return { data: Uint8Array.from({ length: w * h * 3 }, () => Math.floor(r() * 256)), width: w, height: h };
+    };
+    const cases: Array<[string, RGBImage, number]> = [];
+    // [W, H, size]: upscaling, downscaling, odd and non-square sources, one axis up and the other down,
+    // crops (16·k) that land exactly on the output size, a 1-pixel source and a 1-pixel output.
+    for (const [w, h, size] of [[53, 37, 224], [301, 199, 224], [640, 480, 224], [225, 223, 224], [256, 256, 224],
+      [17, 1000, 61], [1000, 17, 61], [9, 400, 299], [7, 7, 13], [2, 3, 5], [1, 1, 3], [97, 131, 1], [160, 48, 35]]) {
+      cases.push([`noise ${w}×${h} → ${size}`, noise(w, h, 7 * w + h), size]);
+    }
+    for (const f of ['chelsea.png', 'coffee.png', 'rocket.jpg']) {
+      const img = decodeImage(new Uint8Array(readFileSync(join(FIX, f))));
+      for (const size of [224, 299, 111]) cases.push([`${f} (${img.width}×${img.height}) → ${size}`, img, size]);
+    }
+    for (const [name, img, size] of cases) {
+      const ours = preprocess(img, 'inception_v1', size);
+      const ref = await tfjsInceptionPreprocess(img, size);
+      expect(ours.length, name).toBe(ref.length);
+      // Both interpolate in float64 from the same uint8 values; they differ only by float32 roundings
+      // (tfjs rounds the resized values and each scaling step to float32): 1 ulp of 1 at most, seen.
+      expect(maxAbsDiff(ours, ref), name).toBeLessThanOrEqual(2 * 2 ** -23);
     }
   });
 

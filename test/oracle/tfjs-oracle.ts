@@ -18,6 +18,9 @@
  *
  * Every end point is returned NHWC with the batch axis (loss3/classifier, prob and squeezed Logits /
  * Predictions are [N, classes]).
+ *
+ * `inceptionPreprocess` is TF-slim's eval preprocessing in tfjs ops (central crop, TF1 legacy bilinear
+ * resize), the independent check of `preprocess(img, 'inception_v1')`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -253,4 +256,32 @@ export async function runOracle(
     else throw new Error(`tfjs-oracle: unknown model ${String(model)}`);
   });
   return result;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// TF-slim eval preprocessing (inception_preprocessing.preprocess_for_eval)
+
+/**
+ * `tf.image.central_crop(image, fraction)` then TF1 `resize_bilinear(align_corners=False)` (tfjs's
+ * `resizeBilinear` with alignCorners and halfPixelCenters false, its legacy mode), then the [-1, 1]
+ * scaling (x/255 − 0.5)·2, on an HWC uint8 RGB image; returns the size×size×3 float32 tensor.
+ * The crop is TF 1.x's: fraction_offset = int(1 / ((1 − fraction) / 2)), start = H div fraction_offset,
+ * size = H − 2·start (for 0.875 the same as TF 2's trunc((H − H·fraction) / 2)).
+ */
+export async function inceptionPreprocess(
+  img: { data: Uint8Array; width: number; height: number },
+  size: number,
+  fraction = 0.875,
+): Promise<Float32Array> {
+  await ensureBackend();
+  const { data, width: w, height: h } = img;
+  const offset = Math.trunc(1 / ((1 - fraction) / 2));
+  const top = Math.floor(h / offset), left = Math.floor(w / offset);
+  return tf.tidy(() => {
+    const x = tf.tensor3d(Float32Array.from(data), [h, w, 3], 'float32');
+    const crop = tf.slice(x, [top, left, 0], [h - 2 * top, w - 2 * left, 3]);
+    const resized = tf.image.resizeBilinear(crop, [size, size], false, false);
+    const scaled = tf.mul(tf.sub(tf.div(resized, 255), 0.5), 2);
+    return new Float32Array(scaled.dataSync() as Float32Array);
+  });
 }

@@ -25,7 +25,7 @@ export { parseSafetensors, encodeSafetensors, type Tensor, type ParseOptions, ty
 export { buildNetwork, accounting, endpointNames, ENDPOINTS, type ModelName, type NetworkOptions, type Network } from './topology.js';
 export { weightSpec, type WeightSpec } from './weights.js';
 export type { KernelFlavor, WasmMemory, WasmModule, WasmSource } from './wasm.js';
-export { fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage, type DecodeOptions, type PreprocessModel } from './image.js';
+export { fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage, type DecodeOptions, type PreprocessModel, type PlainFloat32Array } from './image.js';
 export { parseLabels, type ImageInput, type ImagePixels, type DrawableImage, type Prediction, type ClassifyOptions, type DecodeLimits, type EmbedOptions } from './classify.js';
 
 /** The edge entry's default maxDecodeBytes: decodeImage's, classify's and embed's (the Node entry's is 1 GiB). */

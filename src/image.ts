@@ -977,6 +977,16 @@ export function fromPixels(img: { data: Uint8Array | Uint8ClampedArray; width: n
 // preprocess
 // ---------------------------------------------------------------------------------------------------
 
+/**
+ * The Float32Arrays the package returns (`preprocess`, `embed`, `run`'s tensors): each over a plain,
+ * non-shared ArrayBuffer of its own (copied out of the Wasm memory, which is shared with threads). On
+ * TypeScript 5.7+ this is `Float32Array<ArrayBuffer>`, so an output goes where only such an array is taken
+ * (a `Blob` part, a `BufferSource`); before 5.7, where typed arrays are not generic, plain `Float32Array`.
+ * Written as what `slice` returns, because a .d.ts that names `Float32Array<ArrayBuffer>` does not compile
+ * on TypeScript < 5.7 ("Type 'Float32Array' is not generic").
+ */
+export type PlainFloat32Array = ReturnType<Float32Array['slice']>;
+
 /** BVLC GoogLeNet mean, in the network's BGR order. */
 export const BVLC_MEAN_BGR = [104, 117, 123] as const;
 /** TF-slim eval preprocessing: fraction of the image kept by the central crop. */
@@ -1062,7 +1072,7 @@ function checkRGBImage(fn: string, img: RGBImage): void {
  *   half_pixel_centers=False (what slim's inception_preprocessing.preprocess_for_eval calls), RGB order,
  *   scaled to [−1, 1] as (x/255 − 0.5)·2.
  */
-export function preprocess(img: RGBImage, model: PreprocessModel, size = 224): Float32Array {
+export function preprocess(img: RGBImage, model: PreprocessModel, size = 224): PlainFloat32Array {
   checkRGBImage('preprocess', img);
   if (!Number.isSafeInteger(size) || size < 1 || size > 4096) {
     throw new InputError(`preprocess: size must be an integer in 1..4096, got ${shown(size)}`);

@@ -11,6 +11,7 @@ import { checkTensorMap, checkWeights, convWeightBytes, convWeights, packConvWei
 import { builtFlavor, compileKernels, instantiateKernels, type KernelFlavor, type Kernels, type WasmMemory, type WasmModule, type WasmSource } from './wasm.js';
 import { makePlan, type Layout, type Plan, scratchBytesFor, tensorBytes, winogradTile } from './plan.js';
 import { readAsset, readPathOrUrl } from './assets.js';
+import type { PlainFloat32Array } from './image.js';
 import { fileName, imageTensor, labelsFor, toRGB, topK, withBackground, type ClassifyOptions, type DecodeLimits, type EmbedOptions, type ImageInput, type Prediction } from './classify.js';
 
 export const CONTROL_BYTES = 4096;
@@ -43,7 +44,7 @@ export interface LoadOptions extends NetworkOptions {
 
 /** A tensor run() returns: NHWC float32 with the batch axis ([N, C] for squeezed logits / probabilities). */
 export interface TensorData {
-  data: Float32Array;
+  data: PlainFloat32Array;
   shape: number[];
 }
 
@@ -448,11 +449,11 @@ export class Model {
   }
 
   /** The 1024 pooled features of one image (the input of the classifier). */
-  async embed(input: ImageInput, opts: EmbedOptions | null = {}): Promise<Float32Array> {
+  async embed(input: ImageInput, opts: EmbedOptions | null = {}): Promise<PlainFloat32Array> {
     return (await this.embedBatch([input], opts))[0];
   }
 
-  async embedBatch(inputs: readonly ImageInput[], opts: EmbedOptions | null = {}): Promise<Float32Array[]> {
+  async embedBatch(inputs: readonly ImageInput[], opts: EmbedOptions | null = {}): Promise<PlainFloat32Array[]> {
     if (this.disposed) throw new RuntimeError('model is disposed');
     opts = checkBatchArgs('embedBatch', inputs, opts);
     const { features } = this.heads();

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { loadModel, decodeImage, parseSafetensors, encodeSafetensors } from '../dist/index.js';
+import { loadModel, decodeImage, parseSafetensors, encodeSafetensors, preprocess } from '../dist/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 let dir: string;
@@ -222,6 +222,49 @@ await m.classify(canvas.getContext('2d')!);
     }
   });
 
+  it('returned Float32Arrays are Float32Array<ArrayBuffer> (a Blob part, a BufferSource); inputs take any buffer, shared too', () => {
+    const code = `
+import { loadModel, preprocess, decodeImage, type PlainFloat32Array, type TensorData } from 'googlenet-wasm';
+const m = await loadModel();
+const e: Float32Array<ArrayBuffer> = await m.embed('x.png');
+const es: Float32Array<ArrayBuffer>[] = await m.embedBatch(['x.png']);
+const out = await m.run({ data: new Float32Array(3), shape: [1, 1, 3] }, { endpoints: ['prob'] });
+const d: Float32Array<ArrayBuffer> = out.prob.data;
+const p: PlainFloat32Array = preprocess(decodeImage(new Uint8Array(8)), 'inception_v1');
+new Blob([e, d, p, ...es]);
+await crypto.subtle.digest('SHA-256', d);
+const shared = new Float32Array(new SharedArrayBuffer(12));
+await m.run({ data: shared, shape: [1, 1, 3] });
+const t: TensorData = out.prob;
+await m.run(t);
+preprocess({ data: new Uint8Array(new SharedArrayBuffer(3)), width: 1, height: 1 }, 'googlenet');
+// @ts-expect-error what run returns is not shared memory
+const s: Float32Array<SharedArrayBuffer> = d;
+void s;
+`;
+    check(code);
+    // ES2024's ArrayBuffer (resizable, transfer) is what SharedArrayBuffer lacks there.
+    for (const [name, options] of settings) expect(compile(code, { ...options, lib: ['lib.es2024.d.ts', 'lib.dom.d.ts'] }), `${name}, ES2024`).toEqual([]);
+  });
+
+  it('… and at run time each is over a plain, non-shared ArrayBuffer of its own, with 2 threads sharing the Wasm memory', async () => {
+    const own = (a: Float32Array) =>
+      a.buffer instanceof ArrayBuffer && !(a.buffer instanceof SharedArrayBuffer) && a.byteOffset === 0 && a.buffer.byteLength === a.byteLength;
+    const m = await loadModel({ threads: 2 });
+    try {
+      expect(m.info.threads).toBe(2);
+      const png = new URL('./fixtures/chelsea.png', import.meta.url);
+      expect(own(await m.embed(png))).toBe(true);
+      expect((await m.embedBatch([png, png])).map(own)).toEqual([true, true]);
+      const shared = new Float32Array(new SharedArrayBuffer(224 * 224 * 3 * 4));
+      const out = await m.run({ data: shared, shape: [224, 224, 3] }, { endpoints: 'all' });
+      expect(Object.values(out).every((t) => own(t.data))).toBe(true);
+    } finally {
+      await m.dispose();
+    }
+    expect(own(preprocess(decodeImage(readFileSync(new URL('./fixtures/coffee.png', import.meta.url))), 'inception_v1'))).toBe(true);
+  });
+
   it('decodeImage takes an ArrayBuffer, as it does at run time', () => {
     check(`
 import { decodeImage } from 'googlenet-wasm';
@@ -262,7 +305,7 @@ if (e instanceof GoogLeNetError) { const s: string = e.code; void s; }
   it('the types of every option and result the README documents are exported by name, from each entry', () => {
     const names = ['LoadOptions', 'ModelInfo', 'RunOptions', 'TensorData', 'TensorInput', 'GoogLeNetErrorCode', 'Tensor', 'ParseOptions',
       'SafetensorsFile', 'ModelName', 'NetworkOptions', 'Network', 'WeightSpec', 'KernelFlavor', 'WasmSource', 'RGBImage',
-      'DecodeOptions', 'PreprocessModel', 'ImageInput', 'ImagePixels', 'DrawableImage', 'Prediction', 'ClassifyOptions', 'EmbedOptions'];
+      'DecodeOptions', 'PreprocessModel', 'PlainFloat32Array', 'ImageInput', 'ImagePixels', 'DrawableImage', 'Prediction', 'ClassifyOptions', 'EmbedOptions'];
     for (const entry of ['googlenet-wasm', 'googlenet-wasm/browser', 'googlenet-wasm/edge']) {
       const edge = entry.endsWith('/edge');
       check(`

@@ -30,14 +30,14 @@ import jpeg from 'jpeg-js';
 import { decode as decodePngPixels } from 'fast-png';
 import { Unzlib } from 'fflate';
 import { ImageDecodeError, InputError, shown } from './errors.js';
-import { decodeBaselineJpeg } from './jpeg-baseline.js';
+import { decodeBaselineJpeg, frameLayout, layoutBytes, tableBytes } from './jpeg-baseline.js';
 
 /** Default refusal threshold for declared image sizes (width × height). */
 export const DEFAULT_MAX_PIXELS = 50_000_000;
 
 /**
  * Default refusal threshold for the memory one decode takes (estimated from the header): 1 GiB. Under
- * DEFAULT_MAX_PIXELS an 8-bit PNG takes at most ~1 GB and a baseline JPEG ~0.35 GB (CMYK ~0.6), but a
+ * DEFAULT_MAX_PIXELS an 8-bit PNG takes at most ~1 GB and a baseline JPEG ~0.3 GB (CMYK ~0.55), but a
  * 16-bit PNG 27-35 bytes per pixel and a progressive JPEG 26-45 (CMYK ~60): a file of ~100 KB can declare
  * 7000×7000 and ask jpeg-js for 1.3-2.2 GB (CMYK 3 GB).
  */
@@ -570,6 +570,8 @@ interface JpegHeader {
   adobeTransformAt: number;
   /** offset of the first scan's entropy-coded data (just after its SOS segment) */
   dataAt: number;
+  /** what the baseline decoder allocates for the tables defined before the first scan (tableBytes) */
+  tableBytes: number;
 }
 
 const SOF_NAMES: Record<number, string> = {
@@ -596,6 +598,7 @@ function scanJpeg(b: Uint8Array, maxPixels: number): JpegHeader {
   let jfif = false;
   let adobeTransformAt = -1;
   let progressive = false;
+  let tables = 0;
   for (;;) {
     while (p < n && b[p] !== 0xff) p++; // extraneous bytes before a marker (libjpeg warns and skips)
     while (p < n && b[p] === 0xff) p++; // fill bytes
@@ -632,18 +635,21 @@ function scanJpeg(b: Uint8Array, maxPixels: number): JpegHeader {
         hs.push(h);
         vs.push(v);
       }
-      header = { width, height, components, ids, h: hs, v: vs, jfif: false, adobeTransformAt: -1, dataAt: 0 };
+      header = { width, height, components, ids, h: hs, v: vs, jfif: false, adobeTransformAt: -1, dataAt: 0, tableBytes: 0 };
       progressive = m === 0xc2;
     } else if (m === 0xe0 && len >= 7 && ascii(b, s, s + 5) === 'JFIF\0') {
       jfif = true;
     } else if (m === 0xee && len >= 14 && ascii(b, s, s + 5) === 'Adobe') {
       adobeTransformAt = s + 11;
+    } else if (m === 0xdb || m === 0xc4) {
+      tables += tableBytes(b, s, p + len, m === 0xc4);
     } else if (m === 0xda) {
       if (!header) throw new ImageDecodeError('JPEG: image data (SOS) before the frame header (SOF)');
       checkScanFits(b, s, p + len, header, progressive);
       header.jfif = jfif;
       header.adobeTransformAt = adobeTransformAt;
       header.dataAt = p + len;
+      header.tableBytes = tables;
       return header;
     }
     p += len;
@@ -690,6 +696,43 @@ function checkScanFits(b: Uint8Array, s: number, dataStart: number, f: JpegHeade
  */
 const JPEG_JS_BLOCK_BYTES = 768;
 
+/** The scale a JPEG is decoded at when the caller needs `minSize` pixels on the shorter side (DecodeOptions). */
+function jpegDenom(h: JpegHeader, minSize: number | undefined): 1 | 4 | 8 {
+  const short = Math.min(h.width, h.height);
+  return minSize === undefined ? 1 : short >= 8 * minSize ? 8 : short >= 4 * minSize ? 4 : 1;
+}
+
+/**
+ * What decoding takes in the baseline decoder, from the header: every typed array that jpeg-baseline.ts
+ * and the conversion in decodeJpeg allocate, i.e. its tables (tableBytes), each component's plane in
+ * whole MCUs, its interleaved output (layoutBytes), the subsampled plane each fancy upsampling recovers
+ * (fancyPlane), and the 3-byte RGB image a greyscale or 4-component one is converted into: exactly
+ * (the tests count them). That is all that grows with the image. What the JavaScript engine takes besides
+ * the first time a process decodes a JPEG of some size does not, and is not counted (nor for PNGs): in
+ * Node 20, up to 9 MiB of peak RSS above these buffers, ~2.2 MiB of it the young generation growing from
+ * 1 to 2 MiB semi-spaces while the decoder runs unoptimized, 0.3-1.9 MiB the optimizing compiler's
+ * working memory, the rest its thread and code. Undefined where the decoder does not take the sampling
+ * factors (jpeg-js decodes those).
+ */
+function baselineDecodeBytes(h: JpegHeader, denom: 1 | 4 | 8): number | undefined {
+  const l = frameLayout(h.width, h.height, h.h, h.v, denom);
+  if (!l) return undefined;
+  let bytes = h.tableBytes + layoutBytes(l);
+  if (h.components > 1 && denom !== 8) for (const c of l.components) bytes += fancyPlane(l.width, l.height, c.fx, c.fy)?.bytes ?? 0;
+  if (h.components !== 3) bytes += l.width * l.height * 3;
+  return bytes;
+}
+
+/**
+ * The bytes decodeImage counts for decoding JPEG `b` in the baseline decoder at the scale `minSize` asks
+ * for (the figure it checks against maxDecodeBytes first), or undefined where that decoder does not take
+ * the sampling factors. For tests: an ImageDecodeError for what is no JPEG or refused from the header.
+ */
+export function baselineJpegDecodeBytes(b: Uint8Array, minSize?: number): number | undefined {
+  const h = scanJpeg(b, Infinity);
+  return baselineDecodeBytes(h, jpegDenom(h, minSize));
+}
+
 /**
  * Decode a JPEG the way libjpeg-turbo (djpeg, browsers, PIL) does. A baseline JPEG of 1 or 3 components
  * goes to jpeg-baseline.ts (libjpeg's IDCTs: bit-identical to djpeg, or to `djpeg -scale 1/4` / `1/8`
@@ -714,14 +757,9 @@ function decodeJpeg(b: Uint8Array, maxPixels: number, maxBytes: number, minSize?
     else if (h.adobeTransformAt >= 0) ycc = b[h.adobeTransformAt] !== 0;
     else if (h.ids[0] === 0x52 && h.ids[1] === 0x47 && h.ids[2] === 0x42) ycc = false; // 'R','G','B'
   }
-  const short = Math.min(width, height);
-  const denom = minSize === undefined ? 1 : short >= 8 * minSize ? 8 : short >= 4 * minSize ? 4 : 1;
-  // The baseline decoder's planes (each component in whole MCUs, at most 2×2 blocks of padding, scaled)
-  // and its output, which a greyscale or CMYK image then converts into a new 3-byte RGB one.
-  const s = 8 / denom;
-  const planes = components * (Math.ceil(width / 8) + 2) * s * (Math.ceil(height / 8) + 2) * s;
-  const out = Math.ceil(width / denom) * Math.ceil(height / denom) * (components === 3 ? 3 : components + 3);
-  checkDecodeBytes('JPEG', width, height, planes + out, maxBytes, denom > 1 ? ` at 1/${denom} scale` : '');
+  const denom = jpegDenom(h, minSize);
+  const baselineBytes = baselineDecodeBytes(h, denom);
+  if (baselineBytes !== undefined) checkDecodeBytes('JPEG', width, height, baselineBytes, maxBytes, denom > 1 ? ` at 1/${denom} scale` : '');
   const small = decodeBaselineJpeg(b, denom);
   if (small) {
     if (components === 3) {
@@ -801,19 +839,32 @@ function endsEarly(b: Uint8Array, from: number, jpegJsMessage: string): string |
 }
 
 /**
+ * The size of the downsampled plane fancyUpsample recovers for a component replicated `rh` × `rv` times in
+ * a W × H image, or undefined where libjpeg has no fancy filter for those factors (it replicates) or, for
+ * 2:1 horizontally, a row has 2 samples or fewer (it falls back to replication).
+ */
+function fancyPlane(W: number, H: number, rh: number, rv: number): { cw: number; ch: number; bytes: number } | undefined {
+  const fancyH = rh === 2 && (rv === 1 || rv === 2);
+  const fancyV = rh === 1 && rv === 2;
+  if (!fancyH && !fancyV) return undefined;
+  const cw = Math.ceil(W / rh), ch = Math.ceil(H / rv);
+  if (fancyH && cw <= 2) return undefined;
+  return { cw, ch, bytes: cw * ch };
+}
+
+/**
  * libjpeg-turbo's fancy upsampling (jdsample.c h2v1 / h1v2 / h2v2_fancy_upsample) of channel `c` of
  * interleaved 3-channel data in which jpeg-js has replicated each subsampled sample (nearest
  * neighbour). Other factors (1:1, 4:1, 3:1…) are left as replicated, which is what libjpeg's box
  * upsampling does too; like libjpeg, 2:1 horizontal fancy upsampling needs more than 2 samples a row.
  */
 function fancyUpsample(data: Uint8Array, W: number, H: number, c: number, rh: number, rv: number, nc = 3): void {
-  const fancyH = rh === 2 && (rv === 1 || rv === 2);
-  const fancyV = rh === 1 && rv === 2;
-  if (!fancyH && !fancyV) return;
-  const cw = Math.ceil(W / rh), ch = Math.ceil(H / rv);
-  if (fancyH && cw <= 2) return; // libjpeg falls back to plain replication
+  const size = fancyPlane(W, H, rh, rv);
+  if (!size) return;
+  const { cw, ch } = size;
+  const fancyV = rh === 1;
   // the downsampled plane, recovered from the replicated samples
-  const plane = new Uint8Array(cw * ch);
+  const plane = new Uint8Array(size.bytes);
   for (let i = 0; i < ch; i++) for (let k = 0; k < cw; k++) plane[i * cw + k] = data[nc * (i * rv * W + k * rh) + c];
   const set = (y: number, x: number, v: number) => {
     if (y < H && x < W) data[nc * (y * W + x) + c] = v;

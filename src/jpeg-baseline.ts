@@ -49,6 +49,9 @@ interface Huffman {
   symbols: Uint8Array;
 }
 
+/** The typed arrays buildHuffman allocates for a table, besides its symbols (a copy of them). */
+const HUFFMAN_BYTES = 2 * (1 << LOOKAHEAD) + 2 * 4 * 18;
+
 function buildHuffman(counts: Uint8Array, symbols: Uint8Array): Huffman | undefined {
   const fast = new Uint16Array(1 << LOOKAHEAD);
   const maxcode = new Int32Array(18).fill(-1);
@@ -204,15 +207,86 @@ interface Component {
   h: number;
   v: number;
   tq: number;
-  /** Samples per block side: 1 (DC only), 2 or 4 (the 2×2 or 4×4 reduced IDCT), 8 (the full IDCT). */
-  s: number;
   dc?: Huffman;
   ac?: Huffman;
-  /** Blocks per row and block rows of the component (whole MCUs when interleaved). */
+}
+
+/** Where one component's samples go, at the scale decoded. */
+export interface ComponentLayout {
+  /** Its blocks in an MCU: h × v (1 × 1 in a single-component scan, whatever the frame says). */
+  h: number;
+  v: number;
+  /** Samples per block side: 1 (DC only), 2 or 4 (the 2×2 or 4×4 reduced IDCT), 8 (the full IDCT). */
+  s: number;
+  /** Blocks per row and block rows of the component (whole MCUs when interleaved); its plane is bw*s × bh*s. */
   bw: number;
   bh: number;
-  /** The component, scaled: bw*s x bh*s samples. */
-  plane: Uint8Array;
+  /** How many output samples each of its samples is replicated to, horizontally and vertically (ScaledJpeg.expand). */
+  fx: number;
+  fy: number;
+}
+
+export interface FrameLayout {
+  mcusX: number;
+  mcusY: number;
+  /** The output size: the frame at 1/denom scale, rounded up. */
+  width: number;
+  height: number;
+  components: ComponentLayout[];
+}
+
+/**
+ * How a frame (its size and each component's sampling factors) decodes at 1/`denom` scale, or undefined
+ * for sampling factors this decoder does not take (outside 1-4, or not dividing the largest). A
+ * subsampled component takes the next larger IDCT as long as that removes upsampling, as libjpeg chooses.
+ */
+export function frameLayout(width: number, height: number, hs: number[], vs: number[], denom: 1 | 4 | 8): FrameLayout | undefined {
+  const minSz = 8 / denom;
+  const single = hs.length === 1;
+  const hmax = single ? 1 : Math.max(...hs), vmax = single ? 1 : Math.max(...vs);
+  const mcusX = Math.ceil(width / (8 * hmax)), mcusY = Math.ceil(height / (8 * vmax));
+  const components: ComponentLayout[] = [];
+  for (let i = 0; i < hs.length; i++) {
+    if (hs[i] < 1 || hs[i] > 4 || vs[i] < 1 || vs[i] > 4) return undefined;
+    const h = single ? 1 : hs[i], v = single ? 1 : vs[i];
+    if (hmax % h || vmax % v) return undefined;
+    let s = minSz;
+    while (s < 8 && (hmax * minSz) % (h * s * 2) === 0 && (vmax * minSz) % (v * s * 2) === 0) s *= 2;
+    components.push({ h, v, s, bw: mcusX * h, bh: mcusY * v, fx: (hmax * minSz) / (h * s), fy: (vmax * minSz) / (v * s) });
+  }
+  return { mcusX, mcusY, width: Math.ceil((width * minSz) / 8), height: Math.ceil((height * minSz) / 8), components };
+}
+
+/**
+ * The bytes decodeBaselineJpeg allocates for a frame of this layout, besides its tables (tableBytes):
+ * each component's plane, the interleaved output, the coefficient block and the DC predictions.
+ */
+export function layoutBytes(l: FrameLayout): number {
+  const nc = l.components.length;
+  let bytes = l.width * l.height * nc + 8 * 64 + 4 * nc;
+  for (const c of l.components) bytes += c.bw * c.s * c.bh * c.s;
+  return bytes;
+}
+
+/**
+ * The bytes decodeBaselineJpeg allocates for the tables of one DQT (`huffman` false) or DHT segment,
+ * b[s..e): an Int32Array(64) for a quantization table; for a Huffman table, its lookup and limits and a
+ * copy of its symbols. An upper bound for a malformed segment, which the decoder stops reading.
+ */
+export function tableBytes(b: Uint8Array, s: number, e: number, huffman: boolean): number {
+  let bytes = 0;
+  for (let q = s; q < e; ) {
+    if (!huffman) {
+      bytes += 4 * 64;
+      q += 1 + 64 * ((b[q] >> 4) + 1);
+      continue;
+    }
+    let symbols = 0;
+    for (let i = q + 1; i <= q + 16 && i < e; i++) symbols += b[i];
+    bytes += HUFFMAN_BYTES + symbols;
+    q += 17 + symbols;
+  }
+  return bytes;
 }
 
 /** Decode `b` at 1/`denom` scale (1: in full), or undefined when it is not a JPEG this handles (see above). */
@@ -275,7 +349,7 @@ function decode(b: Uint8Array, denom: 1 | 4 | 8): ScaledJpeg | undefined {
       comps = [];
       for (let i = 0; i < nc; i++) {
         const hv = b[s + 7 + 3 * i];
-        comps.push({ id: b[s + 6 + 3 * i], h: hv >> 4, v: hv & 15, tq: b[s + 8 + 3 * i], s: 1, bw: 0, bh: 0, plane: new Uint8Array(0) });
+        comps.push({ id: b[s + 6 + 3 * i], h: hv >> 4, v: hv & 15, tq: b[s + 8 + 3 * i] });
       }
     } else if (m >= 0xc2 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
       return undefined; // progressive, lossless, arithmetic, hierarchical
@@ -293,38 +367,23 @@ function decode(b: Uint8Array, denom: 1 | 4 | 8): ScaledJpeg | undefined {
       if (ss !== 0 || se !== 63 || a !== 0) return undefined;
       // Scan order must be frame order for the MCU layout below.
       for (let i = 0; i < ns; i++) if (b[s + 1 + 2 * i] !== comps[i].id) return undefined;
-      return scan(b, e, comps, quant, width, height, restart, 8 / denom);
+      return scan(b, e, comps, quant, width, height, restart, denom);
     }
     p = e;
   }
 }
 
-/** The scan, every block reduced to minSz x minSz samples (or more for a subsampled component). */
+/** The scan, every block reduced to 8/denom × 8/denom samples (or more for a subsampled component). */
 function scan(
   b: Uint8Array, start: number, comps: Component[], quant: (Int32Array | undefined)[],
-  width: number, height: number, restart: number, minSz: number,
+  width: number, height: number, restart: number, denom: 1 | 4 | 8,
 ): ScaledJpeg | undefined {
   const n = b.length;
-  const hmax = Math.max(...comps.map((c) => c.h)), vmax = Math.max(...comps.map((c) => c.v));
-  const single = comps.length === 1;
-  const mcusX = single ? Math.ceil(width / 8) : Math.ceil(width / (8 * hmax));
-  const mcusY = single ? Math.ceil(height / 8) : Math.ceil(height / (8 * vmax));
-  for (const c of comps) {
-    if (c.h < 1 || c.h > 4 || c.v < 1 || c.v > 4 || !quant[c.tq] || !c.dc || !c.ac) return undefined;
-    if (single) {
-      c.h = c.v = 1; // a single-component scan has 1-block MCUs whatever the frame says
-    } else if (hmax % c.h || vmax % c.v) {
-      return undefined;
-    }
-    // libjpeg's choice: scale a subsampled component up through its IDCT while that removes upsampling.
-    let sz = minSz;
-    while (sz < 8 && (hmax * minSz) % (c.h * sz * 2) === 0 && (vmax * minSz) % (c.v * sz * 2) === 0) sz *= 2;
-    if (single) sz = minSz;
-    c.s = sz;
-    c.bw = mcusX * c.h;
-    c.bh = mcusY * c.v;
-    c.plane = new Uint8Array(c.bw * sz * c.bh * sz);
-  }
+  const layout = frameLayout(width, height, comps.map((c) => c.h), comps.map((c) => c.v), denom);
+  if (!layout) return undefined;
+  for (const c of comps) if (!quant[c.tq] || !c.dc || !c.ac) return undefined;
+  const { mcusX, mcusY } = layout;
+  const planes = layout.components.map((l) => new Uint8Array(l.bw * l.s * l.bh * l.s));
   // Bit reader over the entropy-coded data: 0xff00 is a data 0xff; any other marker (or the end of the
   // bytes) ends the data, after which zeros are fed: `fake` counts them, and an MCU that consumed any of
   // them had too little data.
@@ -391,11 +450,12 @@ function scan(
     }
     const mx = mcu % mcusX, my = (mcu - mx) / mcusX;
     for (let ci = 0; ci < comps.length; ci++) {
-      const c = comps[ci];
-      const q = quant[c.tq]!;
+      const c = layout.components[ci], plane = planes[ci];
+      const q = quant[comps[ci].tq]!;
+      const dc = comps[ci].dc!, ac = comps[ci].ac!;
       for (let by = 0; by < c.v; by++) {
         for (let bx = 0; bx < c.h; bx++) {
-          const t = decodeSym(c.dc!);
+          const t = decodeSym(dc);
           if (t < 0 || t > 11) return undefined;
           pred[ci] += t ? receive(t) : 0;
           const col = mx * c.h + bx, row = my * c.v + by;
@@ -406,7 +466,7 @@ function scan(
             coef[0] = pred[ci] * q[0];
           }
           for (let k = 1; k < 64; ) {
-            const rs = decodeSym(c.ac!);
+            const rs = decodeSym(ac);
             if (rs < 0) return undefined;
             const r = rs >> 4, sz = rs & 15;
             if (sz) {
@@ -424,30 +484,27 @@ function scan(
           }
           if (!keep) {
             // jpeg_idct_1x1: DESCALE(DC * Q0, 3), then the range limit.
-            c.plane[row * c.bw + col] = clamp((pred[ci] * q[0] + 4) >> 3);
+            plane[row * c.bw + col] = clamp((pred[ci] * q[0] + 4) >> 3);
             continue;
           }
           const w = c.bw * c.s;
-          (c.s === 2 ? idct2x2 : c.s === 4 ? idct4x4 : idct8x8)(coef, c.plane, (row * w + col) * c.s, w);
+          (c.s === 2 ? idct2x2 : c.s === 4 ? idct4x4 : idct8x8)(coef, plane, (row * w + col) * c.s, w);
         }
       }
     }
     if (fake > bits) return undefined; // the data ran out (or a marker came) inside this MCU
   }
   // Assemble: each component's samples, replicated to the output grid where it is still subsampled, cropped.
-  const ow = Math.ceil((width * minSz) / 8), oh = Math.ceil((height * minSz) / 8);
+  const { width: ow, height: oh } = layout;
   const nc = comps.length;
   const data = new Uint8Array(ow * oh * nc);
-  const expand: [number, number][] = [];
   for (let ci = 0; ci < nc; ci++) {
-    const c = comps[ci];
-    const pw = c.bw * c.s;
-    const fx = single ? 1 : (hmax * minSz) / (c.h * c.s), fy = single ? 1 : (vmax * minSz) / (c.v * c.s);
-    expand.push([fx, fy]);
+    const { bw, s, fx, fy } = layout.components[ci];
+    const plane = planes[ci], pw = bw * s;
     for (let y = 0; y < oh; y++) {
       const src = Math.floor(y / fy) * pw;
-      for (let x = 0; x < ow; x++) data[(y * ow + x) * nc + ci] = c.plane[src + Math.floor(x / fx)];
+      for (let x = 0; x < ow; x++) data[(y * ow + x) * nc + ci] = plane[src + Math.floor(x / fx)];
     }
   }
-  return { width: ow, height: oh, components: nc, data, expand };
+  return { width: ow, height: oh, components: nc, data, expand: layout.components.map((c) => [c.fx, c.fy]) };
 }

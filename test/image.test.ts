@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encode as encodePng } from 'fast-png';
 import jpeg from 'jpeg-js';
-import { decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage } from '../dist/image.js';
+import { baselineJpegDecodeBytes, decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage } from '../dist/image.js';
 import { parseSafetensors } from '../dist/safetensors.js';
 import { ImageDecodeError, InputError } from '../dist/errors.js';
 import { toRGB } from '../dist/classify.js';
@@ -23,11 +23,14 @@ const fixture = (name: string) => new Uint8Array(readFileSync(join(FIX, name)));
 /**
  * A minimal baseline JPEG whose blocks carry only a DC coefficient (flat 8×8 blocks), written from the
  * standard (ITU T.81): DQT all 8 (so a DC level c decodes to 128 + c), DC Huffman table with categories
- * 0..11 as 4-bit codes, AC table with only EOB = '0'. `levels[comp][block]` in raster block order; all
- * components use 1×1 sampling, interleaved when there are several.
+ * 0..11 as 4-bit codes, AC table with only EOB = '0'. `levels[comp][block]` in the order the blocks are
+ * coded (raster block order with 1×1 sampling; missing levels are 0); `sampling` gives each component's
+ * factors as the frame header's byte (0x22: 2×2), 1×1 for all by default; interleaved when there are
+ * several components.
  */
-function dcOnlyJpeg(width: number, height: number, levels: number[][], app14Transform?: number): Uint8Array {
+function dcOnlyJpeg(width: number, height: number, levels: number[][], app14Transform?: number, sampling?: number[]): Uint8Array {
   const nc = levels.length;
+  const hv = sampling ?? levels.map(() => 0x11);
   const out: number[] = [0xff, 0xd8];
   const seg = (marker: number, body: number[]) => out.push(0xff, marker, ((body.length + 2) >> 8) & 255, (body.length + 2) & 255, ...body);
   if (app14Transform !== undefined) {
@@ -36,7 +39,7 @@ function dcOnlyJpeg(width: number, height: number, levels: number[][], app14Tran
   }
   seg(0xdb, [0x00, ...new Array(64).fill(8)]);
   const comps: number[] = [];
-  for (let c = 0; c < nc; c++) comps.push(c + 1, 0x11, 0);
+  for (let c = 0; c < nc; c++) comps.push(c + 1, hv[c], 0);
   seg(0xc0, [8, height >> 8, height & 255, width >> 8, width & 255, nc, ...comps]);
   const dcCounts = new Array(16).fill(0);
   dcCounts[3] = 12;
@@ -61,11 +64,15 @@ function dcOnlyJpeg(width: number, height: number, levels: number[][], app14Tran
     }
   };
   const pred = new Array(nc).fill(0);
-  const blocks = levels[0].length;
-  for (let b = 0; b < blocks; b++) {
-    for (let c = 0; c < nc; c++) {
-      const diff = levels[c][b] - pred[c];
-      pred[c] = levels[c][b];
+  // MCU by MCU, each component's h × v blocks (one block an MCU for a single component)
+  const hs = hv.map((x) => (nc === 1 ? 1 : x >> 4)), vs = hv.map((x) => (nc === 1 ? 1 : x & 15));
+  const mcus = Math.ceil(width / (8 * Math.max(...hs))) * Math.ceil(height / (8 * Math.max(...vs)));
+  const coded = new Array(nc).fill(0);
+  for (let m = 0; m < mcus; m++) {
+    for (let c = 0; c < nc; c++) for (let k = 0; k < hs[c] * vs[c]; k++) {
+      const level = levels[c][coded[c]++] ?? 0;
+      const diff = level - pred[c];
+      pred[c] = level;
       const mag = Math.abs(diff);
       const cat = mag === 0 ? 0 : 32 - Math.clz32(mag);
       put(cat, 4);
@@ -646,10 +653,85 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
     expectDecodeError(() => decodeImage(header(6000, 6000, [0x11, 0x11, 0x11])), /^JPEG: decoding this 6000×6000 image in full \(jpeg-js\) would take about \d+\.\d MiB of memory, more than the limit of 1024\.0 MiB \(maxDecodeBytes\)$/);
   });
 
+  it('maxDecodeBytes: the baseline decoder\'s estimate is what it allocates, from 1×1 to 50 megapixels', () => {
+    // Counted, not sampled: every typed array constructed while decodeImage runs (the decoder's tables,
+    // planes and output, the fancy upsampling's planes, the RGB conversion), by replacing the global
+    // typed-array classes for the call with functions that construct the real ones (so the decoder runs
+    // on the arrays it always gets) and count them. Views on an existing buffer (subarray) allocate
+    // nothing and are not counted. The input's class counts too, so that its slices (the decoder's copies
+    // of Huffman symbols) do.
+    const KINDS = ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array'] as const;
+    const allocatedBy = (jpg: Uint8Array, run: (input: Uint8Array) => void): number => {
+      type Ctor = new (...a: unknown[]) => ArrayBufferView;
+      const g = globalThis as unknown as Record<string, Ctor>;
+      const saved = KINDS.map((k) => g[k]);
+      let bytes = 0;
+      const count = <T extends ArrayBufferView>(x: T, a: unknown[]): T => {
+        if (!(a[0] instanceof ArrayBuffer)) bytes += x.byteLength;
+        return x;
+      };
+      class Input extends Uint8Array {
+        constructor(...a: unknown[]) {
+          super(...(a as [number]));
+          count(this, a);
+        }
+      }
+      KINDS.forEach((k, i) => {
+        const counting = function (...a: unknown[]) {
+          return count(new saved[i](...a), a);
+        };
+        counting.prototype = saved[i].prototype; // instanceof Uint8Array holds for what it returns
+        g[k] = Object.setPrototypeOf(counting, saved[i]); // and the statics are there
+      });
+      try {
+        const input = new Input(jpg);
+        bytes = 0;
+        run(input);
+      } finally {
+        KINDS.forEach((k, i) => (g[k] = saved[i]));
+      }
+      return bytes;
+    };
+    const CMYK = 0, YCCK = 2;
+    // [width, height, sampling, Adobe transform, minSize]: greyscale, 4:2:0, 4:2:2, 4:4:0, 4:4:4, CMYK and
+    // ImageMagick's YCCK (Y and K 2×2), in full, at 1/4 and at 1/8, from a single block up.
+    const cases: [number, number, number[], number | undefined, number | undefined][] = [
+      [1, 1, [0x11], undefined, undefined],
+      [1, 1, [0x22, 0x11, 0x11], undefined, undefined],
+      [61, 45, [0x11], undefined, undefined],
+      [61, 45, [0x22, 0x11, 0x11], undefined, undefined],
+      [61, 45, [0x21, 0x11, 0x11], undefined, undefined],
+      [61, 45, [0x12, 0x11, 0x11], undefined, undefined],
+      [61, 45, [0x11, 0x11, 0x11, 0x11], CMYK, undefined],
+      [61, 45, [0x22, 0x11, 0x11, 0x22], YCCK, undefined],
+      [640, 427, [0x22, 0x11, 0x11], undefined, undefined],
+      [640, 427, [0x11, 0x11, 0x11], undefined, 100],
+      [640, 427, [0x22, 0x11, 0x11, 0x22], YCCK, 100],
+      [2000, 1500, [0x11], undefined, undefined],
+      [2000, 1500, [0x22, 0x11, 0x11], undefined, undefined],
+      [2000, 1500, [0x11, 0x11, 0x11], undefined, undefined],
+      [2000, 1500, [0x11, 0x11, 0x11, 0x11], CMYK, undefined],
+      [2000, 1500, [0x22, 0x11, 0x11, 0x22], YCCK, undefined],
+      [2000, 1500, [0x22, 0x11, 0x11, 0x22], YCCK, 375],
+      [4000, 3000, [0x11, 0x11, 0x11, 0x11], CMYK, undefined], // 126 MiB
+      [7071, 7071, [0x22, 0x11, 0x11, 0x22], YCCK, 884], // 50 MP (maxPixels) at 1/8
+    ];
+    for (const [w, ht, sampling, adobe, minSize] of cases) {
+      const what = `${w}×${ht} ${sampling.map((x) => x.toString(16)).join(',')}${adobe === undefined ? '' : ` Adobe ${adobe}`}, minSize ${minSize}`;
+      const jpg = dcOnlyJpeg(w, ht, sampling.map(() => []), adobe, sampling);
+      const estimate = baselineJpegDecodeBytes(jpg, minSize)!;
+      // the figure decodeImage checks: refused a byte below it, decoded at it
+      expectDecodeError(() => decodeImage(jpg, { minSize, maxDecodeBytes: estimate - 1 }), /would take about/);
+      const allocated = allocatedBy(jpg, (input) => decodeImage(input, { minSize, maxDecodeBytes: estimate }));
+      expect(allocated, what).toBeLessThanOrEqual(estimate);
+      expect(estimate, what).toBeLessThanOrEqual(1.1 * allocated); // (equal today)
+    }
+  });
+
   it('maxDecodeBytes: 4-component (CMYK, YCCK) estimates against measured peaks', () => {
     // Peak RSS of Node 20 decoding real Adobe JPEGs (PIL's CMYK, ImageMagick's YCCK; less the same script
-    // reading the file without decoding; median of 3-5 runs). Baseline ones go to jpeg-baseline.ts: its
-    // 4-byte planes output and the RGB image; progressive ones to jpeg-js, which converts them itself.
+    // reading the file without decoding; median of 3-5 runs). Progressive ones go to jpeg-js, which
+    // converts them itself (baseline ones to jpeg-baseline.ts: see the test above).
     const message = (b: Uint8Array, limit: number) => {
       try {
         decodeImage(b, { maxDecodeBytes: limit });
@@ -666,18 +748,12 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
     };
     const CMYK = 0, YCCK = 2;
     // Each estimate at least the measured peak at 4000×3000 (where a limit bites), and at most 1.4 times it:
-    // the estimate counts every buffer as alive at once, and V8 frees the baseline decoder's planes (4:4:4:4
-    // CMYK: 1.32x) or jpeg-js's blocks and lines (YCCK with 2×2 Y and K: 1.34x) earlier when they are large.
+    // the estimate counts every buffer as alive at once, and V8 frees jpeg-js's blocks and lines (YCCK with
+    // 2×2 Y and K: 1.34x) earlier when they are large.
     const covers = (est: number, measured: number) => {
       expect(est).toBeGreaterThanOrEqual(measured);
       expect(est).toBeLessThan(1.4 * measured);
     };
-    // baseline, 4000×3000 (the larger median of two sets of runs): CMYK (1×1) 95.6 MiB, YCCK (Y, K 2×2; Cb,
-    // Cr 1×1) 117.8 MiB (112.3 in the other; 6000×4000 took 165-233, against 252.4). Under ~2000×1500 the
-    // decoder's fixed few MiB (code, tables, garbage), counted for no kind of baseline JPEG, weigh more:
-    // at 2000×1500 CMYK takes 34.2 MiB against 31.7 estimated (as 4:4:4 YCbCr takes 19.0 against 17.4).
-    covers(baselineEstimate(header(4000, 3000, [0x11, 0x11, 0x11, 0x11], CMYK, 0xc0)), 95.6);
-    covers(baselineEstimate(header(4000, 3000, [0x22, 0x11, 0x11, 0x22], YCCK, 0xc0)), 117.8);
     // progressive (jpeg-js), 4000×3000: CMYK 533.5 MiB, YCCK 4:4:4 531.5, YCCK with Y, K 2×2 344.0; and at
     // 2000×1500, as the 3-component ones above (-5 % / +30 %): 170.3, 171.4 and 108.2 (107-129 in 5 runs).
     covers(jpegJsEstimate(header(4000, 3000, [0x11, 0x11, 0x11, 0x11], CMYK)), 533.5);

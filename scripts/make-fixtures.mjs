@@ -125,7 +125,8 @@ console.log(`djpeg: ${version}`);
 // python3-pil; $CONVERT and $PYTHON name them): the crop separated into CMYK by ImageMagick
 // (-colorspace CMYK, its own formula with black generation), written by PIL as Adobe CMYK (transform 0,
 // stored inverted, 1×1 sampling; baseline and progressive) and by ImageMagick as YCCK (transform 2, its
-// default 2×2,1×1,1×1,2×2 sampling at quality 85); djpeg's RGB (libjpeg-turbo's wrppm.c: R = C·K/255
+// default 2×2,1×1,1×1,2×2 sampling at quality 85; baseline, and progressive with that sampling and with
+// 1×1); djpeg's RGB (libjpeg-turbo's wrppm.c: R = C·K/255
 // rounded, from libjpeg's YCCK→CMYK for transform 2) in full and at 1/4, 1/8 → *.ppm, *.s4.ppm, *.s8.ppm.
 const convert = [process.env.CONVERT, 'convert-im6.q16', 'magick', 'convert'].find((c) => {
   if (!c) return false;
@@ -152,6 +153,12 @@ const fourComponent = {
   'rocket-crop-cmyk': [pilSave(false), "PIL Image.frombytes('CMYK', …).save(quality=85, subsampling=0)"],
   'rocket-crop-cmyk-progressive': [pilSave(true), 'the same with progressive=True'],
   'rocket-crop-ycck': [run(convert, ['ppm:-', '-colorspace', 'CMYK', '-quality', '85', 'jpg:-'], cropPpm), `${convert} ppm:- -colorspace CMYK -quality 85 jpg:-`],
+  // progressive YCCK (jpeg-js decodes it): ImageMagick's default sampling (4:2:0 chroma), and 1×1 for all four
+  'rocket-crop-ycck-progressive': [run(convert, ['ppm:-', '-colorspace', 'CMYK', '-quality', '85', '-interlace', 'JPEG', 'jpg:-'], cropPpm), `${convert} ppm:- -colorspace CMYK -quality 85 -interlace JPEG jpg:-`],
+  'rocket-crop-ycck-1x1-progressive': [
+    run(convert, ['ppm:-', '-colorspace', 'CMYK', '-quality', '85', '-sampling-factor', '1x1', '-interlace', 'JPEG', 'jpg:-'], cropPpm),
+    `${convert} ppm:- -colorspace CMYK -quality 85 -sampling-factor 1x1 -interlace JPEG jpg:-`,
+  ],
 };
 for (const [name, [jpg, how]] of Object.entries(fourComponent)) {
   writeFileSync(join(dir, `${name}.jpg`), jpg);

@@ -24,7 +24,7 @@ export interface LoadOptions extends NetworkOptions {
   /** safetensors bytes, a path or URL to them, or tensors by name. Default: the bundled BVLC weights (googlenet). */
   weights?: string | URL | Uint8Array | ArrayBuffer | Map<string, Tensor> | undefined;
   /** Threads (1 runs inline). Default: os.availableParallelism() on Node; navigator.hardwareConcurrency in a cross-origin isolated
-   * page, else 1. Where threads cannot run (no SharedArrayBuffer, edge runtimes) the model runs one and
+   * page or worker, else 1. Where threads cannot run (no SharedArrayBuffer, edge runtimes) the model runs one and
    * says why in `info.threadsNote`. */
   threads?: number | undefined;
   /** Kernel build: 'auto' (default) takes relaxed SIMD where the engine validates it. */

@@ -2,8 +2,9 @@
  * The platform of the Node and browser entry points: threads through the worker pool (./pool.ts) with
  * worker_threads on Node and module Web Workers in browsers, over a shared WebAssembly.Memory.
  *
- * Browsers hand out SharedArrayBuffer only to cross-origin isolated pages (COOP: same-origin and COEP:
- * require-corp); elsewhere the model runs one thread and `info.threadsNote` says why. Nothing here imports
+ * Browsers hand out SharedArrayBuffer only to cross-origin isolated contexts (a page served with COOP:
+ * same-origin and COEP: require-corp, and a dedicated worker of such a page whose script has COEP too);
+ * elsewhere the model runs one thread and `info.threadsNote` says why, for the context it runs in. Nothing here imports
  * Node modules: the pool and the hosts are loaded lazily, when threads > 1 actually start.
  */
 import { createModel, type LoadOptions, type Model, type Platform } from './model.js';
@@ -11,6 +12,9 @@ import { createModel, type LoadOptions, type Model, type Platform } from './mode
 interface Globals {
   process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown };
   crossOriginIsolated?: boolean;
+  document?: unknown;
+  DedicatedWorkerGlobalScope?: unknown;
+  SharedWorkerGlobalScope?: unknown;
   navigator?: { hardwareConcurrency?: number };
   Worker?: unknown;
   SharedArrayBuffer?: unknown;
@@ -18,11 +22,34 @@ interface Globals {
 const g = globalThis as unknown as Globals;
 const onNode = () => typeof g.process?.versions?.node === 'string';
 
+const COOP = 'Cross-Origin-Opener-Policy: same-origin';
+const COEP = 'Cross-Origin-Embedder-Policy: require-corp';
+
+/**
+ * What keeps memory from being shared where the model runs, and what the developer must do about it. A
+ * dedicated worker is isolated when the page that starts it is (COOP and COEP) and its own script is
+ * served with COEP as well: Chromium refuses to start, from an isolated page, a worker script without
+ * it. A shared worker has no page of its own; its script's COEP is what the HTML standard asks for, but
+ * Chromium (156) leaves shared workers unisolated whatever their headers.
+ */
+function notIsolated(): string {
+  if (typeof g.DedicatedWorkerGlobalScope === 'function') {
+    return `this Web Worker is not cross-origin isolated (serve the page that starts it with the headers ${COOP} and ${COEP}, ` +
+      `and the worker's script with ${COEP} too)`;
+  }
+  if (typeof g.SharedWorkerGlobalScope === 'function') {
+    return `this shared worker is not cross-origin isolated (serve its script with the header ${COEP}, which not every browser ` +
+      'honours for shared workers; or load the model in a dedicated Web Worker or in the page)';
+  }
+  if (typeof g.document === 'object') return `the page is not cross-origin isolated (serve it with the headers ${COOP} and ${COEP})`;
+  return 'this context is not cross-origin isolated (crossOriginIsolated is not true)';
+}
+
 export const hostPlatform: Platform = {
   /**
    * Node: os.availableParallelism() (through process.getBuiltinModule, or on Node 20 before 20.16, which
    * lacks it, a lazy import: nothing imports node:os on the browser path). Browsers: every core (a page
-   * that is not cross-origin isolated then gets 1, with the reason).
+   * or worker that is not cross-origin isolated then gets 1, with the reason).
    */
   async defaultThreads() {
     const clamp = (n: number) => Math.max(1, Math.min(64, Math.floor(n)));
@@ -37,8 +64,7 @@ export const hostPlatform: Platform = {
   singleThreadReason() {
     if (onNode()) return undefined;
     if (g.crossOriginIsolated !== true || typeof g.SharedArrayBuffer !== 'function') {
-      return 'the page is not cross-origin isolated (serve it with the headers Cross-Origin-Opener-Policy: same-origin and ' +
-        'Cross-Origin-Embedder-Policy: require-corp), so threads cannot share memory';
+      return `${notIsolated()}, so threads cannot share memory`;
     }
     if (typeof g.Worker !== 'function') return 'this runtime has no Web Workers';
     return undefined;

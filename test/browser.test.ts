@@ -155,7 +155,8 @@ describe.skipIf(!run)('headless Chromium', () => {
     const { page, problems, info } = await open('/no-coi/examples/browser/?threads=2');
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
     expect(info.threads).toBe(1);
-    expect(info.threadsNote).toMatch(/not cross-origin isolated/);
+    expect(info.threadsNote).toBe('1 thread: the page is not cross-origin isolated (serve it with the headers ' +
+      'Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp), so threads cannot share memory');
     const last = await choosePhoto(page);
     expect(last.threads).toBe(1);
     expect(last.predictions[0].index).toBe(285);
@@ -388,7 +389,10 @@ describe.skipIf(!run)('headless Chromium', () => {
       const scope = await page.evaluate(wdemo).then((d) => d.scope);
       expect(scope).toMatchObject({ crossOriginIsolated: false, SharedArrayBuffer: 'undefined', Worker: 'function' });
       expect(info.threads).toBe(1);
-      expect(info.threadsNote).toMatch(/^1 thread: the page is not cross-origin isolated/);
+      // The worker's own context, not a page: what isolates it is its page's headers and its own script's COEP.
+      expect(info.threadsNote).toBe("1 thread: this Web Worker is not cross-origin isolated (serve the page that starts it with the headers " +
+        "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, and the worker's script with " +
+        'Cross-Origin-Embedder-Policy: require-corp too), so threads cannot share memory');
       await classifyInWorker(page);
       expect(problems).toEqual([]);
       await page.close();
@@ -410,6 +414,30 @@ postMessage({ Worker: typeof Worker, threads: m.info.threads, threadsNote: m.inf
         });
       }, origin);
       expect(got).toEqual({ Worker: 'undefined', threads: 1, threadsNote: '1 thread: this runtime has no Web Workers', top: 285 });
+      expect(problems).toEqual([]);
+      await page.close();
+    });
+
+    it('a shared worker, started by an isolated page: not isolated itself (Chromium), so 1 thread, and the note names the shared worker', async () => {
+      const { page, problems } = await open('/examples/browser/worker.html');
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+      const got = await page.evaluate(async (origin) => {
+        const src = `const model = import('${origin}/dist/browser.js').then((p) => p.loadModel());
+onconnect = (e) => model.then((m) => e.ports[0].postMessage({ crossOriginIsolated, threads: m.info.threads, threadsNote: m.info.threadsNote }),
+  (err) => e.ports[0].postMessage({ error: err.message }));`;
+        const w = new SharedWorker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })), { type: 'module' });
+        return new Promise((resolve, reject) => {
+          w.port.onmessage = (e) => resolve(e.data);
+          w.onerror = () => reject(new Error('the shared worker did not start'));
+        });
+      }, origin);
+      expect(got).toEqual({
+        crossOriginIsolated: false,
+        threads: 1,
+        threadsNote: '1 thread: this shared worker is not cross-origin isolated (serve its script with the header Cross-Origin-Embedder-Policy: ' +
+          'require-corp, which not every browser honours for shared workers; or load the model in a dedicated Web Worker or in the page), ' +
+          'so threads cannot share memory',
+      });
       expect(problems).toEqual([]);
       await page.close();
     });

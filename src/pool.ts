@@ -40,7 +40,7 @@ import { capturePlan, compileProgram, type Program } from './threads/schedule.js
 export interface PoolOptions extends PoolStart {
   /** Where workers come from. Default: worker_threads on Node. */
   host?: ThreadHost;
-  /** The worker script. Default: ./worker.js next to this module. */
+  /** The worker script. Default: the host's (Node: ./worker.js next to this module; browsers: ./threads/web-worker.js). */
   workerUrl?: URL;
 }
 
@@ -109,7 +109,7 @@ export class WorkerPool implements Executor {
   /** Workers started and whose exit was observed (for tests). */
   readonly stats = { spawned: 0, exited: 0 };
 
-  private constructor(private readonly o: PoolOptions, private readonly host: ThreadHost, private readonly url: URL) {
+  private constructor(private readonly o: PoolOptions, private readonly host: ThreadHost, private readonly url: URL | undefined) {
     this.threads = o.threads;
     this.ctl = new Int32Array(o.memory.buffer, o.controlBase, CTL_WORDS);
     this.spin = o.threads <= host.cores ? SPIN_US : 0;
@@ -120,7 +120,7 @@ export class WorkerPool implements Executor {
     if (!((o.memory.buffer as ArrayBufferLike) instanceof SharedArrayBuffer)) throw new RuntimeError('the worker pool needs a shared WebAssembly.Memory');
     if (o.controlBase % 64 !== 0 || o.controlBase + CTL_WORDS * 4 > o.memory.buffer.byteLength) throw new RuntimeError('bad control block offset');
     const host = o.host ?? (await defaultHost());
-    const pool = new WorkerPool(o, host, o.workerUrl ?? new URL('./worker.js', import.meta.url));
+    const pool = new WorkerPool(o, host, o.workerUrl);
     for (const i of [CTL_ARRIVE, CTL_GEN, CTL_SIGNAL, CTL_EPOCH, CTL_CLAIM, CTL_BELL, CTL_ABORTED]) Atomics.store(pool.ctl, i, 0);
     for (let t = 0; t < o.threads; t++) pool.slots.push(pool.spawn(t));
     o.onSpawned?.();

@@ -23,11 +23,11 @@ afterAll(() => {
 const loadFailure = () => Object.assign(new Event('error', { cancelable: true }), { error: undefined, message: '' });
 
 describe('browser thread host', () => {
-  it("a worker script that cannot load is named as the one actually started (threads/web-worker.js), not the pool's worker.js", async () => {
+  it("the default worker script is threads/web-worker.js, and one that cannot load is named as that, not as Node's worker.js", async () => {
     const { browserHost } = await import('../dist/threads/browser.js');
     const errors: Error[] = [];
     const events = { message() {}, error: (e: unknown) => errors.push(e as Error), exit() {} };
-    browserHost.spawn(new URL('../dist/worker.js', import.meta.url), events);
+    browserHost.spawn(undefined, events);
     expect(String(FakeWorker.last!.url)).toMatch(/\/dist\/threads\/web-worker\.js$/);
     const ev = loadFailure();
     FakeWorker.last!.dispatchEvent(ev);

@@ -525,6 +525,28 @@ window.result = (async () => {
       return stats.toJson({ all: false, assets: true, chunks: true, chunkModules: true, errors: true, warnings: true });
     }
 
+    type StatsJson = Awaited<ReturnType<typeof webpackBuild>>;
+    /**
+     * What webpack emitted into `out`: the kernels, weights and labels, each the package's own file, and
+     * otherwise only chunks, which the app loads. No copy of Node's worker script (dist/worker.js, which
+     * imports files that are not there): the pool once named it with `new URL('./worker.js', import.meta.url)`.
+     */
+    function expectEmitted(j: StatsJson, out: string) {
+      // webpack names assets by content hash only; the stats say which file each one came from.
+      const emitted = new Map(j.assets!.filter((a) => a.info.sourceFilename).map((a) => [a.info.sourceFilename, a.name]));
+      const resources = ['build/kernels.wasm', 'build/kernels.shared.wasm', 'build/kernels.relaxed.wasm', 'build/kernels.relaxed.shared.wasm',
+        'models/googlenet.safetensors', 'labels/synset_words.txt'];
+      for (const f of resources) {
+        const name = emitted.get(`node_modules/googlenet-wasm/${f}`);
+        expect(name, f).toBeDefined();
+        expect(readFileSync(join(out, name!)).equals(readFileSync(join(root, f))), f).toBe(true);
+      }
+      expect([...emitted.keys()].sort()).toEqual(resources.map((f) => `node_modules/googlenet-wasm/${f}`).sort());
+      const chunkFiles = j.chunks!.flatMap((c) => [...(c.files ?? []), ...(c.auxiliaryFiles ?? [])]);
+      expect(readdirSync(out).sort()).toEqual([...new Set([...chunkFiles, ...emitted.values()])].sort());
+      expect(j.chunks!.flatMap((c) => c.modules!.map((m) => m.name ?? '')).filter((m) => /\/dist\/worker\.js$/.test(m))).toEqual([]);
+    }
+
     it('webpack 5 production build, nothing configured but where the app is: the wasm, weights, labels and the Web Worker chunk are emitted; 2 threads, same answer', async () => {
       const out = join(dir, 'webpack-dist');
       // As `webpack --mode production ./main.js -o webpack-dist` run in the app's folder: webpack's defaults
@@ -534,14 +556,7 @@ window.result = (async () => {
       expect(j.errors).toEqual([]);
       // Only the performance hint about the 27 MB weights: nothing unresolved, no "Critical dependency".
       expect(j.warnings!.map((w) => w.message.split('\n')[0])).toEqual(['asset size limit: The following asset(s) exceed the recommended size limit (244 KiB).']);
-      // webpack names assets by content hash only; the stats say which file each one came from.
-      const emitted = new Map(j.assets!.filter((a) => a.info.sourceFilename).map((a) => [a.info.sourceFilename, a.name]));
-      for (const f of ['build/kernels.wasm', 'build/kernels.shared.wasm', 'build/kernels.relaxed.wasm', 'build/kernels.relaxed.shared.wasm',
-        'models/googlenet.safetensors', 'labels/synset_words.txt']) {
-        const name = emitted.get(`node_modules/googlenet-wasm/${f}`);
-        expect(name, f).toBeDefined();
-        expect(readFileSync(join(out, name!)).equals(readFileSync(join(root, f))), f).toBe(true);
-      }
+      expectEmitted(j, out);
       // The Web Worker: a chunk of its own, an entry (started by new Worker) that the page does not load.
       const worker = j.chunks!.filter((c) => c.modules!.some((m) => /\/googlenet-wasm\/dist\/threads\/web-worker\.js\b/.test(m.name ?? '')));
       expect(worker).toHaveLength(1);
@@ -570,6 +585,7 @@ window.result = (async () => {
       const j = await webpackBuild({ target: 'webworker', entry: { main: './worker.js', edge: './edge-worker.js' }, output: { path: out } });
       expect(j.errors).toEqual([]);
       expect(j.warnings!.map((w) => w.message.split('\n')[0]).filter((w) => !/size limit|performance recommendations/.test(w))).toEqual([]);
+      expectEmitted(j, out);
       // Classic worker scripts (output.module is off), each started by the page with new Worker(url).
       for (const f of ['main.js', 'edge.js']) expect(readFileSync(join(out, f), 'utf8'), f).not.toMatch(/^\s*(import\s*[\w{*]|export\s)/m);
       writeFileSync(join(out, 'index.html'), '<!doctype html><meta charset="utf-8"><title>app</title><script src="./page.js"></script>\n');

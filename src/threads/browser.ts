@@ -4,7 +4,8 @@
  * browsers allow only in cross-origin isolated pages (../platform.ts checks that before starting a pool).
  * Tested in headless Chromium: test/browser.test.ts.
  *
- * The pool's default worker script (../worker.js) is replaced here by ./web-worker.js, started with the
+ * The default worker script here is ./web-worker.js (Node's ../worker.js is named only in ./node.ts, which
+ * bundlers skip, so no bundle emits it), started with the
  * literal `new Worker(new URL('./web-worker.js', import.meta.url), { type: 'module' })`: bundlers (Vite,
  * webpack 5, Parcel) recognise that pattern and bundle the worker with its imports (a URL computed in
  * pool.ts would be copied as a lone asset whose imports do not exist). Unbundled, the browser loads it
@@ -18,18 +19,16 @@ import type { FromWorker, ToWorker } from './protocol.js';
 
 const g = globalThis as unknown as { navigator?: { hardwareConcurrency?: number } };
 
-/** The pool's default worker (./worker.js next to pool.js). Bundlers rewrite both URLs alike. */
-const POOL_DEFAULT = new URL('../worker.js', import.meta.url).href;
 const NAME = 'googlenet-wasm';
 
 /**
- * The worker, and what a load failure calls its script. The default is not `url` (the pool's ../worker.js)
- * but ./web-worker.js, or wherever a bundler put it: a Worker does not tell its URL, and a second
+ * The worker, and what a load failure calls its script. The default (no `url`) is ./web-worker.js, or
+ * wherever a bundler put it: a Worker does not tell its URL, and a second
  * `new URL('./web-worker.js', import.meta.url)` would make bundlers emit the file again as a plain asset.
  */
-function start(url: URL): { w: Worker; script: string } {
+function start(url: URL | undefined): { w: Worker; script: string } {
   if (typeof Worker !== 'function') throw new Error('this runtime has no Web Workers');
-  if (url.href === POOL_DEFAULT) {
+  if (url === undefined) {
     const w = new Worker(new URL('./web-worker.js', import.meta.url), { type: 'module', name: NAME });
     return { w, script: "googlenet-wasm's worker script (threads/web-worker.js next to its browser entry, or a bundler's copy of it)" };
   }
@@ -39,7 +38,7 @@ function start(url: URL): { w: Worker; script: string } {
 export const browserHost: ThreadHost = {
   cores: Math.max(1, g.navigator?.hardwareConcurrency ?? 1),
 
-  spawn(url: URL, events: WorkerEvents): WorkerHandle {
+  spawn(url: URL | undefined, events: WorkerEvents): WorkerHandle {
     const { w, script } = start(url);
     let exited = false;
     w.addEventListener('message', (e: MessageEvent<FromWorker>) => events.message(e.data));

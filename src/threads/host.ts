@@ -26,8 +26,13 @@ export interface WorkerHandle {
 export interface ThreadHost {
   /** Logical CPUs available to this process. */
   readonly cores: number;
-  /** Start the worker script at `url` (an ES module). */
-  spawn(url: URL, events: WorkerEvents): WorkerHandle;
+  /**
+   * Start the worker script at `url` (an ES module), or, without one, the host's own: each host names its
+   * script itself, so that a bundle of the browser path never references Node's worker script (a
+   * `new URL('./worker.js', import.meta.url)` in the pool made webpack emit dist/worker.js as an asset no
+   * page loads).
+   */
+  spawn(url: URL | undefined, events: WorkerEvents): WorkerHandle;
 }
 
 /** The worker's side: its channel to the pool. */

@@ -14,10 +14,16 @@ import type { FromWorker, ToWorker } from './protocol.js';
  */
 const WORKER_EXEC_ARGV: string[] = [];
 
+/**
+ * The pool's worker script, named only here, on the Node path: webpack leaves this module out of bundles
+ * (its import carries webpackIgnore), and Vite keeps it in a chunk that browsers never load.
+ */
+const WORKER = new URL('../worker.js', import.meta.url);
+
 export const nodeHost: ThreadHost = {
   cores: availableParallelism(),
-  spawn(url: URL, events: WorkerEvents): WorkerHandle {
-    const w = new Worker(url, { name: 'googlenet-wasm', execArgv: WORKER_EXEC_ARGV });
+  spawn(url: URL | undefined, events: WorkerEvents): WorkerHandle {
+    const w = new Worker(url ?? WORKER, { name: 'googlenet-wasm', execArgv: WORKER_EXEC_ARGV });
     let exited = false;
     const gone = new Promise<void>((resolve) => {
       w.once('exit', (code) => {

@@ -2,7 +2,8 @@
 // (the worker reads and decodes it). Nothing here imports the package. For tests and the console: window.demo.ready (the model's
 // info), window.demo.scope (what the worker's global scope offers) and window.demo.classify(bytes, top).
 const $ = (id) => document.getElementById(id);
-const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+// The page's query (`?threads=N`, as on the demo page) goes to the worker, which loads the model with it.
+const worker = new Worker(new URL(`./worker.js${location.search}`, import.meta.url), { type: 'module' });
 const pending = new Map();
 let nextId = 0;
 

@@ -3,7 +3,8 @@
 // package's browser entry as the demo page does; the model's threads are then workers of this worker
 // (nested workers), over shared memory when the page is cross-origin isolated. Started by worker-page.js.
 // Posts { ready: model.info, scope } (or { failed: error }) once, then answers { id, bytes, top } (bytes:
-// encoded bytes or a Blob / File) with { id, predictions } or { id, error }.
+// encoded bytes or a Blob / File) with { id, predictions } or { id, error }. `?threads=N` on its URL (the
+// page passes its own query on) overrides the default thread count.
 import { loadModel } from '../../dist/browser.js';
 
 const plain = (e) => ({ name: e?.name ?? 'Error', code: e?.code, message: e?.message ?? String(e) });
@@ -16,7 +17,8 @@ const scope = {
   document: typeof document,
 };
 
-const model = loadModel();
+const params = new URLSearchParams(location.search);
+const model = loadModel({ threads: params.has('threads') ? Number(params.get('threads')) : undefined });
 model.then(
   (m) => postMessage({ ready: { ...m.info }, scope }),
   (e) => postMessage({ failed: plain(e) }),

@@ -7,8 +7,9 @@
 // 2. JPEG decoder yardsticks (only when libjpeg-turbo's djpeg/cjpeg/jpegtran are on PATH, e.g. Debian
 //    libjpeg-turbo-progs): a 61×45 crop of rocket.jpg (as decoded by djpeg) re-encoded with several chroma
 //    subsamplings, progressive, RGB and greyscale, each with djpeg's decoded pixels
-//    → test/fixtures/jpeg/*.jpg + *.ppm / *.pgm; rocket.jpg's pixels re-encoded with restart markers; and
-//    djpeg's 1/4- and 1/8-scale decoding of the baseline ones → *.s4.ppm / *.s8.ppm (.pgm for grey).
+//    → test/fixtures/jpeg/*.jpg + *.ppm / *.pgm; rocket.jpg's pixels re-encoded with restart markers
+//    (baseline and progressive); and djpeg's 1/4- and 1/8-scale decoding of them all → *.s4.ppm / *.s8.ppm
+//    (.pgm for grey).
 // 3. CMYK and YCCK (Adobe, 4 components) crops with djpeg's RGB, when ImageMagick and PIL are there (below).
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -85,6 +86,10 @@ const variants = {
   'rocket-crop-440': ['-quality', '85', '-sample', '1x2'],
   'rocket-crop-444': ['-quality', '85', '-sample', '1x1'],
   'rocket-crop-420-progressive': ['-quality', '85', '-sample', '2x2', '-progressive'],
+  // progressive (libjpeg's default script: successive approximation in the DC and AC scans)
+  'rocket-crop-422-progressive': ['-quality', '85', '-sample', '2x1', '-progressive'],
+  'rocket-crop-444-progressive': ['-quality', '85', '-sample', '1x1', '-progressive'],
+  'rocket-crop-420-progressive-restart': ['-quality', '85', '-sample', '2x2', '-progressive', '-restart', '1B'],
   'rocket-crop-rgb': ['-quality', '85', '-rgb'],
 };
 for (const [name, args] of Object.entries(variants)) {
@@ -97,6 +102,10 @@ const grey = run('jpegtran', ['-grayscale'], readFileSync(join(dir, 'rocket-crop
 writeFileSync(join(dir, 'rocket-crop-grey.jpg'), grey);
 writeFileSync(join(dir, 'rocket-crop-grey.pgm'), run('djpeg', ['-pnm'], grey));
 console.log(`rocket-crop-grey.jpg: jpegtran -grayscale rocket-crop-420.jpg (${grey.length} bytes) + djpeg -pnm`);
+const greyProgressive = run('jpegtran', ['-progressive'], grey);
+writeFileSync(join(dir, 'rocket-crop-grey-progressive.jpg'), greyProgressive);
+writeFileSync(join(dir, 'rocket-crop-grey-progressive.pgm'), run('djpeg', ['-pnm'], greyProgressive));
+console.log(`rocket-crop-grey-progressive.jpg: jpegtran -progressive rocket-crop-grey.jpg (${greyProgressive.length} bytes) + djpeg -pnm`);
 
 // Scaled decoding (djpeg -scale 1/4 and 1/8): the whole of rocket.jpg re-encoded with restart markers, and
 // every baseline crop above, each with djpeg's 1/4- and 1/8-scale pixels (*.s4.ppm, *.s8.ppm / .pgm).
@@ -105,15 +114,16 @@ const scaled = {
   'rocket-420-restart': ['-quality', '85', '-sample', '2x2', '-restart', '1B'],
   'rocket-422-restart': ['-quality', '85', '-sample', '2x1', '-restart', '1'],
   'rocket-440': ['-quality', '85', '-sample', '1x2'],
+  'rocket-422-restart-progressive': ['-quality', '85', '-sample', '2x1', '-progressive', '-restart', '1'],
 };
 for (const [name, args] of Object.entries(scaled)) {
   const jpg = run('cjpeg', args, fullPpm);
   writeFileSync(join(dir, `${name}.jpg`), jpg);
   console.log(`${name}.jpg: cjpeg ${args.join(' ')} rocket.jpg's pixels (${jpg.length} bytes)`);
 }
-for (const name of [...Object.keys(variants).filter((v) => !v.includes('progressive')), 'rocket-crop-grey', ...Object.keys(scaled)]) {
+for (const name of [...Object.keys(variants), 'rocket-crop-grey', 'rocket-crop-grey-progressive', ...Object.keys(scaled)]) {
   const jpg = readFileSync(join(dir, `${name}.jpg`));
-  const ext = name === 'rocket-crop-grey' ? 'pgm' : 'ppm';
+  const ext = name.startsWith('rocket-crop-grey') ? 'pgm' : 'ppm';
   for (const d of [4, 8]) {
     writeFileSync(join(dir, `${name}.s${d}.${ext}`), run('djpeg', ['-scale', `1/${d}`, '-pnm'], jpg));
     console.log(`${name}.s${d}.${ext}: djpeg -scale 1/${d} -pnm`);
@@ -153,7 +163,7 @@ const fourComponent = {
   'rocket-crop-cmyk': [pilSave(false), "PIL Image.frombytes('CMYK', …).save(quality=85, subsampling=0)"],
   'rocket-crop-cmyk-progressive': [pilSave(true), 'the same with progressive=True'],
   'rocket-crop-ycck': [run(convert, ['ppm:-', '-colorspace', 'CMYK', '-quality', '85', 'jpg:-'], cropPpm), `${convert} ppm:- -colorspace CMYK -quality 85 jpg:-`],
-  // progressive YCCK (jpeg-js decodes it): ImageMagick's default sampling (4:2:0 chroma), and 1×1 for all four
+  // progressive YCCK: ImageMagick's default sampling (4:2:0 chroma), and 1×1 for all four
   'rocket-crop-ycck-progressive': [run(convert, ['ppm:-', '-colorspace', 'CMYK', '-quality', '85', '-interlace', 'JPEG', 'jpg:-'], cropPpm), `${convert} ppm:- -colorspace CMYK -quality 85 -interlace JPEG jpg:-`],
   'rocket-crop-ycck-1x1-progressive': [
     run(convert, ['ppm:-', '-colorspace', 'CMYK', '-quality', '85', '-sampling-factor', '1x1', '-interlace', 'JPEG', 'jpg:-'], cropPpm),
@@ -164,7 +174,6 @@ for (const [name, [jpg, how]] of Object.entries(fourComponent)) {
   writeFileSync(join(dir, `${name}.jpg`), jpg);
   writeFileSync(join(dir, `${name}.ppm`), run('djpeg', ['-ppm'], jpg));
   console.log(`${name}.jpg: ${how} (${jpg.length} bytes) + djpeg -ppm`);
-  if (name.includes('progressive')) continue;
   for (const d of [4, 8]) {
     writeFileSync(join(dir, `${name}.s${d}.ppm`), run('djpeg', ['-scale', `1/${d}`, '-ppm'], jpg));
     console.log(`${name}.s${d}.ppm: djpeg -scale 1/${d} -ppm`);

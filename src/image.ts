@@ -22,9 +22,10 @@
  *   ancillary chunk is ignored; ancillary chunks (text, ICC, APNG frames…) are never parsed. Known
  *   limit: fast-png inflates IDAT without an output cap; the compressed size is bounded by what the
  *   declared size can need (≤ 2× raw + 64 KiB), so a bomb yields at most ~1032× that.
- * - JPEG: jpeg-js does the entropy decoding and IDCT; 3-component images are then upsampled and
- *   colour-converted exactly as libjpeg-turbo does by default (fancy upsampling, rounded fixed-point
- *   YCbCr→RGB), so results track djpeg / browsers / PIL to within the IDCT's ±1 rounding.
+ * - JPEG: baseline and progressive files go to jpeg-baseline.ts (libjpeg's IDCTs), what it does not take
+ *   to jpeg-js; 3-component images are then upsampled and colour-converted exactly as libjpeg-turbo does
+ *   by default (fancy upsampling, rounded fixed-point YCbCr→RGB), so results are djpeg's bit for bit
+ *   (jpeg-js's within its IDCT's ±1 rounding).
  */
 import jpeg from 'jpeg-js';
 import { decode as decodePngPixels } from 'fast-png';
@@ -37,9 +38,10 @@ export const DEFAULT_MAX_PIXELS = 50_000_000;
 
 /**
  * Default refusal threshold for the memory one decode takes (estimated from the header): 1 GiB. Under
- * DEFAULT_MAX_PIXELS an 8-bit PNG takes at most ~1 GB and a baseline JPEG ~0.3 GB (CMYK ~0.55), but a
- * 16-bit PNG 27-35 bytes per pixel and a progressive JPEG 26-45 (CMYK ~60): a file of ~100 KB can declare
- * 7000×7000 and ask jpeg-js for 1.3-2.2 GB (CMYK 3 GB).
+ * DEFAULT_MAX_PIXELS an 8-bit PNG takes at most ~1 GB, a baseline JPEG ~0.3 GB (CMYK ~0.55) and a
+ * progressive one 7-12 bytes per pixel (CMYK 19, its coefficients 2 bytes a sample): ~0.6 GB (CMYK
+ * ~0.95), but a 16-bit PNG 27-35 bytes per pixel: a file of ~100 KB can declare 7000×7000 and ask for
+ * 1.3-1.7 GB. jpeg-js (the JPEGs the own decoder does not take) would take ~768 bytes an 8×8 block.
  */
 export const DEFAULT_MAX_DECODE_BYTES = 2 ** 30;
 
@@ -62,8 +64,8 @@ export interface DecodeOptions {
   /**
    * Refuse images whose decoding would take more than this many bytes of memory, as estimated from the
    * header before anything is allocated (the decoder's buffers at the scale it decodes: a large baseline
-   * JPEG decoded at 1/8 takes little, an 8-bit RGB PNG about 15 bytes per pixel, a progressive JPEG 26 to
-   * 45). Default DEFAULT_MAX_DECODE_BYTES: 1 GiB; 32 MiB on the edge entry.
+   * JPEG decoded at 1/8 takes little, an 8-bit RGB PNG about 15 bytes per pixel, a progressive JPEG 7 to
+   * 12 in full, 2 to 6 at 1/8). Default DEFAULT_MAX_DECODE_BYTES: 1 GiB; 32 MiB on the edge entry.
    */
   maxDecodeBytes?: number | undefined;
 }
@@ -570,8 +572,13 @@ interface JpegHeader {
   adobeTransformAt: number;
   /** offset of the first scan's entropy-coded data (just after its SOS segment) */
   dataAt: number;
-  /** what the baseline decoder allocates for the tables defined before the first scan (tableBytes) */
+  /**
+   * what the baseline decoder allocates for the tables defined before the first scan (tableBytes), and
+   * for a progressive JPEG also for those between its scans
+   */
   tableBytes: number;
+  /** SOF2: progressive (Huffman) */
+  progressive: boolean;
 }
 
 const SOF_NAMES: Record<number, string> = {
@@ -635,7 +642,7 @@ function scanJpeg(b: Uint8Array, maxPixels: number): JpegHeader {
         hs.push(h);
         vs.push(v);
       }
-      header = { width, height, components, ids, h: hs, v: vs, jfif: false, adobeTransformAt: -1, dataAt: 0, tableBytes: 0 };
+      header = { width, height, components, ids, h: hs, v: vs, jfif: false, adobeTransformAt: -1, dataAt: 0, tableBytes: 0, progressive: m === 0xc2 };
       progressive = m === 0xc2;
     } else if (m === 0xe0 && len >= 7 && ascii(b, s, s + 5) === 'JFIF\0') {
       jfif = true;
@@ -650,8 +657,30 @@ function scanJpeg(b: Uint8Array, maxPixels: number): JpegHeader {
       header.adobeTransformAt = adobeTransformAt;
       header.dataAt = p + len;
       header.tableBytes = tables;
+      if (progressive) header.tableBytes += laterTableBytes(b, p + len);
       return header;
     }
+    p += len;
+  }
+}
+
+/**
+ * What the baseline decoder allocates for the tables a progressive JPEG defines between its scans, from
+ * `p` (the first scan's data) on: its segments found as the decoder finds them (the entropy-coded bytes
+ * skipped, as are markers without a length), up to the end-of-image marker or a segment the bytes cannot hold.
+ */
+function laterTableBytes(b: Uint8Array, p: number): number {
+  const n = b.length;
+  let bytes = 0;
+  for (;;) {
+    while (p < n && b[p] !== 0xff) p++;
+    while (p < n && b[p] === 0xff) p++;
+    if (p + 2 >= n || b[p] === 0xd9) return bytes;
+    const m = b[p++];
+    if (m === 0x00 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) continue;
+    const len = (b[p] << 8) | b[p + 1];
+    if (len < 2 || p + len > n) return bytes;
+    if (m === 0xdb || m === 0xc4) bytes += tableBytes(b, p + 2, p + len, m === 0xc4);
     p += len;
   }
 }
@@ -711,13 +740,14 @@ function jpegDenom(h: JpegHeader, minSize: number | undefined): 1 | 4 | 8 {
  * the first time a process decodes a JPEG of some size does not, and is not counted (nor for PNGs): in
  * Node 20, up to 9 MiB of peak RSS above these buffers, ~2.2 MiB of it the young generation growing from
  * 1 to 2 MiB semi-spaces while the decoder runs unoptimized, 0.3-1.9 MiB the optimizing compiler's
- * working memory, the rest its thread and code. Undefined where the decoder does not take the sampling
- * factors (jpeg-js decodes those).
+ * working memory, the rest its thread and code. A progressive JPEG also takes every block's coefficients
+ * (layoutBytes) and the tables it defines between scans (JpegHeader.tableBytes). Undefined where the
+ * decoder does not take the sampling factors (jpeg-js decodes those).
  */
 function baselineDecodeBytes(h: JpegHeader, denom: 1 | 4 | 8): number | undefined {
   const l = frameLayout(h.width, h.height, h.h, h.v, denom);
   if (!l) return undefined;
-  let bytes = h.tableBytes + layoutBytes(l);
+  let bytes = h.tableBytes + layoutBytes(l, h.progressive);
   if (h.components > 1 && denom !== 8) for (const c of l.components) bytes += fancyPlane(l.width, l.height, c.fx, c.fy)?.bytes ?? 0;
   if (h.components !== 3) bytes += l.width * l.height * 3;
   return bytes;
@@ -734,14 +764,15 @@ export function baselineJpegDecodeBytes(b: Uint8Array, minSize?: number): number
 }
 
 /**
- * Decode a JPEG the way libjpeg-turbo (djpeg, browsers, PIL) does. A baseline JPEG of 1 or 3 components
- * goes to jpeg-baseline.ts (libjpeg's IDCTs: bit-identical to djpeg, or to `djpeg -scale 1/4` / `1/8`
- * when minSize allows); anything it does not take goes to jpeg-js. For 3 components both return the raw
+ * Decode a JPEG the way libjpeg-turbo (djpeg, browsers, PIL) does. A baseline or progressive JPEG of 1, 3
+ * or 4 components goes to jpeg-baseline.ts (libjpeg's IDCTs: bit-identical to djpeg, or to `djpeg -scale
+ * 1/4` / `1/8` when minSize allows; a progressive one's faults are its ImageDecodeErrors); anything else
+ * it does not take goes to jpeg-js. For 3 components both return the raw
  * components (jpeg-js with colorTransform: false), then this code applies libjpeg's "fancy" triangle
  * upsampling to 2:1-subsampled components (jdsample.c) and libjpeg's fixed-point YCbCr→RGB (jdcolor.c,
  * rounded; jpeg-js truncates). Greyscale needs neither. 4 components (Adobe CMYK or YCCK, stored inverted)
  * from the baseline decoder get the same upsampling, libjpeg's YCCK→CMYK where the Adobe transform says
- * YCCK, then djpeg's CMYK→RGB (R = C·K/255 rounded); jpeg-js (progressive CMYK) converts them itself, with
+ * YCCK, then djpeg's CMYK→RGB (R = C·K/255 rounded); jpeg-js (the 4-component JPEGs the decoder does not take) converts them itself, with
  * its nearest-neighbour upsampling and truncating the same formula.
  */
 function decodeJpeg(b: Uint8Array, maxPixels: number, maxBytes: number, minSize?: number): RGBImage {
@@ -760,7 +791,7 @@ function decodeJpeg(b: Uint8Array, maxPixels: number, maxBytes: number, minSize?
   const denom = jpegDenom(h, minSize);
   const baselineBytes = baselineDecodeBytes(h, denom);
   if (baselineBytes !== undefined) checkDecodeBytes('JPEG', width, height, baselineBytes, maxBytes, denom > 1 ? ` at 1/${denom} scale` : '');
-  const small = decodeBaselineJpeg(b, denom);
+  const small = decodeBaselineJpeg(b, denom, h.progressive);
   if (small) {
     if (components === 3) {
       // libjpeg upsamples with its fancy filters unless a block gives a single sample (1/8).

@@ -9,12 +9,20 @@
  * skipped. Scaled, a large photo decodes several times faster, into the block-averaged image a classifier
  * wants anyway.
  *
- * Only what is common and simple is taken: one interleaved (or single-component) Huffman scan of 8-bit
- * samples (SOF0/SOF1), 1, 3 or 4 (CMYK/YCCK) components, restart markers. Anything else (progressive,
- * arithmetic coding, 12-bit, several scans) or any inconsistency (a bad Huffman code, data that ends early, a missing
- * restart marker) returns undefined, and the caller decodes the image with jpeg-js, with that decoder's
- * results and errors. The samples come back before colour conversion (the caller decides YCbCr or RGB).
+ * Taken: 8-bit Huffman-coded JPEGs of 1, 3 or 4 (CMYK/YCCK) components, restart markers, either
+ * sequential (SOF0/SOF1) in one interleaved (or single-component) scan, decoded block by block, or
+ * progressive (SOF2), whose scans (T.81 G.1.2, as libjpeg's jdphuff.c) build every block's quantized
+ * coefficients (Int16, 128 bytes a block) that then go through the same IDCTs, dequantized with each
+ * component's table as it was at its first scan: djpeg's output, bit for bit, for complete files (libjpeg
+ * smooths the blocks of files whose scans leave AC coefficients unsent or unrefined; this does not).
+ * Anything else (arithmetic coding, 12-bit, several sequential scans, sampling factors that do not divide
+ * the largest) returns undefined, and the caller decodes the image with jpeg-js. In a sequential JPEG so
+ * does any inconsistency (a bad Huffman code, data that ends early, a missing restart marker), leaving
+ * jpeg-js's results and errors; in a progressive one (`strict`) it is an ImageDecodeError naming it. The
+ * samples come back before colour conversion (the caller decides YCbCr or RGB).
  */
+
+import { ImageDecodeError } from './errors.js';
 
 export interface ScaledJpeg {
   width: number;
@@ -209,6 +217,10 @@ interface Component {
   tq: number;
   dc?: Huffman;
   ac?: Huffman;
+  /** Progressive: its quantization table, latched at its first scan as libjpeg does (undefined: no scan yet). */
+  q?: Int32Array;
+  /** Progressive: its quantized coefficients, 64 a block in natural order, blocks as its plane's (bw × bh). */
+  coefs?: Int16Array;
 }
 
 /** Where one component's samples go, at the scale decoded. */
@@ -259,12 +271,13 @@ export function frameLayout(width: number, height: number, hs: number[], vs: num
 
 /**
  * The bytes decodeBaselineJpeg allocates for a frame of this layout, besides its tables (tableBytes):
- * each component's plane, the interleaved output, the coefficient block and the DC predictions.
+ * each component's plane, the interleaved output, the coefficient block and the DC predictions; for a
+ * progressive frame also every block's coefficients (Int16, 128 bytes a block, whatever the scale).
  */
-export function layoutBytes(l: FrameLayout): number {
+export function layoutBytes(l: FrameLayout, progressive = false): number {
   const nc = l.components.length;
   let bytes = l.width * l.height * nc + 8 * 64 + 4 * nc;
-  for (const c of l.components) bytes += c.bw * c.s * c.bh * c.s;
+  for (const c of l.components) bytes += c.bw * c.s * c.bh * c.s + (progressive ? c.bw * c.bh * 128 : 0);
   return bytes;
 }
 
@@ -289,13 +302,38 @@ export function tableBytes(b: Uint8Array, s: number, e: number, huffman: boolean
   return bytes;
 }
 
-/** Decode `b` at 1/`denom` scale (1: in full), or undefined when it is not a JPEG this handles (see above). */
-export function decodeBaselineJpeg(b: Uint8Array, denom: 1 | 4 | 8): ScaledJpeg | undefined {
+/**
+ * Decode `b` at 1/`denom` scale (1: in full), or undefined when it is not a JPEG this handles (see above).
+ * `strict` (a progressive JPEG, which no other decoder here takes): what is wrong with the data is an
+ * ImageDecodeError naming it, instead of undefined.
+ */
+export function decodeBaselineJpeg(b: Uint8Array, denom: 1 | 4 | 8, strict = false): ScaledJpeg | undefined {
   try {
     return decode(b, denom);
-  } catch {
-    return undefined;
+  } catch (e) {
+    if (!strict) return undefined;
+    const message = e instanceof Fault ? e.message : `${(e as Error)?.message ?? e}`;
+    throw new ImageDecodeError(`JPEG: ${message}`, e instanceof Fault ? undefined : { cause: e });
   }
+}
+
+/** What is wrong with a JPEG's data, said as such (see decodeBaselineJpeg's `strict`). */
+class Fault extends Error {}
+const fail = (message: string): never => {
+  throw new Fault(message);
+};
+
+/** More scans than this is refused: each may visit every block, so a few KB could otherwise take minutes. */
+export const MAX_SCANS = 1000;
+
+/**
+ * Why the entropy-coded data stopped where a block still needed bits (the reader is at the end of the
+ * bytes, or at a marker): the same words image.ts uses when jpeg-js meets a truncation.
+ */
+function dataEnd(b: Uint8Array, pos: number, where: string): string {
+  if (pos + 1 >= b.length) return 'the data ends early (truncated): it stops inside the image data, without an end-of-image marker';
+  if (b[pos + 1] === 0xd9) return 'the data ends early (truncated): the end-of-image marker comes before the last block of a scan';
+  return `corrupt data: marker ff${b[pos + 1].toString(16).padStart(2, '0')} inside ${where}, before its last block`;
 }
 
 function decode(b: Uint8Array, denom: 1 | 4 | 8): ScaledJpeg | undefined {
@@ -305,21 +343,35 @@ function decode(b: Uint8Array, denom: 1 | 4 | 8): ScaledJpeg | undefined {
   const dcTables: (Huffman | undefined)[] = [];
   const acTables: (Huffman | undefined)[] = [];
   let comps: Component[] | undefined;
-  let width = 0, height = 0, restart = 0;
+  let layout: FrameLayout | undefined;
+  let width = 0, height = 0, restart = 0, progressive = false, scans = 0;
+  let pred: Int32Array | undefined; // progressive: the DC predictions, reset at each scan
   let p = 2;
   for (;;) {
     while (p < n && b[p] !== 0xff) p++;
     while (p < n && b[p] === 0xff) p++;
-    if (p + 2 >= n) return undefined;
+    if (p >= n) {
+      // The bytes end between segments: after a whole scan, libjpeg shows what the scans so far gave.
+      if (progressive && scans > 0) return finish(comps!, layout!);
+      return fail('the data ends early (truncated): the file ends before the image data');
+    }
     const m = b[p++];
-    if (m === 0xd8 || m === 0xd9 || (m >= 0xd0 && m <= 0xd7) || m === 0x01) return undefined;
+    if (m === 0xd9) {
+      if (progressive && scans > 0) return finish(comps!, layout!);
+      return fail('end-of-image marker before any image data');
+    }
+    if (m === 0x00 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) continue; // no length (libjpeg skips them)
+    if (m === 0xd8) fail('a second start-of-image marker');
+    if (p + 2 > n) fail('the data ends early (truncated): it stops inside a marker segment header');
     const len = (b[p] << 8) | b[p + 1];
-    if (len < 2 || p + len > n) return undefined;
+    if (len < 2) fail(`marker ff${m.toString(16)} has an invalid length ${len}`);
+    if (p + len > n) fail(`the data ends early (truncated): marker ff${m.toString(16)} segment runs past the end`);
     const s = p + 2, e = p + len;
     if (m === 0xdb) {
       for (let q = s; q < e; ) {
         const pq = b[q] >> 4, tq = b[q] & 15;
-        if (tq > 3 || q + 1 + 64 * (pq + 1) > e) return undefined;
+        if (tq > 3 || pq > 1) fail(`quantization table ${tq} (precision ${pq}) is not one of 0-3, 8- or 16-bit`);
+        if (q + 1 + 64 * (pq + 1) > e) fail('a quantization table runs past the end of its segment');
         const t = new Int32Array(64);
         for (let k = 0; k < 64; k++) t[ZIGZAG[k]] = pq ? (b[q + 1 + 2 * k] << 8) | b[q + 2 + 2 * k] : b[q + 1 + k];
         quant[tq] = t;
@@ -328,20 +380,22 @@ function decode(b: Uint8Array, denom: 1 | 4 | 8): ScaledJpeg | undefined {
     } else if (m === 0xc4) {
       for (let q = s; q < e; ) {
         const tc = b[q] >> 4, th = b[q] & 15;
-        if (tc > 1 || th > 3 || q + 17 > e) return undefined;
+        if (tc > 1 || th > 3) fail(`Huffman table class ${tc}, number ${th}: not a DC or AC table 0-3`);
+        if (q + 17 > e) fail('a Huffman table runs past the end of its segment');
         const counts = b.subarray(q + 1, q + 17);
         const total = counts.reduce((a, x) => a + x, 0);
-        if (q + 17 + total > e) return undefined;
+        if (q + 17 + total > e) fail('a Huffman table runs past the end of its segment');
         const table = buildHuffman(counts, b.slice(q + 17, q + 17 + total));
-        if (!table) return undefined;
+        if (!table) fail(`${tc ? 'AC' : 'DC'} Huffman table ${th} has more codes than its code lengths allow`);
         (tc ? acTables : dcTables)[th] = table;
         q += 17 + total;
       }
     } else if (m === 0xdd) {
-      if (len < 4) return undefined;
+      if (len < 4) fail('restart interval segment too short');
       restart = (b[s] << 8) | b[s + 1];
-    } else if (m === 0xc0 || m === 0xc1) {
-      if (comps || len < 8 || b[s] !== 8) return undefined;
+    } else if (m === 0xc0 || m === 0xc1 || m === 0xc2) {
+      if (comps) fail('more than one frame header');
+      if (len < 8 || b[s] !== 8) return undefined;
       height = (b[s + 1] << 8) | b[s + 2];
       width = (b[s + 3] << 8) | b[s + 4];
       const nc = b[s + 5];
@@ -351,10 +405,21 @@ function decode(b: Uint8Array, denom: 1 | 4 | 8): ScaledJpeg | undefined {
         const hv = b[s + 7 + 3 * i];
         comps.push({ id: b[s + 6 + 3 * i], h: hv >> 4, v: hv & 15, tq: b[s + 8 + 3 * i] });
       }
-    } else if (m >= 0xc2 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
-      return undefined; // progressive, lossless, arithmetic, hierarchical
+      layout = frameLayout(width, height, comps.map((c) => c.h), comps.map((c) => c.v), denom);
+      if (!layout) return undefined; // sampling factors this decoder does not take
+      progressive = m === 0xc2;
+    } else if (m >= 0xc3 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+      if (comps) fail('more than one frame header');
+      return undefined; // lossless, arithmetic, hierarchical
     } else if (m === 0xda) {
-      if (!comps) return undefined;
+      if (!comps || !layout) return fail('image data (SOS) before the frame header (SOF)');
+      if (progressive) {
+        if (++scans > MAX_SCANS) fail(`more than ${MAX_SCANS} scans (refused: each may take as long as a whole image)`);
+        pred ??= new Int32Array(comps.length);
+        pred.fill(0);
+        p = progressiveScan(b, s, e, comps, layout, quant, dcTables, acTables, restart, scans, width, height, pred);
+        continue;
+      }
       const ns = b[s];
       if (ns !== comps.length || len < 6 + 2 * ns) return undefined;
       for (let i = 0; i < ns; i++) {
@@ -367,47 +432,47 @@ function decode(b: Uint8Array, denom: 1 | 4 | 8): ScaledJpeg | undefined {
       if (ss !== 0 || se !== 63 || a !== 0) return undefined;
       // Scan order must be frame order for the MCU layout below.
       for (let i = 0; i < ns; i++) if (b[s + 1 + 2 * i] !== comps[i].id) return undefined;
-      return scan(b, e, comps, quant, width, height, restart, denom);
+      return scan(b, e, comps, quant, layout, restart);
     }
     p = e;
   }
 }
 
-/** The scan, every block reduced to 8/denom × 8/denom samples (or more for a subsampled component). */
-function scan(
-  b: Uint8Array, start: number, comps: Component[], quant: (Int32Array | undefined)[],
-  width: number, height: number, restart: number, denom: 1 | 4 | 8,
-): ScaledJpeg | undefined {
-  const n = b.length;
-  const layout = frameLayout(width, height, comps.map((c) => c.h), comps.map((c) => c.v), denom);
-  if (!layout) return undefined;
-  for (const c of comps) if (!quant[c.tq] || !c.dc || !c.ac) return undefined;
-  const { mcusX, mcusY } = layout;
-  const planes = layout.components.map((l) => new Uint8Array(l.bw * l.s * l.bh * l.s));
-  // Bit reader over the entropy-coded data: 0xff00 is a data 0xff; any other marker (or the end of the
-  // bytes) ends the data, after which zeros are fed: `fake` counts them, and an MCU that consumed any of
-  // them had too little data.
-  let pos = start, buf = 0, bits = 0, ended = false, fake = 0;
-  const fill = () => {
-    while (bits <= 24) {
+/**
+ * The entropy-coded data of a scan from `pos`: 0xff00 is a data 0xff; any other marker (or the end of the
+ * bytes) ends the data, after which zeros are fed: `fake` counts them, and a block or MCU that consumed
+ * any of them (`overrun`) had too little data.
+ */
+class BitReader {
+  buf = 0;
+  bits = 0;
+  ended = false;
+  fake = 0;
+  constructor(private readonly b: Uint8Array, public pos: number) {}
+
+  fill(): void {
+    const b = this.b;
+    while (this.bits <= 24) {
       let x = 0;
-      if (!ended && pos < n && !(b[pos] === 0xff && b[pos + 1] !== 0x00)) {
-        x = b[pos];
-        pos += x === 0xff ? 2 : 1;
+      if (!this.ended && this.pos < b.length && !(b[this.pos] === 0xff && b[this.pos + 1] !== 0x00)) {
+        x = b[this.pos];
+        this.pos += x === 0xff ? 2 : 1;
       } else {
-        ended = true;
-        fake += 8;
+        this.ended = true;
+        this.fake += 8;
       }
-      buf = ((buf << 8) | x) >>> 0;
-      bits += 8;
+      this.buf = ((this.buf << 8) | x) >>> 0;
+      this.bits += 8;
     }
-  };
-  const decodeSym = (t: Huffman): number => {
-    if (bits < 16) fill();
-    const look = (buf >>> (bits - LOOKAHEAD)) & ((1 << LOOKAHEAD) - 1);
-    const f = t.fast[look];
+  }
+
+  /** The next Huffman symbol of table `t`, or -1 for a code the table does not have. */
+  decode(t: Huffman): number {
+    if (this.bits < 16) this.fill();
+    const buf = this.buf, bits = this.bits;
+    const f = t.fast[(buf >>> (bits - LOOKAHEAD)) & ((1 << LOOKAHEAD) - 1)];
     if (f) {
-      bits -= f >> 8;
+      this.bits -= f >> 8;
       return f & 255;
     }
     let l = LOOKAHEAD + 1;
@@ -417,86 +482,63 @@ function scan(
       if (l > 16) return -1;
       code = (buf >>> (bits - l)) & ((1 << l) - 1);
     }
-    bits -= l;
+    this.bits -= l;
     return t.symbols[t.valoff[l] + code];
-  };
-  const receive = (s: number): number => {
-    if (bits < s) fill();
-    bits -= s;
-    const v = (buf >>> bits) & ((1 << s) - 1);
-    return v < 1 << (s - 1) ? v - (1 << s) + 1 : v;
-  };
-  const skip = (s: number) => {
-    if (bits < s) fill();
-    bits -= s;
-  };
-
-  const pred = new Int32Array(comps.length);
-  const coef = new Float64Array(64); // dequantized, natural order (whole numbers)
-  const total = mcusX * mcusY;
-  let nextMarker = 0;
-  for (let mcu = 0; mcu < total; mcu++) {
-    if (restart && mcu > 0 && mcu % restart === 0) {
-      // Byte-align, then expect RSTn (n counting 0..7) and reset the DC predictions.
-      bits = 0;
-      buf = 0;
-      fake = 0;
-      while (pos < n && b[pos] === 0xff && b[pos + 1] === 0xff) pos++;
-      if (pos + 1 >= n || b[pos] !== 0xff || b[pos + 1] !== 0xd0 + nextMarker) return undefined;
-      pos += 2;
-      ended = false;
-      nextMarker = (nextMarker + 1) & 7;
-      pred.fill(0);
-    }
-    const mx = mcu % mcusX, my = (mcu - mx) / mcusX;
-    for (let ci = 0; ci < comps.length; ci++) {
-      const c = layout.components[ci], plane = planes[ci];
-      const q = quant[comps[ci].tq]!;
-      const dc = comps[ci].dc!, ac = comps[ci].ac!;
-      for (let by = 0; by < c.v; by++) {
-        for (let bx = 0; bx < c.h; bx++) {
-          const t = decodeSym(dc);
-          if (t < 0 || t > 11) return undefined;
-          pred[ci] += t ? receive(t) : 0;
-          const col = mx * c.h + bx, row = my * c.v + by;
-          // Full-resolution components at 1/8 need only the DC: their AC coefficients are read and dropped.
-          const keep = c.s > 1;
-          if (keep) {
-            coef.fill(0);
-            coef[0] = pred[ci] * q[0];
-          }
-          for (let k = 1; k < 64; ) {
-            const rs = decodeSym(ac);
-            if (rs < 0) return undefined;
-            const r = rs >> 4, sz = rs & 15;
-            if (sz) {
-              k += r;
-              if (k > 63) return undefined;
-              if (keep) {
-                const z = ZIGZAG[k];
-                coef[z] = receive(sz) * q[z];
-              } else skip(sz);
-              k++;
-            } else if (r === 15) {
-              k += 16;
-            } else break;
-            if (k > 64) return undefined;
-          }
-          if (!keep) {
-            // jpeg_idct_1x1: DESCALE(DC * Q0, 3), then the range limit.
-            plane[row * c.bw + col] = clamp((pred[ci] * q[0] + 4) >> 3);
-            continue;
-          }
-          const w = c.bw * c.s;
-          (c.s === 2 ? idct2x2 : c.s === 4 ? idct4x4 : idct8x8)(coef, plane, (row * w + col) * c.s, w);
-        }
-      }
-    }
-    if (fake > bits) return undefined; // the data ran out (or a marker came) inside this MCU
   }
-  // Assemble: each component's samples, replicated to the output grid where it is still subsampled, cropped.
+
+  /** `s` bits (1-16) as they stand. */
+  get(s: number): number {
+    if (this.bits < s) this.fill();
+    this.bits -= s;
+    return (this.buf >>> this.bits) & ((1 << s) - 1);
+  }
+
+  /** `s` bits (1-15) as a signed magnitude (T.81 F.2.2.1's EXTEND). */
+  receive(s: number): number {
+    const v = this.get(s);
+    return v < 1 << (s - 1) ? v - (1 << s) + 1 : v;
+  }
+
+  bit(): number {
+    if (this.bits < 1) this.fill();
+    return (this.buf >>> --this.bits) & 1;
+  }
+
+  get overrun(): boolean {
+    return this.fake > this.bits;
+  }
+
+  /** At the end of a restart interval: byte-align, then expect RSTn (n = `k`, 0-7); false where it is not there. */
+  restart(k: number): boolean {
+    const b = this.b, n = b.length;
+    this.bits = 0;
+    this.buf = 0;
+    this.fake = 0;
+    while (this.pos < n && b[this.pos] === 0xff && b[this.pos + 1] === 0xff) this.pos++;
+    if (this.pos + 1 >= n || b[this.pos] !== 0xff || b[this.pos + 1] !== 0xd0 + k) return false;
+    this.pos += 2;
+    this.ended = false;
+    return true;
+  }
+}
+
+/**
+ * One block, dequantized in `coef` (natural order), into component `c`'s plane at block (row, col): at
+ * its scale's IDCT; at 1/8, jpeg_idct_1x1: DESCALE(DC · Q0, 3), then the range limit.
+ */
+function putBlock(c: ComponentLayout, plane: Uint8Array, row: number, col: number, coef: Float64Array): void {
+  if (c.s === 1) {
+    plane[row * c.bw + col] = clamp((coef[0] + 4) >> 3);
+    return;
+  }
+  const w = c.bw * c.s;
+  (c.s === 2 ? idct2x2 : c.s === 4 ? idct4x4 : idct8x8)(coef, plane, (row * w + col) * c.s, w);
+}
+
+/** Each component's samples, replicated to the output grid where it is still subsampled, cropped. */
+function assemble(layout: FrameLayout, planes: Uint8Array[]): ScaledJpeg {
   const { width: ow, height: oh } = layout;
-  const nc = comps.length;
+  const nc = planes.length;
   const data = new Uint8Array(ow * oh * nc);
   for (let ci = 0; ci < nc; ci++) {
     const { bw, s, fx, fy } = layout.components[ci];
@@ -507,4 +549,230 @@ function scan(
     }
   }
   return { width: ow, height: oh, components: nc, data, expand: layout.components.map((c) => [c.fx, c.fy]) };
+}
+
+/** The baseline scan, every block reduced to 8/denom × 8/denom samples (or more for a subsampled component). */
+function scan(b: Uint8Array, start: number, comps: Component[], quant: (Int32Array | undefined)[], layout: FrameLayout, restart: number): ScaledJpeg | undefined {
+  for (const c of comps) if (!quant[c.tq] || !c.dc || !c.ac) return undefined;
+  const { mcusX, mcusY } = layout;
+  const planes = layout.components.map((l) => new Uint8Array(l.bw * l.s * l.bh * l.s));
+  const rd = new BitReader(b, start);
+  const pred = new Int32Array(comps.length);
+  const coef = new Float64Array(64); // dequantized, natural order (whole numbers)
+  const total = mcusX * mcusY;
+  let nextMarker = 0;
+  for (let mcu = 0; mcu < total; mcu++) {
+    if (restart && mcu > 0 && mcu % restart === 0) {
+      // Byte-align, then expect RSTn (n counting 0..7) and reset the DC predictions.
+      if (!rd.restart(nextMarker)) return undefined;
+      nextMarker = (nextMarker + 1) & 7;
+      pred.fill(0);
+    }
+    const mx = mcu % mcusX, my = (mcu - mx) / mcusX;
+    for (let ci = 0; ci < comps.length; ci++) {
+      const c = layout.components[ci], plane = planes[ci];
+      const q = quant[comps[ci].tq]!;
+      const dc = comps[ci].dc!, ac = comps[ci].ac!;
+      for (let by = 0; by < c.v; by++) {
+        for (let bx = 0; bx < c.h; bx++) {
+          const t = rd.decode(dc);
+          if (t < 0 || t > 11) return undefined;
+          pred[ci] += t ? rd.receive(t) : 0;
+          // Full-resolution components at 1/8 need only the DC: their AC coefficients are read and dropped.
+          const keep = c.s > 1;
+          if (keep) coef.fill(0);
+          coef[0] = pred[ci] * q[0];
+          for (let k = 1; k < 64; ) {
+            const rs = rd.decode(ac);
+            if (rs < 0) return undefined;
+            const r = rs >> 4, sz = rs & 15;
+            if (sz) {
+              k += r;
+              if (k > 63) return undefined;
+              if (keep) {
+                const z = ZIGZAG[k];
+                coef[z] = rd.receive(sz) * q[z];
+              } else rd.get(sz);
+              k++;
+            } else if (r === 15) {
+              k += 16;
+            } else break;
+            if (k > 64) return undefined;
+          }
+          putBlock(c, plane, my * c.v + by, mx * c.h + bx, coef);
+        }
+      }
+    }
+    if (rd.overrun) return undefined; // the data ran out (or a marker came) inside this MCU
+  }
+  return assemble(layout, planes);
+}
+
+/**
+ * One scan of a progressive JPEG (T.81 G.1.2, as libjpeg's jdphuff.c decodes it), its header b[s..e),
+ * into the components' coefficient buffers (allocated at the first scan). DC first (the difference,
+ * predicted, shifted up by Al) and refinement (one bit a block) scans may interleave components; AC scans
+ * (spectral band Ss..Se) take one, its own blocks without MCU padding, and code runs of empty blocks (EOB
+ * runs); AC refinement scans add one bit to the coefficients already nonzero in the band and place new
+ * ±1 << Al ones. Returns where its data ends. Throws a Fault naming what is wrong, with parameters libjpeg
+ * refuses (start_pass_phuff_decoder's checks) and with data it would only warn about.
+ */
+function progressiveScan(
+  b: Uint8Array, s: number, e: number, comps: Component[], layout: FrameLayout, quant: (Int32Array | undefined)[],
+  dcTables: (Huffman | undefined)[], acTables: (Huffman | undefined)[], restart: number, scanNo: number,
+  width: number, height: number, pred: Int32Array,
+): number {
+  const where = `scan ${scanNo}`;
+  const ns = b[s];
+  if (ns < 1 || ns > 4 || e - s !== 4 + 2 * ns) fail(`${where}: its header has ${ns} components and the wrong length`);
+  const sc: number[] = [];
+  const tables: (Huffman | undefined)[] = [];
+  const ss = b[s + 1 + 2 * ns], se = b[s + 2 + 2 * ns], ah = b[s + 3 + 2 * ns] >> 4, al = b[s + 3 + 2 * ns] & 15;
+  if ((ss === 0 ? se !== 0 : se < ss || se > 63 || ns !== 1) || (ah !== 0 && al !== ah - 1) || al > 13) {
+    fail(
+      `${where}: invalid progressive parameters Ss=${ss} Se=${se} Ah=${ah} Al=${al} (a DC scan is 0..0, an AC scan one component's band ` +
+        `within 1..63; a refinement takes Al = Ah - 1; Al at most 13)`,
+    );
+  }
+  for (let i = 0; i < ns; i++) {
+    const id = b[s + 1 + 2 * i];
+    const ci = comps.findIndex((x) => x.id === id);
+    if (ci < 0) fail(`${where} names component ${id}, which the frame does not have`);
+    if (sc.includes(ci)) fail(`${where} names component ${id} twice`);
+    sc.push(ci);
+    const c = comps[ci];
+    c.q ??= quant[c.tq] ?? fail(`component ${id} uses quantization table ${c.tq}, which is not defined`);
+    const dc = ss === 0, t = dc ? b[s + 2 + 2 * i] >> 4 : b[s + 2 + 2 * i] & 15;
+    const table = (dc ? dcTables : acTables)[t];
+    if (!table && !(dc && ah)) fail(`${where} uses ${dc ? 'DC' : 'AC'} Huffman table ${t}, which is not defined`);
+    tables.push(table);
+  }
+  const L = sc.map((ci) => layout.components[ci]);
+  if (ns > 1 && L.reduce((a, l) => a + l.h * l.v, 0) > 10) fail(`${where}: more than 10 blocks in an MCU`);
+  for (let ci = 0; ci < comps.length; ci++) {
+    const l = layout.components[ci];
+    comps[ci].coefs ??= new Int16Array(l.bw * l.bh * 64);
+  }
+  // An AC scan covers its component's own blocks, ceil(samples / 8) each way; an interleaved one whole MCUs.
+  const hmax = Math.max(...comps.map((c) => c.h)), vmax = Math.max(...comps.map((c) => c.v));
+  const c0 = comps[sc[0]];
+  const cols = ns > 1 ? layout.mcusX : Math.ceil(Math.ceil((width * c0.h) / hmax) / 8);
+  const rows = ns > 1 ? layout.mcusY : Math.ceil(Math.ceil((height * c0.v) / vmax) / 8);
+  const rd = new BitReader(b, e);
+  const p1 = 1 << al, m1 = -1 << al;
+  let eobrun = 0;
+  const bad = (): never => fail(`${where}: a Huffman code its table does not have, or a run past the end of the block (corrupt data)`);
+  const block = (i: number, buf: Int16Array, o: number): void => {
+    const t = tables[i];
+    if (ss === 0) {
+      if (ah) {
+        if (rd.bit()) buf[o] |= p1;
+        return;
+      }
+      const sz = rd.decode(t!);
+      if (sz < 0 || sz > 11) bad();
+      if (sz) pred[i] += rd.receive(sz);
+      buf[o] = pred[i] << al;
+      return;
+    }
+    let k = ss;
+    if (!ah) {
+      if (eobrun > 0) {
+        eobrun--;
+        return;
+      }
+      for (; k <= se; k++) {
+        const rs = rd.decode(t!);
+        if (rs < 0) bad();
+        const r = rs >> 4, sz = rs & 15;
+        if (sz) {
+          k += r;
+          if (k > se) bad();
+          buf[o + ZIGZAG[k]] = rd.receive(sz) << al;
+        } else if (r === 15) {
+          k += 15;
+        } else {
+          eobrun = (1 << r) - 1 + (r ? rd.get(r) : 0);
+          break;
+        }
+      }
+      return;
+    }
+    if (eobrun === 0) {
+      for (; k <= se; k++) {
+        const rs = rd.decode(t!);
+        if (rs < 0) bad();
+        let r = rs >> 4;
+        const sz = rs & 15;
+        let v = 0;
+        if (sz) {
+          if (sz !== 1) bad();
+          v = rd.bit() ? p1 : m1;
+        } else if (r !== 15) {
+          eobrun = (1 << r) + (r ? rd.get(r) : 0);
+          break;
+        }
+        // Past r zero coefficients (refining the nonzero ones met on the way) to where the new one goes.
+        for (; k <= se; k++) {
+          const z = o + ZIGZAG[k];
+          if (buf[z] !== 0) {
+            if (rd.bit() && (buf[z] & p1) === 0) buf[z] += buf[z] >= 0 ? p1 : m1;
+          } else if (--r < 0) break;
+        }
+        if (v) {
+          if (k > se) bad();
+          buf[o + ZIGZAG[k]] = v;
+        }
+      }
+    }
+    if (eobrun > 0) {
+      // The rest of the band in a block of an EOB run: only the nonzero coefficients are refined.
+      for (; k <= se; k++) {
+        const z = o + ZIGZAG[k];
+        if (buf[z] !== 0 && rd.bit() && (buf[z] & p1) === 0) buf[z] += buf[z] >= 0 ? p1 : m1;
+      }
+      eobrun--;
+    }
+  };
+  const total = cols * rows;
+  let nextMarker = 0;
+  for (let mcu = 0; mcu < total; mcu++) {
+    if (restart && mcu > 0 && mcu % restart === 0) {
+      if (!rd.restart(nextMarker)) {
+        const atEnd = rd.pos + 1 >= b.length || (b[rd.pos] === 0xff && b[rd.pos + 1] === 0xd9);
+        fail(atEnd ? dataEnd(b, rd.pos, where) : `${where}: a restart marker is missing or out of sequence`);
+      }
+      nextMarker = (nextMarker + 1) & 7;
+      pred.fill(0);
+      eobrun = 0;
+    }
+    const mx = mcu % cols, my = (mcu - mx) / cols;
+    for (let i = 0; i < ns; i++) {
+      const l = L[i], buf = comps[sc[i]].coefs!;
+      const h = ns > 1 ? l.h : 1, v = ns > 1 ? l.v : 1;
+      for (let by = 0; by < v; by++) for (let bx = 0; bx < h; bx++) block(i, buf, ((my * v + by) * l.bw + mx * h + bx) * 64);
+    }
+    if (rd.overrun) fail(dataEnd(b, rd.pos, where));
+  }
+  return rd.pos;
+}
+
+/** The quantization table of a component no scan has named: libjpeg's multipliers stay zero (a grey plane). */
+const NO_QUANT = new Int32Array(64);
+
+/** After the last scan: each component's coefficients, dequantized with its latched table, through the IDCT of its scale. */
+function finish(comps: Component[], layout: FrameLayout): ScaledJpeg {
+  const coef = new Float64Array(64);
+  const planes = layout.components.map((l, ci) => {
+    const plane = new Uint8Array(l.bw * l.s * l.bh * l.s);
+    const q = comps[ci].q ?? NO_QUANT, buf = comps[ci].coefs;
+    for (let row = 0, o = 0; row < l.bh; row++) {
+      for (let col = 0; col < l.bw; col++, o += 64) {
+        if (buf) for (let k = 0; k < 64; k++) coef[k] = buf[o + k] * q[k];
+        putBlock(l, plane, row, col, coef);
+      }
+    }
+    return plane;
+  });
+  return assemble(layout, planes);
 }

@@ -26,9 +26,11 @@ const fixture = (name: string) => new Uint8Array(readFileSync(join(FIX, name)));
  * 0..11 as 4-bit codes, AC table with only EOB = '0'. `levels[comp][block]` in the order the blocks are
  * coded (raster block order with 1×1 sampling; missing levels are 0); `sampling` gives each component's
  * factors as the frame header's byte (0x22: 2×2), 1×1 for all by default; interleaved when there are
- * several components.
+ * several components. `progressive`: the same image as a progressive JPEG (SOF2), its DC coefficients in
+ * one interleaved DC-first scan, then the AC table and, for each component, an AC-first scan of its own
+ * blocks whose every block is an EOB ('0', a run of one block).
  */
-function dcOnlyJpeg(width: number, height: number, levels: number[][], app14Transform?: number, sampling?: number[]): Uint8Array {
+function dcOnlyJpeg(width: number, height: number, levels: number[][], app14Transform?: number, sampling?: number[], progressive = false): Uint8Array {
   const nc = levels.length;
   const hv = sampling ?? levels.map(() => 0x11);
   const out: number[] = [0xff, 0xd8];
@@ -40,16 +42,17 @@ function dcOnlyJpeg(width: number, height: number, levels: number[][], app14Tran
   seg(0xdb, [0x00, ...new Array(64).fill(8)]);
   const comps: number[] = [];
   for (let c = 0; c < nc; c++) comps.push(c + 1, hv[c], 0);
-  seg(0xc0, [8, height >> 8, height & 255, width >> 8, width & 255, nc, ...comps]);
+  seg(progressive ? 0xc2 : 0xc0, [8, height >> 8, height & 255, width >> 8, width & 255, nc, ...comps]);
   const dcCounts = new Array(16).fill(0);
   dcCounts[3] = 12;
   seg(0xc4, [0x00, ...dcCounts, ...Array.from({ length: 12 }, (_, i) => i)]);
   const acCounts = new Array(16).fill(0);
   acCounts[0] = 1;
-  seg(0xc4, [0x10, ...acCounts, 0x00]);
+  const acTable = () => seg(0xc4, [0x10, ...acCounts, 0x00]);
+  if (!progressive) acTable();
   const sel: number[] = [];
   for (let c = 0; c < nc; c++) sel.push(c + 1, 0x00);
-  seg(0xda, [nc, ...sel, 0, 63, 0]);
+  seg(0xda, [nc, ...sel, 0, progressive ? 0 : 63, 0]);
   // entropy-coded data
   let acc = 0, nbits = 0;
   const put = (value: number, n: number) => {
@@ -77,10 +80,20 @@ function dcOnlyJpeg(width: number, height: number, levels: number[][], app14Tran
       const cat = mag === 0 ? 0 : 32 - Math.clz32(mag);
       put(cat, 4);
       if (cat) put(diff > 0 ? diff : diff + (1 << cat) - 1, cat);
-      put(0, 1); // EOB
+      if (!progressive) put(0, 1); // EOB
     }
   }
   if (nbits) put(0x7f, 8 - nbits); // pad with 1-bits
+  if (progressive) {
+    acTable();
+    const hmax = Math.max(...hs), vmax = Math.max(...vs);
+    for (let c = 0; c < nc; c++) {
+      seg(0xda, [1, c + 1, 0x00, 1, 63, 0]);
+      const blocks = Math.ceil(Math.ceil((width * hs[c]) / hmax) / 8) * Math.ceil(Math.ceil((height * vs[c]) / vmax) / 8);
+      for (let k = 0; k < blocks; k++) put(0, 1);
+      if (nbits) put(0x7f, 8 - nbits);
+    }
+  }
   out.push(0xff, 0xd9);
   return new Uint8Array(out);
 }
@@ -342,68 +355,33 @@ describe('decodeImage: JPEG', () => {
     expect([img.width, img.height]).toEqual([640, 427]);
   });
 
-  // Yardsticks made with libjpeg-turbo 2.1.5 (see test/fixtures/README.md). Baseline JPEGs decode through
-  // libjpeg's own IDCT (jpeg-baseline.ts): bit-identical. The progressive one goes to jpeg-js, whose IDCT
-  // differs from libjpeg's by ±1; everything after it (upsampling, colour conversion) is libjpeg's.
+  // Yardsticks made with libjpeg-turbo 2.1.5 (see test/fixtures/README.md). Baseline and progressive JPEGs
+  // decode through libjpeg's own IDCT (jpeg-baseline.ts), progressive ones from the coefficients all their
+  // scans leave (successive approximation included): bit-identical, upsampling and colour conversion too.
   // cmyk and ycck are Adobe 4-component JPEGs (PIL's CMYK, ImageMagick's YCCK with 4:2:0 chroma), whose
   // reference is djpeg's RGB, R = C·K/255 rounded (ImageMagick's own decode agrees within 1).
-  const YARDSTICKS = ['420', '422', '440', '444', '420-progressive', 'rgb', 'grey', 'cmyk', 'ycck'];
+  const PROGRESSIVE = ['420-progressive', '422-progressive', '444-progressive', 'grey-progressive', '420-progressive-restart', 'cmyk-progressive', 'ycck-progressive', 'ycck-1x1-progressive'];
+  const YARDSTICKS = ['420', '422', '440', '444', 'rgb', 'grey', 'cmyk', 'ycck', ...PROGRESSIVE];
+  const pnmExt = (v: string) => (v.startsWith('grey') ? 'pgm' : 'ppm');
   for (const v of YARDSTICKS) {
-    it(`matches djpeg on rocket-crop-${v}.jpg${v.includes('progressive') ? ' (within jpeg-js IDCT rounding)' : ' (bit for bit)'}`, () => {
+    it(`matches djpeg on rocket-crop-${v}.jpg (bit for bit)`, () => {
       const img = decodeImage(fixture(`jpeg/rocket-crop-${v}.jpg`));
-      const ref = readPnm(fixture(`jpeg/rocket-crop-${v}.${v === 'grey' ? 'pgm' : 'ppm'}`));
+      const ref = readPnm(fixture(`jpeg/rocket-crop-${v}.${pnmExt(v)}`));
       expect([img.width, img.height]).toEqual([ref.width, ref.height]);
       const rgb = ref.channels === 3 ? ref.data : Uint8Array.from({ length: ref.data.length * 3 }, (_, i) => ref.data[(i / 3) | 0]);
-      if (!v.includes('progressive')) {
-        expect(img.data).toEqual(rgb);
-        return;
-      }
-      let max = 0, sum = 0;
-      for (let i = 0; i < rgb.length; i++) {
-        const d = Math.abs(img.data[i] - rgb[i]);
-        max = Math.max(max, d);
-        sum += d;
-      }
-      expect(max).toBeLessThanOrEqual(3);
-      expect(sum / rgb.length).toBeLessThan(0.3);
+      expect(img.data).toEqual(rgb);
     });
   }
 
-  it('matches djpeg on rocket-crop-cmyk-progressive.jpg (jpeg-js: within its IDCT and truncation)', () => {
-    // Progressive CMYK goes to jpeg-js, which converts it itself: R = C·K/255 truncated, not rounded (up to
-    // 1 below djpeg), from C and K each within ±1 of libjpeg's IDCT (moving R by at most C/255, K/255 ≤ 1):
-    // at most 3 in all. Colours inverted (the Adobe convention missed) would be off by up to 255.
-    const img = decodeImage(fixture('jpeg/rocket-crop-cmyk-progressive.jpg'));
-    const ref = readPnm(fixture('jpeg/rocket-crop-cmyk-progressive.ppm'));
-    expect([img.width, img.height]).toEqual([ref.width, ref.height]);
-    expect(maxAbsDiff(img.data, ref.data)).toBeLessThanOrEqual(3);
-    expect(meanAbsDiff(img.data, ref.data)).toBeLessThan(0.5); // 0.36 measured: the truncation, about every other value
-    // and it is the same image as the baseline one, from the same CMYK samples (the baseline decode equals djpeg)
-    expect(maxAbsDiff(img.data, decodeImage(fixture('jpeg/rocket-crop-cmyk.jpg')).data)).toBeLessThanOrEqual(3);
-  });
-
-  it('matches djpeg on progressive YCCK with 1×1 sampling (jpeg-js); with 4:2:0 chroma, within jpeg-js\'s replicated chroma', () => {
-    // Progressive YCCK goes to jpeg-js too, which converts it itself (YCCK→CMYK in floating point, then as
-    // for CMYK above). With every component 1×1 that is as close as progressive CMYK (max 3, mean 0.37
-    // measured). ImageMagick's default keeps Cb and Cr at half the resolution of Y and K, which jpeg-js
-    // replicates (nearest neighbour) where libjpeg smooths them (fancy upsampling, as this package does for
-    // baseline YCCK and for progressive YCbCr): up to 36 levels off at the crop's colour edges, mean 2.3, 80 %
-    // of samples within 3. The same replication with libjpeg's IDCT and colour conversion is 37 / 2.24 off:
-    // it is all the upsampling. jpeg-js returns only its RGB, never the component planes, so this package
-    // cannot upsample them itself (see README). libjpeg decodes the progressive file to the very pixels of
-    // the baseline one (the same coefficients), which the baseline decoder matches bit for bit.
-    const full = decodeImage(fixture('jpeg/rocket-crop-ycck-1x1-progressive.jpg'));
-    const fullRef = readPnm(fixture('jpeg/rocket-crop-ycck-1x1-progressive.ppm'));
-    expect([full.width, full.height]).toEqual([fullRef.width, fullRef.height]);
-    expect(maxAbsDiff(full.data, fullRef.data)).toBeLessThanOrEqual(3);
-    expect(meanAbsDiff(full.data, fullRef.data)).toBeLessThan(0.5);
-    const sub = decodeImage(fixture('jpeg/rocket-crop-ycck-progressive.jpg'));
-    const subRef = readPnm(fixture('jpeg/rocket-crop-ycck-progressive.ppm'));
-    expect(subRef.data).toEqual(readPnm(fixture('jpeg/rocket-crop-ycck.ppm')).data);
-    expect([sub.width, sub.height]).toEqual([subRef.width, subRef.height]);
-    expect(maxAbsDiff(sub.data, subRef.data)).toBeLessThanOrEqual(40);
-    expect(meanAbsDiff(sub.data, subRef.data)).toBeLessThan(2.6);
-    expect(sub.data.filter((x, i) => Math.abs(x - subRef.data[i]) <= 3).length).toBeGreaterThan(0.75 * sub.data.length);
+  it('progressive files whose coefficients are those of a baseline one decode to its very pixels', () => {
+    // jpegtran -progressive and ImageMagick's progressive YCCK keep the coefficients: djpeg gives the same
+    // bytes, and so does this decoder (where jpeg-js, which decoded progressive files before, replicated
+    // YCCK's 4:2:0 chroma: up to 36 levels off).
+    for (const [prog, base] of [['grey-progressive', 'grey'], ['ycck-progressive', 'ycck']]) {
+      const ext = pnmExt(prog);
+      expect(readPnm(fixture(`jpeg/rocket-crop-${prog}.${ext}`)).data).toEqual(readPnm(fixture(`jpeg/rocket-crop-${base}.${ext}`)).data);
+      expect(decodeImage(fixture(`jpeg/rocket-crop-${prog}.jpg`))).toEqual(decodeImage(fixture(`jpeg/rocket-crop-${base}.jpg`)));
+    }
   });
 
   // Scaled decoding (decodeImage's minSize): bit for bit what `djpeg -scale 1/4` and `-scale 1/8` give,
@@ -412,16 +390,16 @@ describe('decodeImage: JPEG', () => {
   const pnmRgb = (ref: { channels: number; data: Uint8Array }) =>
     ref.channels === 3 ? ref.data : Uint8Array.from({ length: ref.data.length * 3 }, (_, i) => ref.data[(i / 3) | 0]);
   for (const d of [4, 8]) {
-    for (const v of ['420', '422', '440', '444', 'rgb', 'grey', 'cmyk', 'ycck']) {
+    for (const v of YARDSTICKS) {
       it(`at 1/${d} scale equals djpeg -scale 1/${d} on rocket-crop-${v}.jpg`, () => {
-        const ref = readPnm(fixture(`jpeg/rocket-crop-${v}.s${d}.${v === 'grey' ? 'pgm' : 'ppm'}`));
+        const ref = readPnm(fixture(`jpeg/rocket-crop-${v}.s${d}.${pnmExt(v)}`));
         const img = decodeImage(fixture(`jpeg/rocket-crop-${v}.jpg`), { minSize: Math.floor(45 / d) }); // 61x45
         expect([img.width, img.height]).toEqual([Math.ceil(61 / d), Math.ceil(45 / d)]);
         expect([ref.width, ref.height]).toEqual([img.width, img.height]);
         expect(img.data).toEqual(pnmRgb(ref));
       });
     }
-    for (const name of ['rocket-420-restart', 'rocket-422-restart', 'rocket-440']) {
+    for (const name of ['rocket-420-restart', 'rocket-422-restart', 'rocket-440', 'rocket-422-restart-progressive']) {
       it(`at 1/${d} scale equals djpeg -scale 1/${d} on ${name}.jpg${name.includes('restart') ? ' (restart markers)' : ''}`, () => {
         const jpg = fixture(`jpeg/${name}.jpg`);
         const ref = readPnm(fixture(`jpeg/${name}.s${d}.ppm`));
@@ -481,12 +459,6 @@ describe('decodeImage: JPEG', () => {
   });
 
   it('at 1/8 scale, what the fast path does not take decodes in full, as without minSize', () => {
-    // progressive: the full decoder
-    const prog = fixture('jpeg/rocket-crop-420-progressive.jpg');
-    expect(decodeImage(prog, { minSize: 1 })).toEqual(decodeImage(prog));
-    // progressive 4-component Adobe CMYK (baseline CMYK and YCCK are scaled: see the djpeg -scale tests)
-    const cmyk = fixture('jpeg/rocket-crop-cmyk-progressive.jpg');
-    expect(decodeImage(cmyk, { minSize: 1 })).toEqual(decodeImage(cmyk));
     // data that ends early, or a restart marker out of sequence: same result (or error) as the full decoder
     const jpg = fixture('jpeg/rocket-420-restart.jpg');
     const cut = jpg.slice(0, jpg.length >> 1);
@@ -626,22 +598,27 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
     expect(decodeImage(jpg, { maxDecodeBytes: 500_000, minSize: 100 }).width).toBe(160);
     expectDecodeError(() => decodeImage(jpg, { maxDecodeBytes: 500_000 }), /^JPEG: decoding this 640×427 image would take about 1\.\d MiB/);
     expectDecodeError(() => decodeImage(jpg, { maxDecodeBytes: 50_000, minSize: 100 }), /^JPEG: decoding this 640×427 image at 1\/4 scale would take about 0\.1 MiB/);
-    // jpeg-js (a progressive JPEG): its own memory guard's estimate, tables included.
+    // A progressive JPEG: the same decoder, with every block's coefficients besides (2 bytes a sample),
+    // at whatever scale; the tables defined between its scans counted too.
     const prog = fixture('jpeg/rocket-crop-420-progressive.jpg');
-    expectDecodeError(() => decodeImage(prog, { maxDecodeBytes: 8 * 2 ** 20 }), /^JPEG: decoding this 61×45 image in full \(jpeg-js\) would take about 8\.\d MiB/);
-    expect(decodeImage(prog, { maxDecodeBytes: 9 * 2 ** 20 }).width).toBe(61);
+    const progBytes = baselineJpegDecodeBytes(prog)!;
+    expect(progBytes).toBeGreaterThan(2 * (61 * 45 * 3) / 2); // the coefficients of 8×6 Y blocks, 4×3 Cb, Cr
+    expectDecodeError(() => decodeImage(prog, { maxDecodeBytes: progBytes - 1 }), /^JPEG: decoding this 61×45 image would take about 0\.0 MiB/);
+    expect(decodeImage(prog, { maxDecodeBytes: progBytes }).width).toBe(61);
+    expectDecodeError(() => decodeImage(prog, { maxDecodeBytes: 5000, minSize: 1 }), /^JPEG: decoding this 61×45 image at 1\/8 scale would take about/);
     for (const bad of [0, -1, NaN, '5']) {
       expect(() => decodeImage(png, { maxDecodeBytes: bad as unknown as number }), String(bad)).toThrow(/maxDecodeBytes must be a number >= 1/);
     }
   });
 
   /**
-   * The header of a JPEG (SOF2 progressive, or SOF0 baseline; an Adobe APP14 marker with `adobe` as its
+   * The header of a JPEG (SOF0 baseline, or SOF2 progressive; an Adobe APP14 marker with `adobe` as its
    * transform when given), then a first scan of zero bytes (no Huffman tables: as much data as the
-   * progressive DC scan needs at the least, twice what a baseline one does): enough to be refused from
-   * the header by the memory check, and nothing a decoder could decode.
+   * progressive DC scan needs at the least, half what a baseline one does): enough to be refused from
+   * the header by the memory check, and nothing a decoder could decode. A baseline one the baseline
+   * decoder gives up on (no tables), and goes to jpeg-js.
    */
-  const header = (w: number, ht: number, sampling: number[], adobe?: number, sofMarker = 0xc2) => {
+  const header = (w: number, ht: number, sampling: number[], adobe?: number, sofMarker = 0xc0) => {
     const n = sampling.length;
     const app14 = adobe === undefined ? [] : [0xff, 0xee, 0, 14, 0x41, 0x64, 0x6f, 0x62, 0x65, 0, 100, 0, 0, 0, 0, adobe];
     const sof = [0xff, sofMarker, 0, 8 + 3 * n, 8, ht >> 8, ht & 255, w >> 8, w & 255, n, ...sampling.flatMap((hv, i) => [i + 1, hv, 0])];
@@ -658,9 +635,10 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
   };
 
   it('maxDecodeBytes: jpeg-js estimates count each component at its own sampling and V8-sized blocks', () => {
-    // The headers of progressive JPEGs (SOF2, then a first DC scan of zero bytes: as much data as that scan
-    // needs at the least), refused from the header before jpeg-js allocates. Peak RSS of Node 20 decoding
-    // real 2000×1500 progressive JPEGs (cjpeg -progressive, less the same script without decoding):
+    // The headers of JPEGs the baseline decoder gives up on (header() above), refused from the header before
+    // jpeg-js allocates. jpeg-js keeps every block of a baseline JPEG as of a progressive one; the peaks are
+    // Node 20 decoding real 2000×1500 progressive JPEGs with jpeg-js, as it did them before this package had
+    // its own progressive decoder (cjpeg -progressive, less the same script without decoding):
     // 4:2:0 ~79 MiB, 4:4:4 ~138 MiB, greyscale ~44 MiB. The estimate was 69.8 MiB for both colour ones
     // (every component counted at full size, 5 B/sample), half of what 4:4:4 takes.
     const estimate = (b: Uint8Array): number => {
@@ -677,9 +655,16 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
     near(estimate(header(2000, 1500, [0x22, 0x11, 0x11])), 79);
     near(estimate(header(2000, 1500, [0x11, 0x11, 0x11])), 138);
     near(estimate(header(2000, 1500, [0x11])), 44);
-    // By default a decode may take 1 GiB: a 6000×6000 progressive 4:4:4 JPEG (36 MP, under maxPixels)
-    // would ask jpeg-js for ~2 GB, and is refused before it allocates.
+    // By default a decode may take 1 GiB: a 6000×6000 4:4:4 JPEG (36 MP, under maxPixels) jpeg-js would
+    // decode would ask it for ~2 GB, and is refused before it allocates.
     expectDecodeError(() => decodeImage(header(6000, 6000, [0x11, 0x11, 0x11])), /^JPEG: decoding this 6000×6000 image in full \(jpeg-js\) would take about \d+\.\d MiB of memory, more than the limit of 1024\.0 MiB \(maxDecodeBytes\)$/);
+    // A progressive one now takes the baseline decoder's planes and 2 bytes a sample of coefficients (12
+    // bytes a pixel at 4:4:4, 19 for CMYK with its RGB copy): 7000×7000 (49 MP) fits the default limit, and the header's empty
+    // scan is what is wrong with it.
+    const big = header(7000, 7000, [0x11, 0x11, 0x11], undefined, 0xc2);
+    expect(baselineJpegDecodeBytes(big)! / (7000 * 7000)).toBeCloseTo(12, 1);
+    expect(baselineJpegDecodeBytes(header(7000, 7000, [0x11, 0x11, 0x11, 0x11], 0, 0xc2))! / (7000 * 7000)).toBeCloseTo(19, 1);
+    expectDecodeError(() => decodeImage(big), /^JPEG: component 1 uses quantization table 0, which is not defined$/);
   });
 
   it('maxDecodeBytes: the baseline decoder\'s estimate is what it allocates, from 1×1 to 50 megapixels', () => {
@@ -745,9 +730,11 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
       [4000, 3000, [0x11, 0x11, 0x11, 0x11], CMYK, undefined], // 126 MiB
       [7071, 7071, [0x22, 0x11, 0x11, 0x22], YCCK, 884], // 50 MP (maxPixels) at 1/8
     ];
-    for (const [w, ht, sampling, adobe, minSize] of cases) {
-      const what = `${w}×${ht} ${sampling.map((x) => x.toString(16)).join(',')}${adobe === undefined ? '' : ` Adobe ${adobe}`}, minSize ${minSize}`;
-      const jpg = dcOnlyJpeg(w, ht, sampling.map(() => []), adobe, sampling);
+    // Each as a baseline JPEG and as a progressive one (its coefficient buffers, and an AC table defined
+    // between its scans, counted too).
+    for (const [w, ht, sampling, adobe, minSize] of cases) for (const progressive of [false, true]) {
+      const what = `${w}×${ht} ${sampling.map((x) => x.toString(16)).join(',')}${adobe === undefined ? '' : ` Adobe ${adobe}`}, minSize ${minSize}${progressive ? ', progressive' : ''}`;
+      const jpg = dcOnlyJpeg(w, ht, sampling.map(() => []), adobe, sampling, progressive);
       const estimate = baselineJpegDecodeBytes(jpg, minSize)!;
       // the figure decodeImage checks: refused a byte below it, decoded at it
       expectDecodeError(() => decodeImage(jpg, { minSize, maxDecodeBytes: estimate - 1 }), /would take about/);
@@ -759,8 +746,9 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
 
   it('maxDecodeBytes: 4-component (CMYK, YCCK) estimates against measured peaks', () => {
     // Peak RSS of Node 20 decoding real Adobe JPEGs (PIL's CMYK, ImageMagick's YCCK; less the same script
-    // reading the file without decoding; median of 3-5 runs). Progressive ones go to jpeg-js, which
-    // converts them itself (baseline ones to jpeg-baseline.ts: see the test above).
+    // reading the file without decoding; median of 3-5 runs), progressive ones with jpeg-js, which decoded
+    // them before this package had its own progressive decoder; the headers are baseline ones the baseline
+    // decoder gives up on (header() above), which go to jpeg-js (its blocks as many as for progressive).
     const message = (b: Uint8Array, limit: number) => {
       try {
         decodeImage(b, { maxDecodeBytes: limit });
@@ -783,7 +771,7 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
       expect(est).toBeGreaterThanOrEqual(measured);
       expect(est).toBeLessThan(1.4 * measured);
     };
-    // progressive (jpeg-js), 4000×3000: CMYK 533.5 MiB, YCCK 4:4:4 531.5, YCCK with Y, K 2×2 344.0; and at
+    // jpeg-js, 4000×3000: CMYK 533.5 MiB, YCCK 4:4:4 531.5, YCCK with Y, K 2×2 344.0; and at
     // 2000×1500, as the 3-component ones above (-5 % / +30 %): 170.3, 171.4 and 108.2 (107-129 in 5 runs).
     covers(jpegJsEstimate(header(4000, 3000, [0x11, 0x11, 0x11, 0x11], CMYK)), 533.5);
     covers(jpegJsEstimate(header(4000, 3000, [0x11, 0x11, 0x11, 0x11], YCCK)), 531.5);
@@ -850,6 +838,68 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
     expectDecodeError(() => decodeImage(fixture('truncated.jpg')), /^JPEG: truncated \(marker ffc4 segment runs past the end\)$/);
   });
 
+  it('malformed progressive JPEGs are ImageDecodeErrors naming the problem', () => {
+    const src = fixture('jpeg/rocket-crop-420-progressive.jpg');
+    // the SOS segments (0xffda cannot occur inside entropy-coded data: a data 0xff is followed by 0x00)
+    const sos: number[] = [];
+    for (let i = 0; i + 1 < src.length; i++) if (src[i] === 0xff && src[i + 1] === 0xda) sos.push(i);
+    expect(sos.length).toBe(10); // libjpeg's default script for 3 components
+    /** `src` with scan `k`'s header bytes patched: `at` counts from the component count byte. */
+    const patched = (k: number, at: number, value: number) => {
+      const b = src.slice();
+      b[sos[k] + 4 + at] = value;
+      return b;
+    };
+    const ns = (k: number) => src[sos[k] + 4];
+    const params = (k: number) => 1 + 2 * ns(k); // Ss, then Se, then Ah << 4 | Al
+    expect([ns(0), src[sos[0] + 4 + params(0)], src[sos[0] + 5 + params(0)]]).toEqual([3, 0, 0]); // DC first, interleaved
+    expect(ns(1)).toBe(1);
+    const ac = src[sos[1] + 4 + params(1)];
+    expect(ac).toBeGreaterThan(0); // an AC scan
+    const invalid = /^JPEG: scan \d+: invalid progressive parameters Ss=\d+ Se=\d+ Ah=\d+ Al=\d+ \(/;
+    expectDecodeError(() => decodeImage(patched(0, params(0) + 1, 5)), invalid); // a DC scan with AC coefficients
+    expectDecodeError(() => decodeImage(patched(1, params(1) + 1, 64)), invalid); // Se past 63
+    expectDecodeError(() => decodeImage(patched(1, params(1), 0)), invalid); // an AC scan becomes DC with Se > 0
+    expectDecodeError(() => decodeImage(patched(1, params(1) + 2, 0x20)), invalid); // Ah 2, Al 0: not Ah - 1
+    expectDecodeError(() => decodeImage(patched(1, params(1) + 2, 0x0e)), invalid); // Al 14
+    expectDecodeError(() => decodeImage(patched(0, params(0), 1)), invalid); // an AC band in a 3-component scan
+    // tables and components the frame or the file does not have
+    expectDecodeError(() => decodeImage(patched(1, 2, 0x03)), /^JPEG: scan 2 uses AC Huffman table 3, which is not defined$/);
+    expectDecodeError(() => decodeImage(patched(0, 2, 0x30)), /^JPEG: scan 1 uses DC Huffman table 3, which is not defined$/);
+    expectDecodeError(() => decodeImage(patched(1, 1, 9)), /^JPEG: scan 2 names component 9, which the frame does not have$/);
+    expectDecodeError(() => decodeImage(patched(0, 3, src[sos[0] + 5])), /^JPEG: scan 1 names component \d+ twice$/);
+    // a restart marker out of sequence (cjpeg -restart 1B: after every MCU of every scan)
+    const rst = fixture('jpeg/rocket-crop-420-progressive-restart.jpg');
+    const at = rst.findIndex((x, i) => i > rst.length / 2 && x === 0xff && rst[i + 1] >= 0xd0 && rst[i + 1] <= 0xd7);
+    const badRst = rst.slice();
+    badRst[at + 1] = 0xd0 + ((rst[at + 1] - 0xd0 + 3) & 7);
+    for (const opts of [undefined, { minSize: 1 }]) {
+      expectDecodeError(() => decodeImage(badRst, opts), /^JPEG: scan \d+: a restart marker is missing or out of sequence$/);
+    }
+    // More than MAX_SCANS (1000) scans: each could visit every block, so a small file could take minutes.
+    const one = fewestBitsJpeg(64, 48, true).subarray(0, -2);
+    const refine = [0xff, 0xda, 0, 8, 1, 1, 0x00, 0, 0, 0x10, 0, 0, 0, 0, 0, 0]; // DC refinement: 1 bit a block
+    const many = (scans: number) => new Uint8Array([...one, ...Array.from({ length: scans - 1 }, () => refine).flat(), 0xff, 0xd9]);
+    expect(decodeImage(many(1000)).width).toBe(64);
+    expectDecodeError(() => decodeImage(many(1001)), /^JPEG: more than 1000 scans/);
+  });
+
+  it('a progressive JPEG whose bytes end between two scans decodes from the scans it has, as libjpeg does', () => {
+    // cut just before a scan (its tables included), with and without the end-of-image marker: the
+    // coefficients so far (a coarser image), not an error; cut anywhere inside a scan: an error (above)
+    const src = fixture('jpeg/rocket-crop-420-progressive.jpg');
+    const full = decodeImage(src);
+    let cut = -1;
+    for (let i = src.length >> 1; i + 1 < src.length; i++) if (src[i] === 0xff && (src[i + 1] === 0xda || src[i + 1] === 0xc4)) { cut = i; break; }
+    expect(cut).toBeGreaterThan(0);
+    for (const b of [src.subarray(0, cut), new Uint8Array([...src.subarray(0, cut), 0xff, 0xd9])]) {
+      const img = decodeImage(b);
+      expect([img.width, img.height]).toEqual([61, 45]);
+      expect(img.data).not.toEqual(full.data);
+      expect(meanAbsDiff(img.data, full.data)).toBeLessThan(10);
+    }
+  });
+
   it('the data-size bound is a lower bound: JPEGs whose blocks take the fewest bits possible still decode', () => {
     // 64×48: 48 blocks. Baseline, 2 bits a block: 12 bytes, here without even an EOI after them.
     const grey = new Uint8Array(64 * 48 * 3).fill(128);
@@ -869,7 +919,7 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
       ...readdirSync(FIX).filter((f) => /\.(png|jpg)$/.test(f) && f !== 'truncated.jpg'),
       ...readdirSync(join(FIX, 'jpeg')).filter((f) => f.endsWith('.jpg')).map((f) => `jpeg/${f}`),
     ];
-    expect(names.length).toBe(18); // chelsea, coffee, rocket and the 15 under jpeg/
+    expect(names.length).toBe(23); // chelsea, coffee, rocket and the 20 under jpeg/
     for (const name of names) {
       for (const opts of [undefined, { minSize: 1 }, { minSize: 256 }]) {
         expectValidImage(decodeImage(fixture(name), opts));
@@ -1001,6 +1051,23 @@ describe('decodeImage: fuzzing never throws anything but ImageDecodeError, never
     }
     return b;
   }
+
+  it('progressive JPEGs: random byte flips and truncations of each fixture, in full and at 1/8 scale', () => {
+    const names = readdirSync(join(FIX, 'jpeg')).filter((f) => f.includes('progressive') && f.endsWith('.jpg'));
+    expect(names.length).toBe(9);
+    const tally = { ok: 0, error: 0 };
+    for (const name of names) {
+      const src = fixture(`jpeg/${name}`);
+      const r = rng(name.length * 31 + src.length);
+      for (let i = 0; i < 400; i++) {
+        const opts = i % 2 ? { minSize: 1 } : undefined;
+        // flips near the start (headers, the first scans' tables) or anywhere; cuts anywhere
+        const b = i < 300 ? mutate(src, r, 700) : src.subarray(0, Math.floor(r() * src.length));
+        tally[tryDecode(b, opts)]++;
+      }
+    }
+    expect(tally.ok + tally.error).toBe(3600);
+  }, 120_000);
 
   const FUZZ: [string, number, { minSize: number }?][] = [
     ['chelsea.png', 60], ['rocket.jpg', 40], ['jpeg/rocket-crop-420-progressive.jpg', 100],

@@ -261,26 +261,6 @@ describe('doorbell (a worker parked after a run)', () => {
     expect(ctl[CTL_PARK + 1]).toBe(LOOP);
   });
 
-  it('a ring wakes one parked worker, and a worker that sees the ring wakes the others (claimed or sent back)', () => {
-    // Woken together by the calling thread, two workers often landed on one core (README, Performance).
-    const ctl = ctlOf();
-    const seen = [0, 1, 2].map((t) => parkBegin(ctl, t));
-    const calls: unknown[][] = [];
-    const notify = Atomics.notify;
-    Atomics.notify = ((...a: Parameters<typeof Atomics.notify>) => (calls.push(a), notify(...a))) as typeof Atomics.notify;
-    try {
-      expect(ring(ctl, [true, true, false], { epoch: 2, program: 4, stops: [] })).toEqual([true, true, false]);
-      expect(calls).toEqual([[ctl, CTL_BELL, 1]]);
-      for (const t of [1, 2, 0]) {
-        calls.length = 0;
-        expect(parkWait(ctl, t, seen[t])?.type).toBe(t === 2 ? undefined : 'run');
-        expect(calls).toEqual([[ctl, CTL_BELL]]);
-      }
-    } finally {
-      Atomics.notify = notify;
-    }
-  });
-
   it('a worker without the program, or a run with more stops than RUN holds, is sent back to its messages', () => {
     for (const [cached, stops] of [[false, [1]], [true, Array.from({ length: RUN_STOPS + 1 }, (_, i) => i)]] as const) {
       const ctl = ctlOf();

@@ -13,8 +13,8 @@
  *   whose run epoch no longer matches leaves the run at its next barrier;
  * - BELL, RUN, PARK: the doorbell (`parkBegin`, `parkWait`, `ring`). After a run a worker stays parked on
  *   BELL for a while (PARK[thread] = PARKED) instead of returning to its message loop; a run of a program
- *   it already holds then starts with one store and one notify (RUN: epoch, program, stops) instead of a
- *   message to each: the notify wakes one worker, which wakes the others;
+ *   it already holds then starts with one store and one notify for all workers (RUN: epoch, program,
+ *   stops) instead of a message to each;
  * - LEFT: per worker, the epoch of the last run it has left. A run that ends needs no answer from the
  *   workers (the main thread sees its last barrier); after an abort, the pool knows from LEFT (or from a
  *   'done' message) which workers are out of the run;
@@ -188,8 +188,6 @@ export function parkWait(ctl: Int32Array, thread: number, seen: number, ms = PAR
   const until = performance.now() + ms;
   for (;;) {
     if (Atomics.load(ctl, CTL_BELL) !== seen) {
-      // The ring woke one parked worker (see ring): it wakes the others, now from a running core.
-      Atomics.notify(ctl, CTL_BELL);
       const state = Atomics.load(ctl, word);
       if (state === CLAIMED) {
         Atomics.store(ctl, word, LOOP);
@@ -231,12 +229,7 @@ export function ring(ctl: Int32Array, cached: boolean[], run: { epoch: number; p
   });
   if (rung) {
     Atomics.add(ctl, CTL_BELL, 1);
-    // One waiter, which wakes the rest (parkWait). Woken together by a calling thread still running, two
-    // workers were often both put on the other core, one waiting 2-5 ms for it (see README, Performance);
-    // woken by the first worker, after the calling thread has gone back to its event loop, the second
-    // gets the idle core. Every waiter on BELL is a parked worker this ring claimed or sent back (and a
-    // worker not yet waiting sees BELL move), so the wake always passes on; WAIT_MS bounds a lost one.
-    Atomics.notify(ctl, CTL_BELL, 1);
+    Atomics.notify(ctl, CTL_BELL);
   }
   return claimed;
 }

@@ -15,7 +15,7 @@
 import { InputError } from './errors.js';
 import { createModel, type LoadOptions, type Model, type Platform } from './model.js';
 import { parseLabels } from './classify.js';
-import { decodeImage as decodeAny, type DecodeOptions, type RGBImage } from './image.js';
+import { decodeImage as decodeAny, type DecodeOptions, type PlainRGBImage } from './image.js';
 import type { Tensor } from './safetensors.js';
 import type { WasmModule } from './wasm.js';
 
@@ -25,7 +25,7 @@ export { parseSafetensors, encodeSafetensors, type Tensor, type ParseOptions, ty
 export { buildNetwork, accounting, endpointNames, ENDPOINTS, type ModelName, type NetworkOptions, type Network } from './topology.js';
 export { weightSpec, type WeightSpec } from './weights.js';
 export type { KernelFlavor, WasmMemory, WasmModule, WasmSource } from './wasm.js';
-export { fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage, type DecodeOptions, type PreprocessModel, type PlainFloat32Array } from './image.js';
+export { fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage, type DecodeOptions, type PreprocessModel, type PlainFloat32Array, type PlainUint8Array, type PlainRGBImage } from './image.js';
 export { parseLabels, type ImageInput, type ImagePixels, type DrawableImage, type Prediction, type ClassifyOptions, type DecodeLimits, type EmbedOptions } from './classify.js';
 
 /** The edge entry's default maxDecodeBytes: decodeImage's, classify's and embed's (the Node entry's is 1 GiB). */
@@ -37,7 +37,7 @@ export { EDGE_MAX_DECODE_BYTES as DEFAULT_MAX_DECODE_BYTES };
  * Decode PNG or JPEG bytes to 8-bit RGB (see the Node entry's decodeImage), refusing by default any image
  * whose decoding would take more than EDGE_MAX_DECODE_BYTES (32 MiB) here, as classify and embed do.
  */
-export function decodeImage(bytes: Uint8Array | ArrayBuffer, opts?: DecodeOptions): RGBImage {
+export function decodeImage(bytes: Uint8Array | ArrayBuffer, opts?: DecodeOptions): PlainRGBImage {
   return decodeAny(bytes, { ...opts, maxDecodeBytes: opts?.maxDecodeBytes ?? EDGE_MAX_DECODE_BYTES });
 }
 

@@ -162,7 +162,7 @@ function reason(e: unknown): string {
  * Decode PNG or JPEG bytes (Uint8Array or ArrayBuffer) to 8-bit RGB. The format is sniffed from the magic bytes, never from a name
  * or MIME type. Throws ImageDecodeError for anything that is not a decodable PNG/JPEG within the limits.
  */
-export function decodeImage(bytes: Uint8Array | ArrayBuffer, opts?: DecodeOptions): RGBImage {
+export function decodeImage(bytes: Uint8Array | ArrayBuffer, opts?: DecodeOptions): PlainRGBImage {
   if (bytes instanceof ArrayBuffer) bytes = new Uint8Array(bytes);
   if (!(bytes instanceof Uint8Array)) {
     throw new InputError('decodeImage: expected the encoded image as a Uint8Array or ArrayBuffer');
@@ -229,7 +229,7 @@ const ADAM7 = [
   [0, 1, 1, 2],
 ];
 
-function decodePng(b: Uint8Array, maxPixels: number, maxBytes: number): RGBImage {
+function decodePng(b: Uint8Array, maxPixels: number, maxBytes: number): PlainRGBImage {
   const n = b.length;
   // ---- walk the chunks: IHDR first, critical chunks CRC-checked, everything but IHDR/IDAT/IEND is
   // consumed here (PLTE, tRNS) or dropped (text, ICC, APNG…), so fast-png only inflates and unfilters.
@@ -456,7 +456,7 @@ function pngToRgb(
   palette: Uint8Array | null,
   paletteLen: number,
   trns: Uint8Array | null,
-): RGBImage {
+): PlainRGBImage {
   const px = width * height;
   const out = new Uint8Array(px * 3);
   const maxv = depth === 16 ? 65535 : (1 << depth) - 1;
@@ -775,7 +775,7 @@ export function baselineJpegDecodeBytes(b: Uint8Array, minSize?: number): number
  * YCCK, then djpeg's CMYK→RGB (R = C·K/255 rounded); jpeg-js (the 4-component JPEGs the decoder does not take) converts them itself, with
  * its nearest-neighbour upsampling and truncating the same formula.
  */
-function decodeJpeg(b: Uint8Array, maxPixels: number, maxBytes: number, minSize?: number): RGBImage {
+function decodeJpeg(b: Uint8Array, maxPixels: number, maxBytes: number, minSize?: number): PlainRGBImage {
   const h = scanJpeg(b, maxPixels);
   const { width, height, components } = h;
   if (components === 4 && h.adobeTransformAt < 0) {
@@ -845,7 +845,8 @@ function decodeJpeg(b: Uint8Array, maxPixels: number, maxBytes: number, minSize?
   if (img.width !== width || img.height !== height || img.data.length !== width * height * 3) {
     throw new ImageDecodeError('JPEG: decoder returned a different geometry than the frame header declares');
   }
-  const data = img.data;
+  // jpeg-js types its output as any Uint8Array; with useTArray it is a `new Uint8Array(width·height·3)`.
+  const data = img.data as PlainUint8Array;
   if (components === 3) {
     for (let c = 0; c < 3; c++) fancyUpsample(data, width, height, c, maxH / h.h[c], maxV / h.v[c]);
     if (ycc) yccToRgb(data);
@@ -984,7 +985,7 @@ function yccToRgb(d: Uint8Array): void {
  * ycck_cmyk_convert does: C = 255 − R of the YCbCr→RGB above (clamped), M from G, Y from B, K kept. Then
  * djpeg's CMYK→RGB (libjpeg-turbo cmyk.h, used by wrppm.c): R = C·K/255 + 0.5, truncated (never a tie).
  */
-function adobeCmykToRgb(d: Uint8Array, ycck: boolean): Uint8Array {
+function adobeCmykToRgb(d: Uint8Array, ycck: boolean): PlainUint8Array {
   const n = d.length >> 2;
   const out = new Uint8Array(n * 3);
   for (let i = 0; i < n; i++) {
@@ -1018,7 +1019,7 @@ function checkDims(fn: string, width: unknown, height: unknown): void {
  * data.length == width·height·4 (alpha composited over white, like decodeImage), RGB when
  * data.length == width·height·3. Always returns a fresh RGBImage (never aliases the input).
  */
-export function fromPixels(img: { data: Uint8Array | Uint8ClampedArray; width: number; height: number }): RGBImage {
+export function fromPixels(img: { data: Uint8Array | Uint8ClampedArray; width: number; height: number }): PlainRGBImage {
   if (!img || typeof img !== 'object') throw new InputError('fromPixels: expected { data, width, height }');
   const { data, width, height } = img;
   checkDims('fromPixels', width, height);
@@ -1068,6 +1069,21 @@ export function fromPixels(img: { data: Uint8Array | Uint8ClampedArray; width: n
  * on TypeScript < 5.7 ("Type 'Float32Array' is not generic").
  */
 export type PlainFloat32Array = ReturnType<Float32Array['slice']>;
+
+/**
+ * The Uint8Arrays the package returns (`decodeImage`'s and `fromPixels`'s pixels, `encodeSafetensors`'s
+ * bytes): each over a plain, non-shared ArrayBuffer of its own, allocated for it. As PlainFloat32Array:
+ * `Uint8Array<ArrayBuffer>` on TypeScript 5.7+, plain `Uint8Array` before 5.7.
+ */
+export type PlainUint8Array = ReturnType<Uint8Array['slice']>;
+
+/**
+ * The RGBImage `decodeImage` and `fromPixels` return: its data a PlainUint8Array of its own. It goes wherever
+ * an RGBImage goes; RGBImage, what the package takes, stays any Uint8Array (a shared one too).
+ */
+export interface PlainRGBImage extends RGBImage {
+  data: PlainUint8Array;
+}
 
 /** BVLC GoogLeNet mean, in the network's BGR order. */
 export const BVLC_MEAN_BGR = [104, 117, 123] as const;

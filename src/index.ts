@@ -5,5 +5,5 @@ export { parseSafetensors, encodeSafetensors, type Tensor, type ParseOptions, ty
 export { buildNetwork, accounting, endpointNames, ENDPOINTS, type ModelName, type NetworkOptions, type Network } from './topology.js';
 export { weightSpec, type WeightSpec } from './weights.js';
 export type { KernelFlavor, WasmMemory, WasmModule, WasmSource } from './wasm.js';
-export { decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, DEFAULT_MAX_DECODE_BYTES, type RGBImage, type DecodeOptions, type PreprocessModel, type PlainFloat32Array } from './image.js';
+export { decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, DEFAULT_MAX_DECODE_BYTES, type RGBImage, type DecodeOptions, type PreprocessModel, type PlainFloat32Array, type PlainUint8Array, type PlainRGBImage } from './image.js';
 export { parseLabels, imagenetLabels, type ImageInput, type ImagePixels, type DrawableImage, type Prediction, type ClassifyOptions, type DecodeLimits, type EmbedOptions } from './classify.js';

@@ -23,13 +23,14 @@
  */
 
 import { ImageDecodeError } from './errors.js';
+import type { PlainUint8Array } from './image.js';
 
 export interface ScaledJpeg {
   width: number;
   height: number;
   components: number;
-  /** Interleaved samples, `components` per pixel, rows of `width` pixels. */
-  data: Uint8Array;
+  /** Interleaved samples, `components` per pixel, rows of `width` pixels (a fresh array: decodeImage returns it). */
+  data: PlainUint8Array;
   /**
    * Per component, how many output samples each of its samples was replicated to (horizontally,
    * vertically): where it is not 1×1, libjpeg upsamples, with its "fancy" filters at 1/4 scale (the

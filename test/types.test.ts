@@ -10,9 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { loadModel, decodeImage, parseSafetensors, encodeSafetensors, preprocess } from '../dist/index.js';
+import jpeg from 'jpeg-js';
+import { loadModel, decodeImage, fromPixels, parseSafetensors, encodeSafetensors, preprocess } from '../dist/index.js';
+import { decodeBaselineJpeg } from '../dist/jpeg-baseline.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+/** `a` is over a plain, non-shared ArrayBuffer of its own (what PlainFloat32Array / PlainUint8Array promise). */
+const own = (a: ArrayBufferView) =>
+  a.buffer instanceof ArrayBuffer && !(a.buffer instanceof SharedArrayBuffer) && a.byteOffset === 0 && a.buffer.byteLength === a.byteLength;
 let dir: string;
 
 beforeAll(() => {
@@ -248,8 +253,6 @@ void s;
   });
 
   it('… and at run time each is over a plain, non-shared ArrayBuffer of its own, with 2 threads sharing the Wasm memory', async () => {
-    const own = (a: Float32Array) =>
-      a.buffer instanceof ArrayBuffer && !(a.buffer instanceof SharedArrayBuffer) && a.byteOffset === 0 && a.buffer.byteLength === a.byteLength;
     const m = await loadModel({ threads: 2 });
     try {
       expect(m.info.threads).toBe(2);
@@ -263,6 +266,66 @@ void s;
       await m.dispose();
     }
     expect(own(preprocess(decodeImage(readFileSync(new URL('./fixtures/coffee.png', import.meta.url))), 'inception_v1'))).toBe(true);
+  });
+
+  it("decoded pixels are Uint8Array<ArrayBuffer> (decodeImage's and fromPixels's PlainRGBImage), and go back wherever an RGBImage goes", () => {
+    const code = (entry: string) => `
+import { loadModel, decodeImage, fromPixels, preprocess, type PlainUint8Array, type PlainRGBImage, type RGBImage } from '${entry}';
+declare const m: Awaited<ReturnType<typeof loadModel>>;
+const img = decodeImage(new Uint8Array(8));
+const px: Uint8Array<ArrayBuffer> = img.data;
+const fp: PlainRGBImage = fromPixels({ data: new Uint8ClampedArray(new SharedArrayBuffer(4)), width: 1, height: 1 });
+const pu: PlainUint8Array = fp.data;
+new Blob([img.data, pu]);
+await crypto.subtle.digest('SHA-256', fp.data);
+const r: RGBImage = img;
+preprocess(r, 'googlenet');
+preprocess(fp, 'inception_v1');
+fromPixels(img);
+await m.classify(img);
+await m.embedBatch([fp, img.data]);
+decodeImage(new Uint8Array(new SharedArrayBuffer(8)));
+preprocess({ data: new Uint8Array(new SharedArrayBuffer(3)), width: 1, height: 1 }, 'googlenet');
+fromPixels({ data: new Uint8Array(new SharedArrayBuffer(3)), width: 1, height: 1 });
+// @ts-expect-error decoded pixels are not shared memory
+const s: Uint8Array<SharedArrayBuffer> = img.data;
+// @ts-expect-error an RGBImage taken in is not promised to be plain
+const q: PlainRGBImage = { data: new Uint8Array(new SharedArrayBuffer(3)), width: 1, height: 1 };
+void [px, s, q];
+`;
+    for (const entry of ['googlenet-wasm', 'googlenet-wasm/browser', 'googlenet-wasm/edge']) {
+      check(code(entry));
+      for (const [name, options] of settings) {
+        expect(compile(code(entry), { ...options, lib: ['lib.es2024.d.ts', 'lib.dom.d.ts'] }), `${name}, ${entry}, ES2024`).toEqual([]);
+      }
+    }
+  });
+
+  it('… and at run time each is over a plain, non-shared ArrayBuffer of its own: PNG, every JPEG path and scale, jpeg-js, fromPixels, shared input', async () => {
+    const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/${name}`, import.meta.url)));
+    const edge = await import('../dist/edge.js');
+    const jpegs = ['rocket.jpg', ...['444', '420', 'grey', 'rgb', 'cmyk', 'ycck', '444-progressive', 'cmyk-progressive', 'grey-progressive']
+      .map((k) => `jpeg/rocket-crop-${k}.jpg`)];
+    for (const name of ['chelsea.png', 'coffee.png', ...jpegs]) {
+      const bytes = fixture(name);
+      const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
+      shared.set(bytes);
+      for (const minSize of [undefined, 5, 11, 60]) { // full, and 1/8 and 1/4 of the 45-pixel crops and the 427-pixel photo
+        const img = decodeImage(bytes, { minSize });
+        expect([name, minSize, own(img.data), img.data.length]).toEqual([name, minSize, true, img.width * img.height * 3]);
+        expect(own(decodeImage(shared, { minSize }).data), `${name} from shared bytes`).toBe(true);
+        expect(own(edge.decodeImage(bytes, { minSize }).data), `${name}, edge entry`).toBe(true);
+      }
+    }
+    // A baseline JPEG with luma sampled 3×2, which the package's decoder does not take: jpeg-js decodes it.
+    const w = 48, h = 32, rgba = new Uint8Array(w * h * 4).map((_, i) => (i * 37) % 256);
+    const enc = new Uint8Array(jpeg.encode({ data: rgba, width: w, height: h }, 90).data);
+    const sof = enc.findIndex((v, i) => v === 0xff && enc[i + 1] === 0xc0);
+    enc[sof + 11] = 0x32;
+    expect(decodeBaselineJpeg(enc, 1)).toBeUndefined();
+    expect(own(decodeImage(enc).data)).toBe(true);
+    expect(own(fromPixels({ data: new Uint8ClampedArray(new SharedArrayBuffer(8)), width: 2, height: 1 }).data)).toBe(true);
+    expect(own(fromPixels({ data: new Uint8Array(new SharedArrayBuffer(6)), width: 2, height: 1 }).data)).toBe(true);
   });
 
   it('decodeImage takes an ArrayBuffer, as it does at run time', () => {
@@ -305,7 +368,7 @@ if (e instanceof GoogLeNetError) { const s: string = e.code; void s; }
   it('the types of every option and result the README documents are exported by name, from each entry', () => {
     const names = ['LoadOptions', 'ModelInfo', 'RunOptions', 'TensorData', 'TensorInput', 'GoogLeNetErrorCode', 'Tensor', 'ParseOptions',
       'SafetensorsFile', 'ModelName', 'NetworkOptions', 'Network', 'WeightSpec', 'KernelFlavor', 'WasmSource', 'RGBImage',
-      'DecodeOptions', 'PreprocessModel', 'PlainFloat32Array', 'ImageInput', 'ImagePixels', 'DrawableImage', 'Prediction', 'ClassifyOptions', 'EmbedOptions'];
+      'DecodeOptions', 'PreprocessModel', 'PlainFloat32Array', 'PlainUint8Array', 'PlainRGBImage', 'ImageInput', 'ImagePixels', 'DrawableImage', 'Prediction', 'ClassifyOptions', 'EmbedOptions'];
     for (const entry of ['googlenet-wasm', 'googlenet-wasm/browser', 'googlenet-wasm/edge']) {
       const edge = entry.endsWith('/edge');
       check(`
@@ -318,9 +381,11 @@ const w: WasmSource | undefined = ${edge ? 'o.wasm' : 'o.wasm'};
 const n: Network = buildNetwork('googlenet', 224, 224);
 const s: WeightSpec[] = weightSpec(n);
 const f: SafetensorsFile = parseSafetensors(new Uint8Array(), { nonFinite: 'allow' } satisfies ParseOptions);
-const img: RGBImage = decodeImage(new Uint8Array(), { minSize: 256 } satisfies DecodeOptions);
+const img: PlainRGBImage = decodeImage(new Uint8Array(), { minSize: 256 } satisfies DecodeOptions);
+const rgb: RGBImage = img;
+const u: PlainUint8Array = img.data;
 const pm: PreprocessModel = 'googlenet';
-void [k, w, s, f, img, pm];
+void [k, w, s, f, rgb, u, pm];
 `);
     }
   });

@@ -5,6 +5,7 @@
  * and edge runtimes. Every malformed file is a WeightsError that names the problem.
  */
 import { InputError, shown, WeightsError } from './errors.js';
+import type { PlainUint8Array } from './image.js';
 
 export interface Tensor {
   shape: number[];
@@ -151,8 +152,8 @@ export function parseSafetensors(bytes: Uint8Array, options: ParseOptions | null
   return { tensors, metadata };
 }
 
-/** Encode float32 tensors as a safetensors file (names sorted, 8-byte aligned data). */
-export function encodeSafetensors(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
+/** Encode float32 tensors as a safetensors file (names sorted, 8-byte aligned data), in a fresh array of its own. */
+export function encodeSafetensors(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>): PlainUint8Array {
   if (tensors === null || typeof tensors !== 'object') throw new InputError('encodeSafetensors takes a Map or an object of tensors by name');
   const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)).sort((a, b) =>
     a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0,

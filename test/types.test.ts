@@ -328,6 +328,32 @@ void [px, s, q];
     expect(own(fromPixels({ data: new Uint8Array(new SharedArrayBuffer(6)), width: 2, height: 1 }).data)).toBe(true);
   });
 
+  it('encodeSafetensors returns Uint8Array<ArrayBuffer>, over its own buffer at run time; its bytes go back as weights', async () => {
+    const code = (entry: string) => `
+import { loadModel, encodeSafetensors, parseSafetensors, type PlainUint8Array } from '${entry}';
+const st: Uint8Array<ArrayBuffer> = encodeSafetensors({ x: { shape: [1], data: new Float32Array(new SharedArrayBuffer(4)) } });
+const p: PlainUint8Array = encodeSafetensors(new Map([['x', { shape: [1], data: new Float32Array(1) }]]), { by: 'me' });
+new Blob([st, p]);
+await crypto.subtle.digest('SHA-256', st);
+parseSafetensors(st);
+parseSafetensors(new Uint8Array(new SharedArrayBuffer(8)));
+await loadModel({ weights: st${entry.endsWith('/edge') ? ', wasm: {} as WebAssembly.Module' : ''} });
+// @ts-expect-error not shared memory
+const s: Uint8Array<SharedArrayBuffer> = st;
+void s;
+`;
+    for (const entry of ['googlenet-wasm', 'googlenet-wasm/edge']) {
+      check(code(entry));
+      for (const [name, options] of settings) {
+        expect(compile(code(entry), { ...options, lib: ['lib.es2024.d.ts', 'lib.dom.d.ts'] }), `${name}, ${entry}, ES2024`).toEqual([]);
+      }
+    }
+    const shared = new Float32Array(new SharedArrayBuffer(16)).fill(1);
+    const st = encodeSafetensors({ a: { shape: [2], data: shared.subarray(1, 3) }, b: { shape: [1], data: new Float32Array([2]) } });
+    expect(own(st)).toBe(true);
+    expect([...parseSafetensors(st).tensors.get('a')!.data]).toEqual([1, 1]);
+  });
+
   it('decodeImage takes an ArrayBuffer, as it does at run time', () => {
     check(`
 import { decodeImage } from 'googlenet-wasm';

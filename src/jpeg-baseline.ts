@@ -442,7 +442,9 @@ function decode(b: Uint8Array, denom: 1 | 4 | 8): ScaledJpeg | undefined {
 /**
  * The entropy-coded data of a scan from `pos`: 0xff00 is a data 0xff; any other marker (or the end of the
  * bytes) ends the data, after which zeros are fed: `fake` counts them, and a block or MCU that consumed
- * any of them (`overrun`) had too little data.
+ * any of them (`overrun`) had too little data. `buf` holds only the `bits` unread bits (at most 24, after
+ * a fill from 16 or fewer), so it stays a small integer: a 32-bit buffer went past V8's small-integer
+ * range and, until the reader was optimized, every update allocated a heap number.
  */
 class BitReader {
   buf = 0;
@@ -451,9 +453,10 @@ class BitReader {
   fake = 0;
   constructor(private readonly b: Uint8Array, public pos: number) {}
 
+  /** Up to 17-24 bits: enough for any code (16) or value (16). */
   fill(): void {
     const b = this.b;
-    while (this.bits <= 24) {
+    while (this.bits <= 16) {
       let x = 0;
       if (!this.ended && this.pos < b.length && !(b[this.pos] === 0xff && b[this.pos + 1] !== 0x00)) {
         x = b[this.pos];
@@ -462,7 +465,7 @@ class BitReader {
         this.ended = true;
         this.fake += 8;
       }
-      this.buf = ((this.buf << 8) | x) >>> 0;
+      this.buf = ((this.buf & ((1 << this.bits) - 1)) << 8) | x;
       this.bits += 8;
     }
   }

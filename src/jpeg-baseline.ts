@@ -95,9 +95,12 @@ const clamp = (x: number) => (x < -128 ? 0 : x > 127 ? 255 : x + 128);
  * two at out[o + stride]: columns 0, 1, 3, 5, 7 first (rows 0, 1, 3, 5, 7), then the two rows.
  */
 const ws = new Int32Array(16);
+/** The columns (and rows) the 2×2 reduced IDCT reads. */
+const COLS_2X2 = new Uint8Array([0, 1, 3, 5, 7]);
 
 function idct2x2(c: Float64Array, out: Uint8Array, o: number, stride: number): void {
-  for (const col of [0, 1, 3, 5, 7]) {
+  for (let i = 0; i < 5; i++) {
+    const col = COLS_2X2[i];
     const t10 = c[col] * (1 << 15);
     const t0 = -c[56 + col] * F0720 + c[40 + col] * F0850 - c[24 + col] * F1272 + c[8 + col] * F3624;
     ws[col] = Math.floor((t10 + t0 + (1 << 12)) / (1 << 13));
@@ -547,9 +550,10 @@ function assemble(layout: FrameLayout, planes: Uint8Array[]): ScaledJpeg {
   for (let ci = 0; ci < nc; ci++) {
     const { bw, s, fx, fy } = layout.components[ci];
     const plane = planes[ci], pw = bw * s;
-    for (let y = 0; y < oh; y++) {
+    for (let y = 0, o = ci; y < oh; y++) {
       const src = Math.floor(y / fy) * pw;
-      for (let x = 0; x < ow; x++) data[(y * ow + x) * nc + ci] = plane[src + Math.floor(x / fx)];
+      if (fx === 1) for (let x = 0; x < ow; x++, o += nc) data[o] = plane[src + x];
+      else for (let x = 0; x < ow; x++, o += nc) data[o] = plane[src + Math.floor(x / fx)];
     }
   }
   return { width: ow, height: oh, components: nc, data, expand: layout.components.map((c) => [c.fx, c.fy]) };

@@ -331,6 +331,88 @@ const fail = (message: string): never => {
 export const MAX_SCANS = 1000;
 
 /**
+ * How many times over a progressive JPEG's scans may go through its coefficients in all (each scan counted
+ * as its blocks × its spectral band, a DC scan's band 1; the frame's coefficients 64 a block of each
+ * component): more is refused before any scan is decoded. libjpeg's default scripts come to 2.7 (YCbCr
+ * 4:2:0, 10 scans) and 3.0 (greyscale, 6 scans); any file that sends each coefficient once and then one
+ * bit a refinement (Al at most 13) at most 14, and an encoder uses far fewer refinements. Scans that only
+ * end EOB runs carry a few bytes for 32767 blocks, yet an AC refinement scan still goes through every
+ * coefficient of each block: 1000 of them made a 170 KB file claiming 7000×7000 take 96 s to decode.
+ */
+export const MAX_PASSES = 8;
+
+/**
+ * The blocks one progressive scan (its header b[s..)) visits, times its spectral band: an AC scan its
+ * component's own blocks, ceil(samples / 8) each way; an interleaved one whole MCUs. What the header does
+ * not allow (progressiveScan refuses it) counts as what it says, within 1..64 coefficients a block.
+ */
+function scanVisits(b: Uint8Array, s: number, comps: Component[], layout: FrameLayout, width: number, height: number): number {
+  const ns = b[s];
+  const cs = [];
+  for (let i = 0; i < ns; i++) {
+    const ci = comps.findIndex((x) => x.id === b[s + 1 + 2 * i]);
+    if (ci >= 0) cs.push(ci);
+  }
+  if (!cs.length) return 0;
+  const ss = b[s + 1 + 2 * ns], se = b[s + 2 + 2 * ns];
+  const band = ss === 0 ? 1 : Math.min(64, Math.max(1, se - ss + 1));
+  const { cols, rows } = scanGrid(comps, layout, cs, width, height);
+  return cols * rows * band * (ns > 1 ? cs.reduce((a, ci) => a + layout.components[ci].h * layout.components[ci].v, 0) : 1);
+}
+
+/** The MCUs a scan of components `sc` (indices in the frame) goes through: its component's own blocks, or whole MCUs. */
+function scanGrid(comps: Component[], layout: FrameLayout, sc: number[], width: number, height: number): { cols: number; rows: number } {
+  if (sc.length > 1) return { cols: layout.mcusX, rows: layout.mcusY };
+  const hmax = Math.max(...comps.map((c) => c.h)), vmax = Math.max(...comps.map((c) => c.v));
+  const c0 = comps[sc[0]];
+  return { cols: Math.ceil(Math.ceil((width * c0.h) / hmax) / 8), rows: Math.ceil(Math.ceil((height * c0.v) / vmax) / 8) };
+}
+
+/** Refuse a progression of `scans` scans (so far) whose visits (scanVisits, summed) exceed MAX_PASSES over the frame's coefficients. */
+function checkProgression(scans: number, visits: number, comps: Component[], width: number, height: number, layout: FrameLayout): void {
+  if (scans > MAX_SCANS) fail(`${scans} scans, more than the ${MAX_SCANS} allowed (each may visit every block of the image)`);
+  let coefs = 0;
+  for (let ci = 0; ci < comps.length; ci++) {
+    const { cols, rows } = scanGrid(comps, layout, [ci], width, height);
+    coefs += 64 * cols * rows;
+  }
+  if (visits > MAX_PASSES * coefs) {
+    fail(
+      `${scans} scans that go through the image's coefficients ${(visits / coefs).toFixed(1)} times over, more than the ${MAX_PASSES} allowed ` +
+        `(an encoder's scans go through them about 3 times: this much work is a hostile file's)`,
+    );
+  }
+}
+
+/**
+ * Before the first scan of a progressive JPEG (its SOS segment's length at `p`): the scans the rest of the
+ * bytes hold, found as decode finds them (the entropy-coded bytes skipped, as are markers without a
+ * length), refused (checkProgression) before any is decoded if there are too many or they would go
+ * through the coefficients too many times over.
+ */
+function checkAllScans(b: Uint8Array, p: number, comps: Component[], layout: FrameLayout, width: number, height: number): void {
+  const n = b.length;
+  let scans = 0, visits = 0;
+  for (;;) {
+    const len = (b[p] << 8) | b[p + 1];
+    if (len < 2 || p + len > n) break;
+    if (b[p - 1] === 0xda) {
+      scans++;
+      visits += scanVisits(b, p + 2, comps, layout, width, height);
+    }
+    p += len;
+    let m = -1;
+    while (m < 0 || m === 0x00 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+      while (p < n && b[p] !== 0xff) p++;
+      while (p < n && b[p] === 0xff) p++;
+      if (p + 2 >= n || b[p] === 0xd9) return checkProgression(scans, visits, comps, width, height, layout);
+      m = b[p++];
+    }
+  }
+  checkProgression(scans, visits, comps, width, height, layout);
+}
+
+/**
  * Why the entropy-coded data stopped where a block still needed bits (the reader is at the end of the
  * bytes, or at a marker): the same words image.ts uses when jpeg-js meets a truncation.
  */
@@ -348,7 +430,7 @@ function decode(b: Uint8Array, denom: 1 | 4 | 8): ScaledJpeg | undefined {
   const acTables: (Huffman | undefined)[] = [];
   let comps: Component[] | undefined;
   let layout: FrameLayout | undefined;
-  let width = 0, height = 0, restart = 0, progressive = false, scans = 0;
+  let width = 0, height = 0, restart = 0, progressive = false, scans = 0, visits = 0;
   let pred: Int32Array | undefined; // progressive: the DC predictions, reset at each scan
   let p = 2;
   for (;;) {
@@ -418,7 +500,9 @@ function decode(b: Uint8Array, denom: 1 | 4 | 8): ScaledJpeg | undefined {
     } else if (m === 0xda) {
       if (!comps || !layout) return fail('image data (SOS) before the frame header (SOF)');
       if (progressive) {
-        if (++scans > MAX_SCANS) fail(`more than ${MAX_SCANS} scans (refused: each may take as long as a whole image)`);
+        if (scans === 0) checkAllScans(b, p, comps, layout, width, height);
+        visits += scanVisits(b, s, comps, layout, width, height);
+        checkProgression(++scans, visits, comps, width, height, layout);
         pred ??= new Int32Array(comps.length);
         pred.fill(0);
         p = progressiveScan(b, s, e, comps, layout, quant, dcTables, acTables, restart, scans, width, height, pred);
@@ -662,10 +746,7 @@ function progressiveScan(
     comps[ci].coefs ??= new Int16Array(l.bw * l.bh * 64);
   }
   // An AC scan covers its component's own blocks, ceil(samples / 8) each way; an interleaved one whole MCUs.
-  const hmax = Math.max(...comps.map((c) => c.h)), vmax = Math.max(...comps.map((c) => c.v));
-  const c0 = comps[sc[0]];
-  const cols = ns > 1 ? layout.mcusX : Math.ceil(Math.ceil((width * c0.h) / hmax) / 8);
-  const rows = ns > 1 ? layout.mcusY : Math.ceil(Math.ceil((height * c0.v) / vmax) / 8);
+  const { cols, rows } = scanGrid(comps, layout, sc, width, height);
   const rd = new BitReader(b, e);
   const p1 = 1 << al, m1 = -1 << al;
   let eobrun = 0;

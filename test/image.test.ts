@@ -8,6 +8,7 @@ import jpeg from 'jpeg-js';
 import { baselineJpegDecodeBytes, decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage } from '../dist/image.js';
 import { parseSafetensors } from '../dist/safetensors.js';
 import { ImageDecodeError, InputError } from '../dist/errors.js';
+import { hostileProgressiveJpeg } from './helpers/hostile-jpeg.mjs';
 import { toRGB } from '../dist/classify.js';
 import { mulberry32 as rng } from './helpers/rng.mjs';
 import { inceptionPreprocess as tfjsInceptionPreprocess } from './oracle/tfjs-oracle.js';
@@ -876,12 +877,39 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
     for (const opts of [undefined, { minSize: 1 }]) {
       expectDecodeError(() => decodeImage(badRst, opts), /^JPEG: scan \d+: a restart marker is missing or out of sequence$/);
     }
-    // More than MAX_SCANS (1000) scans: each could visit every block, so a small file could take minutes.
+    // More than MAX_SCANS (1000) scans: each could visit every block, so a small file could take minutes;
+    // and scans that go through the coefficients more than MAX_PASSES (8) times over (a DC scan: 1/64 of them)
     const one = fewestBitsJpeg(64, 48, true).subarray(0, -2);
     const refine = [0xff, 0xda, 0, 8, 1, 1, 0x00, 0, 0, 0x10, 0, 0, 0, 0, 0, 0]; // DC refinement: 1 bit a block
     const many = (scans: number) => new Uint8Array([...one, ...Array.from({ length: scans - 1 }, () => refine).flat(), 0xff, 0xd9]);
-    expect(decodeImage(many(1000)).width).toBe(64);
-    expectDecodeError(() => decodeImage(many(1001)), /^JPEG: more than 1000 scans/);
+    expect(decodeImage(many(512)).width).toBe(64);
+    expectDecodeError(() => decodeImage(many(513)), /^JPEG: 513 scans that go through the image's coefficients 8\.0 times over, more than the 8 allowed/);
+    expectDecodeError(() => decodeImage(many(1001)), /^JPEG: 1001 scans, more than the 1000 allowed/);
+  });
+
+  it('hostile progressive JPEGs: scans of a few bytes each that go through every block are refused before any is decoded', () => {
+    // 7000×7000 greyscale, 765,625 blocks: an AC refinement scan of 1..63 made of EOB runs (32767 blocks a
+    // code, 15 bits) is 45 bytes, and still refines every coefficient of every block. 1000 of them, 172 KB,
+    // took 96 s to decode (2-core VM, Node 20), in full as at 1/8; now refused from the scan headers.
+    const acr = (n: number, components = 1) => hostileProgressiveJpeg(7000, 7000, ['dc', ...Array.from({ length: n - 1 }, () => 'acr')], components);
+    const passes = /^JPEG: \d+ scans that go through the image's coefficients [\d.]+ times over, more than the 8 allowed/;
+    for (const opts of [undefined, { minSize: 256 }, { minSize: 256, maxDecodeBytes: 2 ** 30 }]) {
+      expectDecodeError(() => decodeImage(acr(1000), opts), passes);
+      expectDecodeError(() => decodeImage(acr(1001), opts), /^JPEG: 1001 scans, more than the 1000 allowed/);
+    }
+    // AC first scans of EOB runs likewise (each block visited, nothing sent)
+    const ac = hostileProgressiveJpeg(7000, 7000, ['dc', ...Array.from({ length: 999 }, () => 'ac')]);
+    expectDecodeError(() => decodeImage(ac), passes);
+    // Refused before the first scan is decoded: with its data corrupt, the budget is still what is named.
+    const corrupt = acr(20);
+    const sos = corrupt.findIndex((x, i) => x === 0xff && corrupt[i + 1] === 0xda);
+    corrupt.fill(0xfe, sos + 12, sos + 40); // DC-first data: codes of 1-bits, which the 1-code table lacks
+    expectDecodeError(() => decodeImage(corrupt), passes);
+    expectDecodeError(() => decodeImage(acr(9).map((x, i) => (i >= sos + 12 && i < sos + 40 ? 0xfe : x))), /^JPEG: scan 1: a Huffman code/);
+    // Within the budget (1/64 for the DC scan, 63/64 for each refinement: 7.9 times over) they decode.
+    const img = decodeImage(hostileProgressiveJpeg(512, 256, ['dc', ...Array.from({ length: 8 }, () => 'acr')]));
+    expect([img.width, img.height, img.data.every((x) => x === 128)]).toEqual([512, 256, true]);
+    expectDecodeError(() => decodeImage(hostileProgressiveJpeg(512, 256, ['dc', ...Array.from({ length: 9 }, () => 'acr')])), passes);
   });
 
   it('a progressive JPEG whose bytes end between two scans decodes from the scans it has, as libjpeg does', () => {

@@ -6,7 +6,7 @@
  * chooses (4:2:0 chroma at 1/8 needs none); what remains subsampled (4:2:0 in full, 4:2:2, 4:4:0) comes
  * back replicated with its factors, for the caller to upsample as libjpeg does (its "fancy" filters, but
  * replication at 1/8). Where only the DC is needed, the AC coefficients are entropy-decoded only to be
- * skipped. Scaled, a large photo decodes several times faster, into the block-averaged image a classifier
+ * skipped (a progressive file's AC scans of such a component are not decoded at all). Scaled, a large photo decodes several times faster, into the block-averaged image a classifier
  * wants anyway.
  *
  * Taken: 8-bit Huffman-coded JPEGs of 1, 3 or 4 (CMYK/YCCK) components, restart markers, either
@@ -747,6 +747,9 @@ function progressiveScan(
   }
   // An AC scan covers its component's own blocks, ceil(samples / 8) each way; an interleaved one whole MCUs.
   const { cols, rows } = scanGrid(comps, layout, sc, width, height);
+  // An AC scan of a component decoded at 1/8 from its DC alone: its coefficients are never read, so its
+  // data is skipped (nor could a later scan of it be decoded: a refinement needs the coefficients so far).
+  if (ss > 0 && L[0].s === 1) return skipScan(b, e, restart ? Math.ceil((cols * rows) / restart) - 1 : 0, where);
   const rd = new BitReader(b, e);
   const p1 = 1 << al, m1 = -1 << al;
   let eobrun = 0;
@@ -844,6 +847,36 @@ function progressiveScan(
     if (rd.overrun) fail(dataEnd(b, rd.pos, where));
   }
   return rd.pos;
+}
+
+/**
+ * Past the entropy-coded data of a scan from `p` without decoding it: to the first marker that is not a
+ * stuffed 0xff00 nor one of the `restarts` restart markers it should hold (checked in sequence, as the
+ * decoder does). Returns where the data ends. Bytes that end inside it are a truncation, as when decoded;
+ * an end-of-image marker ends it as a complete scan (only decoding could tell a cut one, whose
+ * coefficients would not be used anyway).
+ */
+function skipScan(b: Uint8Array, p: number, restarts: number, where: string): number {
+  const n = b.length;
+  for (let next = 0; ; ) {
+    while (p < n && b[p] !== 0xff) p++;
+    let q = p + 1;
+    while (q < n && b[q] === 0xff) q++;
+    if (q >= n) fail(dataEnd(b, n, where));
+    if (b[q] === 0xd9) return p;
+    const m = b[q];
+    if (m === 0x00) {
+      p = q + 1;
+      continue;
+    }
+    if (next < restarts) {
+      if (m !== 0xd0 + (next & 7)) fail(`${where}: a restart marker is missing or out of sequence`);
+      next++;
+      p = q + 1;
+      continue;
+    }
+    return p;
+  }
 }
 
 /** The quantization table of a component no scan has named: libjpeg's multipliers stay zero (a grey plane). */

@@ -8,7 +8,7 @@ import jpeg from 'jpeg-js';
 import { baselineJpegDecodeBytes, decodeImage, fromPixels, preprocess, DEFAULT_MAX_PIXELS, type RGBImage } from '../dist/image.js';
 import { parseSafetensors } from '../dist/safetensors.js';
 import { ImageDecodeError, InputError } from '../dist/errors.js';
-import { hostileProgressiveJpeg } from './helpers/hostile-jpeg.mjs';
+import { entropyWriter, hostileProgressiveJpeg } from './helpers/hostile-jpeg.mjs';
 import { toRGB } from '../dist/classify.js';
 import { mulberry32 as rng } from './helpers/rng.mjs';
 import { inceptionPreprocess as tfjsInceptionPreprocess } from './oracle/tfjs-oracle.js';
@@ -55,18 +55,7 @@ function dcOnlyJpeg(width: number, height: number, levels: number[][], app14Tran
   for (let c = 0; c < nc; c++) sel.push(c + 1, 0x00);
   seg(0xda, [nc, ...sel, 0, progressive ? 0 : 63, 0]);
   // entropy-coded data
-  let acc = 0, nbits = 0;
-  const put = (value: number, n: number) => {
-    for (let i = n - 1; i >= 0; i--) {
-      acc = (acc << 1) | ((value >> i) & 1);
-      if (++nbits === 8) {
-        out.push(acc);
-        if (acc === 0xff) out.push(0x00);
-        acc = 0;
-        nbits = 0;
-      }
-    }
-  };
+  const { put, flush } = entropyWriter(out);
   const pred = new Array(nc).fill(0);
   // MCU by MCU, each component's h × v blocks (one block an MCU for a single component)
   const hs = hv.map((x) => (nc === 1 ? 1 : x >> 4)), vs = hv.map((x) => (nc === 1 ? 1 : x & 15));
@@ -84,7 +73,7 @@ function dcOnlyJpeg(width: number, height: number, levels: number[][], app14Tran
       if (!progressive) put(0, 1); // EOB
     }
   }
-  if (nbits) put(0x7f, 8 - nbits); // pad with 1-bits
+  flush(); // pad with 1-bits
   if (progressive) {
     acTable();
     const hmax = Math.max(...hs), vmax = Math.max(...vs);
@@ -92,7 +81,7 @@ function dcOnlyJpeg(width: number, height: number, levels: number[][], app14Tran
       seg(0xda, [1, c + 1, 0x00, 1, 63, 0]);
       const blocks = Math.ceil(Math.ceil((width * hs[c]) / hmax) / 8) * Math.ceil(Math.ceil((height * vs[c]) / vmax) / 8);
       for (let k = 0; k < blocks; k++) put(0, 1);
-      if (nbits) put(0x7f, 8 - nbits);
+      flush();
     }
   }
   out.push(0xff, 0xd9);

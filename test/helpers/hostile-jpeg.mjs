@@ -18,19 +18,7 @@ export function hostileProgressiveJpeg(width, height, scans, components = 1) {
   oneCode(0, 0x00);
   oneCode(1, 0xe0);
   const blocks = Math.ceil(width / 8) * Math.ceil(height / 8);
-  let acc = 0, nbits = 0;
-  const put = (value, n) => {
-    for (let i = n - 1; i >= 0; i--) {
-      acc = (acc << 1) | ((value >> i) & 1);
-      if (++nbits === 8) {
-        out.push(acc);
-        if (acc === 0xff) out.push(0x00);
-        acc = 0;
-        nbits = 0;
-      }
-    }
-  };
-  const flush = () => { if (nbits) put(0x7f, 8 - nbits); };
+  const { put, flush } = entropyWriter(out);
   const all = [];
   for (let c = 0; c < components; c++) all.push(c + 1, 0x00);
   let acScan = 0;
@@ -52,4 +40,27 @@ export function hostileProgressiveJpeg(width, height, scans, components = 1) {
   }
   out.push(0xff, 0xd9);
   return new Uint8Array(out);
+}
+
+/**
+ * Entropy-coded bits appended to `out` (bytes): put(value, n) writes value's low n bits, most significant
+ * first, a 0xff byte followed by a stuffed 0x00; flush() pads the last byte with 1-bits.
+ */
+export function entropyWriter(out) {
+  let acc = 0, nbits = 0;
+  const put = (value, n) => {
+    for (let i = n - 1; i >= 0; i--) {
+      acc = (acc << 1) | ((value >> i) & 1);
+      if (++nbits === 8) {
+        out.push(acc);
+        if (acc === 0xff) out.push(0x00);
+        acc = 0;
+        nbits = 0;
+      }
+    }
+  };
+  const flush = () => {
+    if (nbits) put(0x7f, 8 - nbits);
+  };
+  return { put, flush };
 }

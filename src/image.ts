@@ -31,7 +31,7 @@ import jpeg from 'jpeg-js';
 import { decode as decodePngPixels } from 'fast-png';
 import { Unzlib } from 'fflate';
 import { ImageDecodeError, InputError, shown } from './errors.js';
-import { decodeBaselineJpeg, frameLayout, layoutBytes, tableBytes } from './jpeg-baseline.js';
+import { decodeBaselineJpeg, forEachLaterSegment, frameLayout, layoutBytes, tableBytes } from './jpeg-baseline.js';
 
 /** Default refusal threshold for declared image sizes (width × height). */
 export const DEFAULT_MAX_PIXELS = 50_000_000;
@@ -604,7 +604,6 @@ function scanJpeg(b: Uint8Array, maxPixels: number): JpegHeader {
   let header: JpegHeader | null = null;
   let jfif = false;
   let adobeTransformAt = -1;
-  let progressive = false;
   let tables = 0;
   for (;;) {
     while (p < n && b[p] !== 0xff) p++; // extraneous bytes before a marker (libjpeg warns and skips)
@@ -643,7 +642,6 @@ function scanJpeg(b: Uint8Array, maxPixels: number): JpegHeader {
         vs.push(v);
       }
       header = { width, height, components, ids, h: hs, v: vs, jfif: false, adobeTransformAt: -1, dataAt: 0, tableBytes: 0, progressive: m === 0xc2 };
-      progressive = m === 0xc2;
     } else if (m === 0xe0 && len >= 7 && ascii(b, s, s + 5) === 'JFIF\0') {
       jfif = true;
     } else if (m === 0xee && len >= 14 && ascii(b, s, s + 5) === 'Adobe') {
@@ -652,12 +650,12 @@ function scanJpeg(b: Uint8Array, maxPixels: number): JpegHeader {
       tables += tableBytes(b, s, p + len, m === 0xc4);
     } else if (m === 0xda) {
       if (!header) throw new ImageDecodeError('JPEG: image data (SOS) before the frame header (SOF)');
-      checkScanFits(b, s, p + len, header, progressive);
+      checkScanFits(b, s, p + len, header);
       header.jfif = jfif;
       header.adobeTransformAt = adobeTransformAt;
       header.dataAt = p + len;
       header.tableBytes = tables;
-      if (progressive) header.tableBytes += laterTableBytes(b, p + len);
+      if (header.progressive) header.tableBytes += laterTableBytes(b, p + len);
       return header;
     }
     p += len;
@@ -666,23 +664,14 @@ function scanJpeg(b: Uint8Array, maxPixels: number): JpegHeader {
 
 /**
  * What the baseline decoder allocates for the tables a progressive JPEG defines between its scans, from
- * `p` (the first scan's data) on: its segments found as the decoder finds them (the entropy-coded bytes
- * skipped, as are markers without a length), up to the end-of-image marker or a segment the bytes cannot hold.
+ * `p` (the first scan's data) on, its segments found as the decoder finds them (forEachLaterSegment).
  */
 function laterTableBytes(b: Uint8Array, p: number): number {
-  const n = b.length;
   let bytes = 0;
-  for (;;) {
-    while (p < n && b[p] !== 0xff) p++;
-    while (p < n && b[p] === 0xff) p++;
-    if (p + 2 >= n || b[p] === 0xd9) return bytes;
-    const m = b[p++];
-    if (m === 0x00 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) continue;
-    const len = (b[p] << 8) | b[p + 1];
-    if (len < 2 || p + len > n) return bytes;
-    if (m === 0xdb || m === 0xc4) bytes += tableBytes(b, p + 2, p + len, m === 0xc4);
-    p += len;
-  }
+  forEachLaterSegment(b, p, (m, s, e) => {
+    if (m === 0xdb || m === 0xc4) bytes += tableBytes(b, s, e, m === 0xc4);
+  });
+  return bytes;
 }
 
 /**
@@ -695,11 +684,11 @@ function laterTableBytes(b: Uint8Array, p: number): number {
  * bounds nothing. Blocks are counted without MCU padding (a component's own ceil(w/8) × ceil(h/8)), which
  * an interleaved scan only adds to, and everything up to the end of the bytes is counted as scan data.
  */
-function checkScanFits(b: Uint8Array, s: number, dataStart: number, f: JpegHeader, progressive: boolean): void {
+function checkScanFits(b: Uint8Array, s: number, dataStart: number, f: JpegHeader): void {
   const ns = b[s];
   if (dataStart - s < 4 + 2 * ns) return; // a malformed scan header: left to the decoder's own error
   const ss = b[s + 1 + 2 * ns];
-  const bitsPerBlock = !progressive ? 2 : ss === 0 ? 1 : 0;
+  const bitsPerBlock = !f.progressive ? 2 : ss === 0 ? 1 : 0;
   const hmax = Math.max(...f.h), vmax = Math.max(...f.v);
   let blocks = 0;
   for (let c = 0; c < f.components; c++) {

@@ -385,30 +385,38 @@ function checkProgression(scans: number, visits: number, comps: Component[], wid
 }
 
 /**
- * Before the first scan of a progressive JPEG (its SOS segment's length at `p`): the scans the rest of the
- * bytes hold, found as decode finds them (the entropy-coded bytes skipped, as are markers without a
- * length), refused (checkProgression) before any is decoded if there are too many or they would go
- * through the coefficients too many times over.
+ * The marker segments that follow entropy-coded data from `p` on (a progressive JPEG's later tables and
+ * scans), found as decode finds them: the data's bytes skipped, as are markers without a length (RSTn,
+ * TEM), up to the end-of-image marker, the end of the bytes, or a segment the bytes cannot hold.
+ * `visit(marker, s, e)` gets each segment's contents b[s..e).
  */
-function checkAllScans(b: Uint8Array, p: number, comps: Component[], layout: FrameLayout, width: number, height: number): void {
+export function forEachLaterSegment(b: Uint8Array, p: number, visit: (marker: number, s: number, e: number) => void): void {
   const n = b.length;
-  let scans = 0, visits = 0;
   for (;;) {
+    while (p < n && b[p] !== 0xff) p++;
+    while (p < n && b[p] === 0xff) p++;
+    if (p + 2 >= n || b[p] === 0xd9) return;
+    const m = b[p++];
+    if (m === 0x00 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) continue;
     const len = (b[p] << 8) | b[p + 1];
-    if (len < 2 || p + len > n) break;
-    if (b[p - 1] === 0xda) {
-      scans++;
-      visits += scanVisits(b, p + 2, comps, layout, width, height);
-    }
+    if (len < 2 || p + len > n) return;
+    visit(m, p + 2, p + len);
     p += len;
-    let m = -1;
-    while (m < 0 || m === 0x00 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) {
-      while (p < n && b[p] !== 0xff) p++;
-      while (p < n && b[p] === 0xff) p++;
-      if (p + 2 >= n || b[p] === 0xd9) return checkProgression(scans, visits, comps, width, height, layout);
-      m = b[p++];
-    }
   }
+}
+
+/**
+ * At the first scan of a progressive JPEG (its SOS segment's contents b[s..e)): that scan and the ones the
+ * rest of the bytes hold (forEachLaterSegment), refused (checkProgression) before any is decoded if there
+ * are too many or they would go through the coefficients too many times over.
+ */
+function checkAllScans(b: Uint8Array, s: number, e: number, comps: Component[], layout: FrameLayout, width: number, height: number): void {
+  let scans = 1, visits = scanVisits(b, s, comps, layout, width, height);
+  forEachLaterSegment(b, e, (m, s2) => {
+    if (m !== 0xda) return;
+    scans++;
+    visits += scanVisits(b, s2, comps, layout, width, height);
+  });
   checkProgression(scans, visits, comps, width, height, layout);
 }
 
@@ -500,7 +508,7 @@ function decode(b: Uint8Array, denom: 1 | 4 | 8): ScaledJpeg | undefined {
     } else if (m === 0xda) {
       if (!comps || !layout) return fail('image data (SOS) before the frame header (SOF)');
       if (progressive) {
-        if (scans === 0) checkAllScans(b, p, comps, layout, width, height);
+        if (scans === 0) checkAllScans(b, s, e, comps, layout, width, height);
         visits += scanVisits(b, s, comps, layout, width, height);
         checkProgression(++scans, visits, comps, width, height, layout);
         pred ??= new Int32Array(comps.length);

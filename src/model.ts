@@ -27,6 +27,13 @@ export interface LoadOptions extends NetworkOptions {
    * page or worker, else 1. Where threads cannot run (no SharedArrayBuffer, edge runtimes) the model runs one and
    * says why in `info.threadsNote`. */
   threads?: number | undefined;
+  /**
+   * With threads > 1 on Node: whether the calling thread may take thread 0's share of a run, which it does
+   * when the cores have just been busy (runs back to back, a photo decoded right before); its event loop
+   * then waits for the run (~16 ms here), as with one thread. Default true; false leaves it free (`threads`
+   * workers compute). Browsers never block the calling thread.
+   */
+  callerComputes?: boolean | undefined;
   /** Kernel build: 'auto' (default) takes relaxed SIMD where the engine validates it. */
   kernels?: KernelFlavor | 'auto' | undefined;
   /** Kernel module bytes, URL or compiled module, when the default location does not work (bundlers, edge). */
@@ -130,6 +137,8 @@ export interface PoolStart {
   controlBase: number;
   /** Called once every worker has been created (they then start on their own while the caller works). */
   onSpawned?: () => void;
+  /** The kernels on the calling thread (on the same memory), for the runs it takes part in. */
+  callerKernels?: Kernels;
 }
 
 /**
@@ -156,6 +165,8 @@ export interface Platform {
 /** Runs plans on one thread, inline. The worker pool (threads > 1) implements the same interface. */
 export interface Executor {
   readonly threads: number;
+  /** Whether a run may compute on the calling thread (one thread; the pool where the host lets it block). */
+  readonly blocksCaller: boolean;
   /** Run the plan: first `before()` (which writes the input into the memory; if it throws, nothing runs),
    * once no thread writes the memory any more (a worker of an aborted run may still be finishing it); then
    * the steps, calling after(i) once step i is done and before anything overwrites its output, at least
@@ -166,6 +177,7 @@ export interface Executor {
 
 class InlineExecutor implements Executor {
   readonly threads = 1;
+  readonly blocksCaller = true;
   constructor(private readonly k: Kernels) {}
   async execute(plan: Plan, before: () => void, after: (step: number) => void): Promise<void> {
     before();
@@ -325,12 +337,13 @@ export class Model {
   private pending = 0;
 
   /**
-   * Run `job` after every call queued before it; a failure rejects this call only. On one thread the
-   * network runs on the calling thread, so a call queued behind another first lets the event loop run once
-   * (a page handles its input between two images, not only after the whole queue).
+   * Run `job` after every call queued before it; a failure rejects this call only. On one thread (and in a
+   * pool whose runs the calling thread may take part in) the network runs on the calling thread, so a call
+   * queued behind another first lets the event loop run once (a page handles its input between two images,
+   * a server its requests, not only after the whole queue).
    */
   private enqueue<T>(job: () => T | Promise<T>): Promise<T> {
-    const behind = this.pending++ > 0 && this.held?.executor.threads === 1;
+    const behind = this.pending++ > 0 && this.held?.executor.blocksCaller === true;
     const p = this.queue.then(behind ? () => nextTask().then(job) : job);
     const done = () => void this.pending--;
     p.then(done, done);
@@ -545,6 +558,8 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   const convs = net.layers.filter((l) => l.kind === 'conv');
   const packed = new Map<string, number>();
   let off = CONTROL_BYTES;
+  const callerComputes = options.callerComputes ?? true;
+  if (typeof callerComputes !== 'boolean') throw new InputError(`callerComputes must be true or false, got ${shown(callerComputes)}`);
   const winograd = options.winograd ?? true;
   if (![true, false, 2, 4].includes(winograd)) throw new InputError(`winograd must be true, false, 2 or 4, got ${shown(winograd)}`);
   const tile = winogradTile(winograd);
@@ -585,7 +600,7 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   // packs the weights.
   let spawned!: () => void;
   const created = new Promise<void>((resolve) => (spawned = resolve));
-  const starting = threads === 1 ? undefined : platform.startPool({ module: km.module, memory, threads, scratchBase, scratchBytes, controlBase: 0, onSpawned: spawned });
+  const starting = threads === 1 ? undefined : platform.startPool({ module: km.module, memory, threads, scratchBase, scratchBytes, controlBase: 0, onSpawned: spawned, ...(callerComputes ? { callerKernels: kernels } : {}) });
   // Until the pool has created its workers (it loads its modules first), or failed to.
   if (starting) await Promise.race([created, starting.then(() => undefined, () => undefined)]);
   try {

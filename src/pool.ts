@@ -2,14 +2,18 @@
  * A persistent worker pool over the shared Wasm memory (threads > 1).
  *
  * Design:
- * - `threads` workers compute; the calling thread only coordinates and never blocks (it waits with
- *   Atomics.waitAsync), so the same code can run with the main thread of a browser, and a worker dying is
- *   noticed through its exit event while a run is pending.
+ * - `threads` workers. Where the host lets the calling thread block (Node), it takes thread 0's share of
+ *   a run itself, with worker 0 sitting the run out, whenever the cores have just been busy (HOT_IDLE_MS,
+ *   `callerJoins`): one worker less to wake, none to wake it at the end, and on this project's VM the OS
+ *   then puts the woken worker on the other core at once. Otherwise (a browser page, after a pause) the
+ *   workers compute and the calling thread only coordinates without blocking (Atomics.waitAsync), so that
+ *   a worker dying is noticed through its exit event while a run is pending; a calling thread that takes
+ *   part blocks at most CALLER_BLOCK_MS per barrier before it waits that way too.
  * - Each worker gets the compiled kernel module and the memory once ('init') and instantiates it there.
  * - A plan is compiled once into levels of independent steps (./threads/schedule.ts) and sent to each
  *   worker the first time it runs there (cached by id). A run is then one message per worker, or, for
- *   workers still parked after their previous run (up to PARK_MS), one ring of a doorbell in the control
- *   block for all of them (./threads/protocol.ts `ring`, `parkWait`); the levels are separated by a
+ *   workers still parked after their previous run (up to PARK_MS), a store and a notify of each one's word
+ *   in the control block (./threads/protocol.ts `ring`, `parkWait`); the levels are separated by a
  *   barrier in the control block, not by messages.
  * - Every step is cut deterministically into chunks (./threads/protocol.ts `chunks`: row chunks of
  *   decreasing size, 4 per thread, or a grid of rows and output panels for the small layers)
@@ -32,7 +36,8 @@ import { RuntimeError } from './errors.js';
 import type { PoolStart } from './model.js';
 import { isNode, type ThreadHost, type WorkerHandle } from './threads/host.js';
 import {
-  CTL_ABORTED, CTL_ARRIVE, CTL_BELL, CTL_CLAIM, CTL_EPOCH, CTL_GEN, CTL_PARK, CTL_LEFT, CTL_SIGNAL, CTL_WORDS, LOOP, ring, type FromWorker, type ToWorker, type WireProgram,
+  claim, CTL_ABORTED, CTL_ARRIVE, CTL_CLAIM, CTL_EPOCH, CTL_GEN, CTL_PARK, CTL_LEFT, CTL_SIGNAL, CTL_WORDS, levelCalls, LOOP, ring,
+  type Call, type FromWorker, type ToWorker, type WireProgram,
 } from './threads/protocol.js';
 import { capturePlan, compileProgram, type Program } from './threads/schedule.js';
 
@@ -42,6 +47,11 @@ export interface PoolOptions extends PoolStart {
   host?: ThreadHost;
   /** The worker script. Default: the host's (Node: ./worker.js next to this module; browsers: ./threads/web-worker.js). */
   workerUrl?: URL;
+  /**
+   * When the calling thread takes thread 0's share of a run itself (with `callerKernels`, where the host
+   * lets it wait): 'auto' (default) when it has just been busy (see HOT_IDLE_MS), 'always', or 'never'.
+   */
+  callerMode?: 'auto' | 'always' | 'never';
 }
 
 /**
@@ -57,6 +67,23 @@ const PROGRAM_CACHE = 32;
 const QUIESCE_MS = 5000;
 /** Longest single Atomics.waitAsync on the calling thread (a fault also wakes it at once). */
 const POLL_MS = 200;
+/**
+ * The calling thread takes part in a run only when the cores have been busy since the previous run ended:
+ * it ended at most HOT_IDLE_MS ago, or the process has used half a core since, or HOT_CPU_MS of CPU time
+ * (a batch of images, a photo decoded right before, another model's run). On this project's VM the OS puts a woken worker on
+ * the waker's core when that core has been idle for a while, and keeps it there for 3-9 ms while the other
+ * core stays halted, but on the other core when the waker has been busy: measured (2 threads,
+ * inception_v1 224), after 10 ms idle 15.97 against 16.32 ms with two workers, after 30 ms 21.28 against
+ * 16.63, after 1.5 s 24.03 against 18.38; after 60 ms of work 16.2-16.6 against 16.8-20.4.
+ */
+const HOT_IDLE_MS = 10;
+const HOT_CPU_MS = 30;
+/**
+ * How long the calling thread blocks at one barrier of a run it takes part in before it waits
+ * asynchronously instead (so that a worker's death, an event, can reach it): a level takes at most a few
+ * ms here.
+ */
+const CALLER_BLOCK_MS = 20;
 
 type WaitAsync = (a: Int32Array, i: number, v: number, t?: number) => { async: boolean; value: Promise<string> | string };
 const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
@@ -106,8 +133,18 @@ export class WorkerPool implements Executor {
   /** Set after an aborted run: survivors must leave it before the control block is reused. */
   private dirty = false;
   private recovery: Promise<void> | undefined;
-  /** Workers started and whose exit was observed (for tests). */
-  readonly stats = { spawned: 0, exited: 0 };
+  /** Workers started and whose exit was observed (for tests); runs the calling thread took part in. */
+  readonly stats = { spawned: 0, exited: 0, callerRuns: 0 };
+  /** The calling thread's work items per program id (most recently used last), when it takes part. */
+  private readonly callerPrograms = new Map<number, Call[][]>();
+  /** When the last run ended, and the process's CPU time then (host.cpuMs). */
+  private lastEnd: { at: number; cpu: number } | undefined;
+
+  /** Runs may compute on the calling thread (see callerJoins). */
+  get blocksCaller(): boolean {
+    const mode = this.o.callerMode ?? 'auto';
+    return !!this.o.callerKernels && !!this.host.cpuMs && (mode === 'always' || (mode === 'auto' && this.threads <= this.host.cores));
+  }
 
   private constructor(private readonly o: PoolOptions, private readonly host: ThreadHost, private readonly url: URL | undefined) {
     this.threads = o.threads;
@@ -121,7 +158,7 @@ export class WorkerPool implements Executor {
     if (o.controlBase % 64 !== 0 || o.controlBase + CTL_WORDS * 4 > o.memory.buffer.byteLength) throw new RuntimeError('bad control block offset');
     const host = o.host ?? (await defaultHost());
     const pool = new WorkerPool(o, host, o.workerUrl);
-    for (const i of [CTL_ARRIVE, CTL_GEN, CTL_SIGNAL, CTL_EPOCH, CTL_CLAIM, CTL_BELL, CTL_ABORTED]) Atomics.store(pool.ctl, i, 0);
+    for (const i of [CTL_ARRIVE, CTL_GEN, CTL_SIGNAL, CTL_EPOCH, CTL_CLAIM, CTL_ABORTED]) Atomics.store(pool.ctl, i, 0);
     for (let t = 0; t < o.threads; t++) pool.slots.push(pool.spawn(t));
     o.onSpawned?.();
     try {
@@ -190,7 +227,7 @@ export class WorkerPool implements Executor {
   private onWorkerGone(slot: Slot, why: string): void {
     slot.idle?.();
     if (this.disposed || this.slots[slot.thread] !== slot) return;
-    if (this.running && !this.fault) {
+    if (this.running && !this.fault && slot.busyEpoch >= 0) {
       this.fault = new RuntimeError(`a worker died during the run (thread ${slot.thread}: ${why})`);
       this.abort();
     }
@@ -291,6 +328,15 @@ export class WorkerPool implements Executor {
     }
   }
 
+  /** Whether the calling thread takes thread 0's share of this run (see HOT_IDLE_MS). */
+  private callerJoins(): boolean {
+    if (!this.blocksCaller) return false;
+    if (this.o.callerMode === 'always') return true;
+    if (!this.lastEnd) return false;
+    const wall = performance.now() - this.lastEnd.at;
+    return wall <= HOT_IDLE_MS || this.host.cpuMs!() - this.lastEnd.cpu >= Math.min(wall / 2, HOT_CPU_MS);
+  }
+
   private async runNow(p: Program, before: () => void, after: (step: number) => void, stops: ReadonlySet<number>): Promise<void> {
     // After an aborted run, ensureReady waits until its survivors have left it: until then one may still
     // be writing its last level into the arena, where before() writes the input.
@@ -300,42 +346,139 @@ export class WorkerPool implements Executor {
     // Steps whose captures happen at each level boundary (program order).
     const atLevel = capturePlan(p, stops);
     const stopLevels = [...atLevel.keys()].filter((lv) => lv < last).sort((a, b) => a - b);
-    await this.session(async (epoch, wait) => {
-      // Parked workers that hold the program start at one ring; the others get the run as a message.
-      const rung = ring(this.ctl, this.slots.map((s) => s.programs.includes(p.id)), { epoch, program: p.id, stops: stopLevels });
-      this.slots.forEach((s, t) => {
-        if (rung[t]) return;
-        let program: WireProgram | number = p.id;
-        let drop: number | undefined;
-        if (!s.programs.includes(p.id)) {
-          program = { id: p.id, steps: p.steps, levels: p.levels };
-          s.programs.push(p.id);
-          if (s.programs.length > PROGRAM_CACHE) drop = s.programs.shift();
+    // With the calling thread as thread 0, worker 0 sits this run out (it stays parked, or in its loop).
+    const caller = this.callerJoins();
+    const members = caller ? this.slots.slice(1) : this.slots;
+    try {
+      await this.session(members, async (epoch, wait) => {
+        // Parked workers that hold the program start at one ring; the others get the run as a message.
+        const cached = this.slots.map((s) => (members.includes(s) ? s.programs.includes(p.id) : null));
+        const rung = ring(this.ctl, cached, { epoch, program: p.id, stops: stopLevels });
+        members.forEach((s) => {
+          if (rung[s.thread]) return;
+          let program: WireProgram | number = p.id;
+          let drop: number | undefined;
+          if (!s.programs.includes(p.id)) {
+            program = { id: p.id, steps: p.steps, levels: p.levels };
+            s.programs.push(p.id);
+            if (s.programs.length > PROGRAM_CACHE) drop = s.programs.shift();
+          }
+          s.handle.postMessage({ type: 'run', epoch, program, drop, stops: stopLevels });
+        });
+        if (caller) {
+          this.stats.callerRuns++;
+          await this.callerRun(p, epoch, atLevel, after);
+          return;
         }
-        s.handle.postMessage({ type: 'run', epoch, program, drop, stops: stopLevels });
-      });
-      for (const lv of stopLevels) {
+        for (const lv of stopLevels) {
+          await wait();
+          for (const i of atLevel.get(lv)!) after(i);
+          Atomics.add(this.ctl, CTL_GEN, 1);
+          Atomics.notify(this.ctl, CTL_GEN);
+        }
         await wait();
-        for (const i of atLevel.get(lv)!) after(i);
-        Atomics.add(this.ctl, CTL_GEN, 1);
-        Atomics.notify(this.ctl, CTL_GEN);
-      }
-      await wait();
-      for (const i of atLevel.get(last) ?? []) after(i);
-    });
+        for (const i of atLevel.get(last) ?? []) after(i);
+      });
+    } finally {
+      if (this.host.cpuMs) this.lastEnd = { at: performance.now(), cpu: this.host.cpuMs() };
+    }
+  }
+
+  /** The calling thread's work items for a program (thread 0, its scratch), kept for PROGRAM_CACHE programs. */
+  private callerCalls(p: Program): Call[][] {
+    let calls = this.callerPrograms.get(p.id);
+    if (calls) {
+      this.callerPrograms.delete(p.id);
+    } else {
+      calls = levelCalls(p, this.o.callerKernels as unknown as Record<string, unknown>, this.threads, this.o.scratchBase);
+      if (this.callerPrograms.size >= PROGRAM_CACHE) this.callerPrograms.delete(this.callerPrograms.keys().next().value!);
+    }
+    this.callerPrograms.set(p.id, calls);
+    return calls;
   }
 
   /**
-   * One run of the workers: new epoch, workers ref'd, `body` posts the messages and waits for each signal
-   * with `wait()`, which rejects as soon as a worker dies. Any failure aborts the run.
+   * The calling thread's part of a run, as thread 0: it claims work like a worker and meets the workers at
+   * the same barriers (./threads/protocol.ts `barrier`: GEN for a plain level; at a stop or the end, where
+   * it has captures to make first, SIGNAL, then it releases them itself). It blocks (spin, then
+   * Atomics.wait) for up to CALLER_BLOCK_MS per barrier, then waits asynchronously, which lets a worker's
+   * death reach the pool (`fault`) and fail the run.
    */
-  private async session(body: (epoch: number, wait: () => Promise<void>) => Promise<void>): Promise<void> {
+  private async callerRun(p: Program, epoch: number, atLevel: Map<number, number[]>, after: (step: number) => void): Promise<void> {
+    const ctl = this.ctl;
+    const threads = this.threads;
+    const calls = this.callerCalls(p);
+    const last = calls.length - 1;
+    for (let l = 0; l <= last; l++) {
+      const items = calls[l];
+      try {
+        for (let i = claim(ctl, items.length, 0, threads); i >= 0; i = claim(ctl, items.length, 0, threads)) {
+          const [f, args] = items[i];
+          f(...args);
+        }
+      } catch (e) {
+        throw new RuntimeError(`a kernel failed on the calling thread: ${(e as Error)?.message ?? e}`, { cause: e });
+      }
+      const caps = atLevel.get(l);
+      const stop = l === last || caps !== undefined;
+      const word = stop ? CTL_SIGNAL : CTL_GEN;
+      const seen = Atomics.load(ctl, word);
+      if (Atomics.add(ctl, CTL_ARRIVE, 1) === threads - 1) {
+        Atomics.store(ctl, CTL_CLAIM, 0);
+        Atomics.store(ctl, CTL_ARRIVE, 0);
+        if (!stop) {
+          Atomics.add(ctl, CTL_GEN, 1);
+          Atomics.notify(ctl, CTL_GEN);
+        }
+      } else if (!this.blockUntil(word, seen, epoch)) {
+        await this.waitUntil(word, seen, epoch);
+      }
+      if (Atomics.load(ctl, CTL_EPOCH) !== epoch) throw this.fault ?? new RuntimeError('the run was aborted');
+      for (const i of caps ?? []) after(i);
+      if (stop && l < last) {
+        Atomics.add(ctl, CTL_GEN, 1);
+        Atomics.notify(ctl, CTL_GEN);
+      }
+    }
+  }
+
+  /** Block until ctl[word] moves from `seen` or the run is aborted (true), or CALLER_BLOCK_MS pass (false). */
+  private blockUntil(word: number, seen: number, epoch: number): boolean {
+    const ctl = this.ctl;
+    const spinUntil = performance.now() + this.spin / 1000;
+    for (let i = 1; ; i++) {
+      if (Atomics.load(ctl, word) !== seen) return true;
+      if ((i & 255) === 0 && performance.now() > spinUntil) break;
+    }
+    const until = performance.now() + CALLER_BLOCK_MS;
+    for (;;) {
+      if (Atomics.load(ctl, word) !== seen || Atomics.load(ctl, CTL_EPOCH) !== epoch) return true;
+      const left = until - performance.now();
+      if (left <= 0) return false;
+      Atomics.wait(ctl, word, seen, left);
+    }
+  }
+
+  /** The same without blocking: events run meanwhile, and a worker's death rejects with its fault. */
+  private async waitUntil(word: number, seen: number, epoch: number): Promise<void> {
+    for (;;) {
+      if (this.fault) throw this.fault;
+      if (Atomics.load(this.ctl, word) !== seen || Atomics.load(this.ctl, CTL_EPOCH) !== epoch) return;
+      await waitChange(this.ctl, word, seen, POLL_MS);
+    }
+  }
+
+  /**
+   * One run of the workers in `members`: new epoch, workers ref'd, `body` posts the messages and waits for
+   * each signal with `wait()`, which rejects as soon as a worker dies. Any failure aborts the run.
+   */
+  private async session(members: Slot[], body: (epoch: number, wait: () => Promise<void>) => Promise<void>): Promise<void> {
     const ctl = this.ctl;
     const epoch = Atomics.add(ctl, CTL_EPOCH, 1) + 1;
     let expect = Atomics.load(ctl, CTL_SIGNAL);
     this.fault = undefined;
     this.running = true;
-    for (const s of this.slots) {
+    for (const s of members) {
       s.busyEpoch = epoch;
       s.handle.ref();
     }
@@ -352,7 +495,7 @@ export class WorkerPool implements Executor {
       await body(epoch, wait);
       // Every worker has passed the run's last barrier, so none writes the memory any more (workers send
       // no message at the end of a run).
-      for (const s of this.slots) if (s.busyEpoch === epoch) s.busyEpoch = -1;
+      for (const s of members) if (s.busyEpoch === epoch) s.busyEpoch = -1;
     } catch (e) {
       if (!this.fault) this.abort();
       throw e;
@@ -368,7 +511,7 @@ export class WorkerPool implements Executor {
     const job = this.queue.then(async () => {
       await this.ensureReady();
       let t0 = 0;
-      await this.session(async (epoch, wait) => {
+      await this.session(this.slots, async (epoch, wait) => {
         t0 = performance.now();
         ring(this.ctl, this.slots.map(() => false), { epoch, program: 0, stops: [] }); // parked workers: to the message loop
         for (const s of this.slots) s.handle.postMessage({ type: 'bench', epoch, rounds });

@@ -185,6 +185,7 @@ describe('tensors and options', () => {
     ['weights of a wrong type', () => loadModel({ model: 'googlenet', weights: 42 as never }), /weights must be/],
     ['options null', () => loadModel(null as never), /options must be an object/],
     ['winograd 3', () => loadModel({ model: 'googlenet', winograd: 3 as never }), /winograd must be true, false, 2 or 4/],
+    ['callerComputes "no"', () => loadModel({ model: 'googlenet', callerComputes: 'no' as never }), /callerComputes must be true or false, got "no"/],
     ['labels of the wrong length', () => loadModel({ model: 'googlenet', labels: ['a', 'b'] }), /labels must be an array of 1000/],
     ['top 0', () => m.classify(fixture('chelsea.png'), { top: 0 }), /top must be/],
     ['top 2.5', () => m.classify(fixture('chelsea.png'), { top: 2.5 }), /top must be/],

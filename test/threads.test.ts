@@ -17,7 +17,7 @@ import type { WorkerPool } from '../dist/pool.js';
 import { createModel } from '../dist/model.js';
 import { hostPlatform } from '../dist/platform.js';
 import { capturePlan, compileProgram } from '../dist/threads/schedule.js';
-import { chunks, claim, CLAIMED, grid, levelChunks, CTL_BELL, CTL_PARK, CTL_WORDS, LOOP, PARK_MS, parkBegin, parkWait, PARKED, ring, RUN_STOPS, WAKE } from '../dist/threads/protocol.js';
+import { chunks, claim, CLAIMED, grid, levelChunks, CTL_PARK, CTL_WORDS, LOOP, PARK_MS, parkBegin, parkWait, PARKED, ring, RUN_STOPS, WAKE } from '../dist/threads/protocol.js';
 import { mulberry32 } from './helpers/rng.mjs';
 
 type ModelName = 'googlenet' | 'inception_v1';
@@ -55,8 +55,13 @@ function randomInput(shape: [number, number, number, number], seed: number, scal
 
 const SCALE: Record<ModelName, number> = { googlenet: 128, inception_v1: 1 };
 const WEIGHTS = { inception_v1: inceptionWeights(11) };
-const load = (model: ModelName, threads: number, globalPool = false) =>
-  loadModel({ model, threads, globalPool, weights: model === 'inception_v1' ? WEIGHTS.inception_v1 : undefined });
+type CallerMode = 'auto' | 'always' | 'never';
+/** A model whose pool takes the calling thread into its runs as `callerMode` says (default: as loadModel does). */
+const load = (model: ModelName, threads: number, globalPool = false, callerMode?: CallerMode) => {
+  const options = { model, threads, globalPool, weights: model === 'inception_v1' ? WEIGHTS.inception_v1 : undefined };
+  if (!callerMode) return loadModel(options);
+  return createModel(options, { ...hostPlatform, startPool: (o) => hostPlatform.startPool({ ...o, callerMode } as typeof o) });
+};
 const poolOf = (m: Model) => (m as unknown as { executor: WorkerPool }).executor;
 /** The pool's private runNow (a program of its own, an input writer, captures, stops), bound to it. */
 const runNowOf = (pool: WorkerPool) =>
@@ -103,9 +108,9 @@ describe.each(['googlenet', 'inception_v1'] as const)('%s: every end point bit-i
     }
   });
 
-  it.each([2, 3])('threads %i', async (threads) => {
+  it.each([[2, 'never'], [3, 'never'], [2, 'always'], [3, 'always']] as const)('threads %i, calling thread in runs: %s', async (threads, callerMode) => {
     for (const globalPool of [false, true]) {
-      const m = await load(model, threads, globalPool);
+      const m = await load(model, threads, globalPool, callerMode);
       try {
         expect(m.info.threads).toBe(threads);
         for (const [i, c] of CASES.entries()) {
@@ -119,6 +124,7 @@ describe.each(['googlenet', 'inception_v1'] as const)('%s: every end point bit-i
           expect(Object.keys(out)).toEqual([m.info.output]);
           expect(firstBitDifference(out[m.info.output].data, all[m.info.output].data)).toBe(-1);
         }
+        expect(poolOf(m).stats.callerRuns > 0).toBe(callerMode === 'always');
       } finally {
         await m.dispose();
       }
@@ -251,56 +257,59 @@ describe('doorbell (a worker parked after a run)', () => {
 
   it('a parked worker claimed by ring gets the run: epoch, program and stops', () => {
     const ctl = ctlOf();
-    const seen = parkBegin(ctl, 1);
+    parkBegin(ctl, 1);
+    parkBegin(ctl, 2);
     expect(ctl[CTL_PARK + 1]).toBe(PARKED);
-    const claimed = ring(ctl, [false, true], { epoch: 7, program: 3, stops: [2, 5, 11] });
-    // Thread 0 is not parked (it reads messages): not claimed, and its word is untouched.
-    expect(claimed).toEqual([false, true]);
+    const claimed = ring(ctl, [false, true, null], { epoch: 7, program: 3, stops: [2, 5, 11] });
+    // Thread 0 is not parked (it reads messages): not claimed, and its word is untouched. Thread 2 is not in
+    // this run (the calling thread takes its place): it stays parked.
+    expect(claimed).toEqual([false, true, false]);
     expect(ctl[CTL_PARK]).toBe(LOOP);
-    expect(parkWait(ctl, 1, seen)).toEqual({ type: 'run', epoch: 7, program: 3, stops: [2, 5, 11] });
+    expect(ctl[CTL_PARK + 2]).toBe(PARKED);
+    expect(parkWait(ctl, 1)).toEqual({ type: 'run', epoch: 7, program: 3, stops: [2, 5, 11] });
     expect(ctl[CTL_PARK + 1]).toBe(LOOP);
   });
 
   it('a worker without the program, or a run with more stops than RUN holds, is sent back to its messages', () => {
     for (const [cached, stops] of [[false, [1]], [true, Array.from({ length: RUN_STOPS + 1 }, (_, i) => i)]] as const) {
       const ctl = ctlOf();
-      const seen = parkBegin(ctl, 0);
+      parkBegin(ctl, 0);
       expect(ring(ctl, [cached], { epoch: 1, program: 1, stops: [...stops] })).toEqual([false]);
       expect(ctl[CTL_PARK]).toBe(WAKE);
-      expect(parkWait(ctl, 0, seen)).toBeUndefined();
+      expect(parkWait(ctl, 0)).toBeUndefined();
       expect(ctl[CTL_PARK]).toBe(LOOP);
     }
   });
 
   it('a worker left parked leaves after its time, and then a ring no longer claims it', async () => {
     const ctl = ctlOf();
-    const seen = parkBegin(ctl, 0);
+    parkBegin(ctl, 0);
     const t0 = performance.now();
-    expect(parkWait(ctl, 0, seen, 30)).toBeUndefined();
+    expect(parkWait(ctl, 0, 30)).toBeUndefined();
     expect(performance.now() - t0).toBeGreaterThanOrEqual(29);
     expect(ctl[CTL_PARK]).toBe(LOOP);
     expect(ring(ctl, [true], { epoch: 1, program: 1, stops: [] })).toEqual([false]);
-    // Claimed just as its time runs out: it waits for the ring (from another thread, 60 ms later) rather
-    // than leave.
-    const seen2 = parkBegin(ctl, 0);
-    Atomics.store(ctl, CTL_PARK, CLAIMED);
+    // A worker asleep on its word is woken by a ring from another thread (60 ms later), which claims it.
+    parkBegin(ctl, 0);
     const ringer = new Worker(
       `const { workerData } = require('node:worker_threads'); const c = new Int32Array(workerData.buf);
-       setTimeout(() => { Atomics.add(c, workerData.bell, 1); Atomics.notify(c, workerData.bell); }, 60);`,
-      { eval: true, workerData: { buf: ctl.buffer, bell: CTL_BELL } },
+       setTimeout(() => { Atomics.store(c, workerData.word, workerData.claimed); Atomics.notify(c, workerData.word); }, 60);`,
+      { eval: true, workerData: { buf: ctl.buffer, word: CTL_PARK, claimed: CLAIMED } },
     );
     try {
-      expect(parkWait(ctl, 0, seen2, 10)?.type).toBe('run');
+      const t1 = performance.now();
+      expect(parkWait(ctl, 0, 5000)?.type).toBe('run');
+      expect(performance.now() - t1).toBeLessThan(2000);
     } finally {
       await ringer.terminate();
     }
   });
 });
 
-describe('pool behaviour (googlenet, threads 2)', () => {
+describe('pool behaviour (googlenet, threads 2, two workers)', () => {
   let m: Model;
   beforeAll(async () => {
-    m = await load('googlenet', 2, true);
+    m = await load('googlenet', 2, true, 'never');
   });
   afterAll(async () => {
     await m?.dispose();
@@ -500,7 +509,7 @@ describe('pool behaviour (googlenet, threads 2)', () => {
     // The parked worker is killed; the other is in its slow step, and the recovery waits for it to leave the
     // run. dispose() ends it: the queued call rejects then, not after QUIESCE_MS (5 s, a timer that also
     // kept the process alive).
-    const m2 = await load('googlenet', 2, true);
+    const m2 = await load('googlenet', 2, true, 'never');
     const pool = poolOf(m2);
     const { pending, parked, rerun } = await slowRun(pool, m2);
     void pool._terminateWorkerForTest(parked);
@@ -516,7 +525,7 @@ describe('pool behaviour (googlenet, threads 2)', () => {
   });
 
   it('dispose() while the pool starts a replacement worker rejects the call waiting for it (it never settled)', async () => {
-    const m2 = await load('googlenet', 2, true);
+    const m2 = await load('googlenet', 2, true, 'never');
     const pool = poolOf(m2);
     const input = randomInput([1, 96, 96, 3], 24, 128);
     await m2.run(input);
@@ -543,6 +552,128 @@ describe('pool behaviour (googlenet, threads 2)', () => {
     await pool._terminateWorkerForTest(0);
     expectSame(expected, await m.run(input));
     expect(pool.liveWorkers).toBe(2);
+  });
+});
+
+describe('the calling thread as thread 0 (googlenet, threads 2)', () => {
+  let m: Model;
+  beforeAll(async () => {
+    m = await load('googlenet', 2, true, 'always');
+  });
+  afterAll(async () => {
+    await m?.dispose();
+  });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('it takes part only when the cores have just been busy (by default): back to back, after work; not after a pause', async () => {
+    const m2 = await load('googlenet', 2, true);
+    try {
+      const pool = poolOf(m2);
+      expect(pool.blocksCaller).toBe(true);
+      const input = randomInput([1, 96, 96, 3], 31, 128);
+      const first = await m2.run(input); // the first run: no run before it
+      expect(pool.stats.callerRuns).toBe(0);
+      expectSame(first, await m2.run(input)); // right after it
+      expect(pool.stats.callerRuns).toBe(1);
+      await sleep(300); // idle cores
+      expectSame(first, await m2.run(input));
+      expect(pool.stats.callerRuns).toBe(1);
+      await sleep(300);
+      for (const until = performance.now() + 100; performance.now() < until;); // work on this thread
+      expectSame(first, await m2.run(input));
+      expect(pool.stats.callerRuns).toBe(2);
+    } finally {
+      await m2.dispose();
+    }
+  });
+
+  it('callerComputes: false keeps the calling thread out of every run', async () => {
+    const m2 = await loadModel({ model: 'googlenet', threads: 2, globalPool: true, callerComputes: false });
+    try {
+      const pool = poolOf(m2);
+      expect(pool.blocksCaller).toBe(false);
+      const input = randomInput([1, 96, 96, 3], 34, 128);
+      const first = await m2.run(input);
+      for (let i = 0; i < 3; i++) expectSame(first, await m2.run(input));
+      expect(pool.stats.callerRuns).toBe(0);
+    } finally {
+      await m2.dispose();
+    }
+  });
+
+  it('16 concurrent run() calls with different inputs each return what the input gives alone', async () => {
+    const pool = poolOf(m);
+    const before = pool.stats.callerRuns;
+    const inputs = Array.from({ length: 16 }, (_, i) => randomInput([1 + (i % 2), 97 + i, 96, 3], 600 + i, 128));
+    const together = await Promise.all(inputs.map((x, i) => m.run(x, { endpoints: i % 3 === 0 ? 'all' : undefined })));
+    for (const [i, x] of inputs.entries()) expectSame(await m.run(x, { endpoints: i % 3 === 0 ? 'all' : undefined }), together[i]);
+    expect(pool.stats.callerRuns - before).toBe(32);
+  });
+
+  it('a worker killed while the calling thread waits for it fails that call within 1 s with a RuntimeError; the next call is correct', async () => {
+    const pool = poolOf(m);
+    const input = randomInput([1, 96, 96, 3], 32, 128);
+    const expected = await m.run(input);
+    const spawned = pool.stats.spawned;
+    // One level: a step of ~10-30 ms (thread 0, the calling thread, claims the front) and a slow one
+    // (~0.4-0.8 s, the worker, from the back). The calling thread blocks at the run's end for
+    // CALLER_BLOCK_MS, then waits asynchronously: this test's timer runs then and kills the worker.
+    const arena = (m as unknown as { layout: { arenaBase: number } }).layout.arenaBase;
+    const MB = 1 << 20;
+    const medium = { fn: 'conv2d_ref', lo: 17, hi: 19, total: 1, align: 1, scratch: -1,
+      args: [arena + 4 * MB, 28, 28, 64, arena + 4.25 * MB, 28, 28, 64, 0, arena + 4.5 * MB, arena + 4.75 * MB, 64, 3, 3, 1, 1, 1, 0, 0, 1] };
+    const slow = { fn: 'conv2d_ref', lo: 17, hi: 19, total: 1, align: 1, scratch: -1,
+      args: [arena, 56, 56, 64, arena + MB, 56, 56, 64, 0, arena + 2 * MB, arena + 3 * MB, 64, 7, 7, 1, 1, 3, 0, 0, 1] };
+    const program = { id: 3e9, levels: [[0, 1]], captureLevel: [0, 0], steps: [medium, slow] };
+    const pending = runNowOf(pool)(program, () => undefined, () => undefined, new Set()).then(() => undefined, (e: unknown) => e);
+    await sleep(100);
+    expect(pool.busy).toBe(true);
+    const killedAt = performance.now();
+    void pool._terminateWorkerForTest(1);
+    const error = await pending;
+    expect(performance.now() - killedAt).toBeLessThan(1000);
+    expect(error).toBeInstanceOf(RuntimeError);
+    expect((error as Error).message).toMatch(/worker died during the run \(thread 1/);
+    expectSame(expected, await m.run(input));
+    expect(pool.stats.spawned).toBe(spawned + 1);
+    expect(pool.liveWorkers).toBe(2);
+  });
+
+  it('a kernel that traps on the calling thread fails that call with a RuntimeError; the next call is correct', async () => {
+    const pool = poolOf(m);
+    const input = randomInput([1, 96, 96, 3], 33, 128);
+    const expected = await m.run(input);
+    const bad = {
+      id: 3e9 + 1, levels: [[0]], captureLevel: [0],
+      steps: [{ fn: 'softmax', args: [0x7fffff00, 0x7fffff00, 1000, 0, 1000], lo: 3, hi: 4, total: 1000, align: 1, scratch: -1 }],
+    };
+    const t0 = performance.now();
+    const error = await runNowOf(pool)(bad, () => undefined, () => undefined, new Set()).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(RuntimeError);
+    expect((error as Error).message).toMatch(/(calling thread|worker died).*out of bounds/);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expectSame(expected, await m.run(input));
+    expect(pool.liveWorkers).toBe(2);
+  });
+
+  it('dispose() while the calling thread waits for a worker rejects the run and leaves no worker', async () => {
+    const m2 = await load('googlenet', 2, true, 'always');
+    const pool = poolOf(m2);
+    const arena = (m2 as unknown as { layout: { arenaBase: number } }).layout.arenaBase;
+    const MB = 1 << 20;
+    const medium = { fn: 'conv2d_ref', lo: 17, hi: 19, total: 1, align: 1, scratch: -1,
+      args: [arena + 4 * MB, 28, 28, 64, arena + 4.25 * MB, 28, 28, 64, 0, arena + 4.5 * MB, arena + 4.75 * MB, 64, 3, 3, 1, 1, 1, 0, 0, 1] };
+    const slow = { fn: 'conv2d_ref', lo: 17, hi: 19, total: 1, align: 1, scratch: -1,
+      args: [arena, 56, 56, 64, arena + MB, 56, 56, 64, 0, arena + 2 * MB, arena + 3 * MB, 64, 7, 7, 1, 1, 3, 0, 0, 1] };
+    const pending = runNowOf(pool)({ id: 3e9 + 2, levels: [[0, 1]], captureLevel: [0, 0], steps: [medium, slow] }, () => undefined, () => undefined, new Set())
+      .then(() => undefined, (e: unknown) => e);
+    await sleep(100);
+    expect(pool.busy).toBe(true);
+    await m2.dispose();
+    const error = await pending;
+    expect(error).toBeInstanceOf(RuntimeError);
+    expect((error as Error).message).toMatch(/model is disposed/);
+    expect(pool.stats.exited).toBe(pool.stats.spawned);
   });
 });
 

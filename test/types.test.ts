@@ -100,7 +100,7 @@ import { loadModel, decodeImage, parseSafetensors, buildNetwork, endpointNames,
 import { loadModel as loadEdge } from 'googlenet-wasm/edge';
 declare const arg: { threads?: number; top?: number; labels?: string[]; text?: string };
 const o: LoadOptions = {
-  model: undefined, weights: undefined, threads: arg.threads, kernels: undefined, wasm: undefined,
+  model: undefined, weights: undefined, threads: arg.threads, callerComputes: undefined, kernels: undefined, wasm: undefined,
   maxMemoryBytes: undefined, winograd: undefined, labels: arg.labels, finalEndpoint: undefined,
   includeRootBlock: undefined, numClasses: undefined, globalPool: undefined, spatialSqueeze: undefined,
 };
@@ -467,8 +467,8 @@ export { model, ImageDecodeError, InputError };
 
   it('… and the runtime takes every option as undefined, as its default', async () => {
     const m = await loadModel({
-      model: undefined, weights: undefined, threads: undefined, kernels: undefined, wasm: undefined, maxMemoryBytes: undefined,
-      winograd: undefined, labels: undefined, finalEndpoint: undefined, includeRootBlock: undefined, numClasses: undefined,
+      model: undefined, weights: undefined, threads: undefined, callerComputes: undefined, kernels: undefined, wasm: undefined,
+      maxMemoryBytes: undefined, winograd: undefined, labels: undefined, finalEndpoint: undefined, includeRootBlock: undefined, numClasses: undefined,
       globalPool: undefined, spatialSqueeze: undefined,
     });
     try {

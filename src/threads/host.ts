@@ -27,6 +27,11 @@ export interface ThreadHost {
   /** Logical CPUs available to this process. */
   readonly cores: number;
   /**
+   * CPU time this process has used so far (ms, all its threads), where the calling thread may block in
+   * Atomics.wait and so take part in runs (Node); absent where it must not (a page's main thread).
+   */
+  cpuMs?(): number;
+  /**
    * Start the worker script at `url` (an ES module), or, without one, the host's own: each host names its
    * script itself, so that a bundle of the browser path never references Node's worker script (a
    * `new URL('./worker.js', import.meta.url)` in the pool made webpack emit dist/worker.js as an asset no

@@ -22,6 +22,10 @@ const WORKER = new URL('../worker.js', import.meta.url);
 
 export const nodeHost: ThreadHost = {
   cores: availableParallelism(),
+  cpuMs() {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  },
   spawn(url: URL | undefined, events: WorkerEvents): WorkerHandle {
     const w = new Worker(url ?? WORKER, { name: 'googlenet-wasm', execArgv: WORKER_EXEC_ARGV });
     let exited = false;

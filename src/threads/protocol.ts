@@ -11,10 +11,11 @@
  *   of the run); the main thread waits on it asynchronously, never blocking;
  * - EPOCH: the current run; the main thread bumps it to abort a run (a worker died, dispose), and a worker
  *   whose run epoch no longer matches leaves the run at its next barrier;
- * - BELL, RUN, PARK: the doorbell (`parkBegin`, `parkWait`, `ring`). After a run a worker stays parked on
- *   BELL for a while (PARK[thread] = PARKED) instead of returning to its message loop; a run of a program
- *   it already holds then starts with one store and one notify for all workers (RUN: epoch, program,
- *   stops) instead of a message to each;
+ * - RUN, PARK: the doorbell (`parkBegin`, `parkWait`, `ring`). After a run a worker stays parked on its
+ *   own PARK word for a while (PARK[thread] = PARKED) instead of returning to its message loop; a run of a
+ *   program it already holds then starts with a store and a notify of that word (RUN: epoch, program,
+ *   stops) instead of a message. A word per worker, not one bell for all: a run the calling thread takes
+ *   part in wakes only the workers it needs and leaves the others asleep;
  * - LEFT: per worker, the epoch of the last run it has left. A run that ends needs no answer from the
  *   workers (the main thread sees its last barrier); after an abort, the pool knows from LEFT (or from a
  *   'done' message) which workers are out of the run;
@@ -37,7 +38,6 @@ export const CTL_GEN = 16;
 export const CTL_SIGNAL = 32;
 export const CTL_EPOCH = 48;
 export const CTL_CLAIM = 64;
-export const CTL_BELL = 80;
 /** The run a ring starts: epoch, program id, number of stops, then the stops (at most RUN_STOPS). */
 export const CTL_RUN = 96;
 export const RUN_STOPS = 61;
@@ -169,50 +169,47 @@ export function barrier(ctl: Int32Array, threads: number, kind: number, epoch: n
 
 /**
  * A worker parks as it arrives at the last barrier of a run (so that it is PARKED before the pool sees the
- * run end and may ring for the next one): returns the bell it has seen, for parkWait.
+ * run end and may ring for the next one).
  */
-export function parkBegin(ctl: Int32Array, thread: number): number {
-  const seen = Atomics.load(ctl, CTL_BELL);
+export function parkBegin(ctl: Int32Array, thread: number): void {
   Atomics.store(ctl, CTL_PARK + thread, PARKED);
-  return seen;
 }
 
 /**
- * Then, after the run: wait on BELL until the pool rings, and return the run this worker was claimed for,
- * or undefined when it is to go back to its message loop (WAKE, or `ms` without a ring). The bell was
- * read before PARKED was stored and the pool rings only after claiming, so no ring is missed; a worker
- * whose time is up leaves only if it takes its word from PARKED to LOOP before the pool claims it.
+ * Then, after the run: wait on its PARK word until the pool claims it, and return the run it was claimed
+ * for, or undefined when it is to go back to its message loop (WAKE, or `ms` without a ring). The pool
+ * writes RUN before it claims, so a worker that sees CLAIMED has its run; a worker whose time is up leaves
+ * only if it takes its word from PARKED to LOOP before the pool claims it.
  */
-export function parkWait(ctl: Int32Array, thread: number, seen: number, ms = PARK_MS): RunMessage | undefined {
+export function parkWait(ctl: Int32Array, thread: number, ms = PARK_MS): RunMessage | undefined {
   const word = CTL_PARK + thread;
   const until = performance.now() + ms;
   for (;;) {
-    if (Atomics.load(ctl, CTL_BELL) !== seen) {
-      const state = Atomics.load(ctl, word);
-      if (state === CLAIMED) {
-        Atomics.store(ctl, word, LOOP);
-        const n = Atomics.load(ctl, CTL_RUN + 2);
-        const stops: number[] = [];
-        for (let i = 0; i < n; i++) stops.push(Atomics.load(ctl, CTL_RUN + 3 + i));
-        return { type: 'run', epoch: Atomics.load(ctl, CTL_RUN), program: Atomics.load(ctl, CTL_RUN + 1), stops };
-      }
-      if (state === WAKE) {
-        Atomics.store(ctl, word, LOOP);
-        return undefined;
-      }
+    const state = Atomics.load(ctl, word);
+    if (state === CLAIMED) {
+      Atomics.store(ctl, word, LOOP);
+      const n = Atomics.load(ctl, CTL_RUN + 2);
+      const stops: number[] = [];
+      for (let i = 0; i < n; i++) stops.push(Atomics.load(ctl, CTL_RUN + 3 + i));
+      return { type: 'run', epoch: Atomics.load(ctl, CTL_RUN), program: Atomics.load(ctl, CTL_RUN + 1), stops };
+    }
+    if (state === WAKE) {
+      Atomics.store(ctl, word, LOOP);
+      return undefined;
     }
     const left = until - performance.now();
     if (left <= 0 && Atomics.compareExchange(ctl, word, PARKED, LOOP) === PARKED) return undefined;
-    Atomics.wait(ctl, CTL_BELL, seen, Math.max(1, Math.min(left, WAIT_MS)));
+    Atomics.wait(ctl, word, PARKED, Math.max(1, left));
   }
 }
 
 /**
- * The pool's side: claim every parked worker for a run in RUN (`cached[t]`: it holds the program) or send
- * it back to its message loop, then ring once. Returns which workers were claimed; the others need the
- * run as a message. The RUN words are written before the ring.
+ * The pool's side: claim each parked worker for the run in RUN (`cached[t]` true: it holds the program),
+ * send it back to its message loop (false), or leave it parked (null: not in this run), and wake each one
+ * claimed or sent back. Returns which workers were claimed; the others in the run need it as a message.
+ * The RUN words are written before any claim.
  */
-export function ring(ctl: Int32Array, cached: boolean[], run: { epoch: number; program: number; stops: number[] }): boolean[] {
+export function ring(ctl: Int32Array, cached: Array<boolean | null>, run: { epoch: number; program: number; stops: number[] }): boolean[] {
   const fits = run.stops.length <= RUN_STOPS;
   if (fits) {
     Atomics.store(ctl, CTL_RUN, run.epoch);
@@ -220,18 +217,13 @@ export function ring(ctl: Int32Array, cached: boolean[], run: { epoch: number; p
     Atomics.store(ctl, CTL_RUN + 2, run.stops.length);
     run.stops.forEach((v, i) => Atomics.store(ctl, CTL_RUN + 3 + i, v));
   }
-  let rung = false;
-  const claimed = cached.map((c, t) => {
+  return cached.map((c, t) => {
+    if (c === null) return false;
     const want = c && fits ? CLAIMED : WAKE;
     if (Atomics.compareExchange(ctl, CTL_PARK + t, PARKED, want) !== PARKED) return false;
-    rung = true;
+    Atomics.notify(ctl, CTL_PARK + t);
     return want === CLAIMED;
   });
-  if (rung) {
-    Atomics.add(ctl, CTL_BELL, 1);
-    Atomics.notify(ctl, CTL_BELL);
-  }
-  return claimed;
 }
 
 /** A chunk of a step: rows [lo, hi) and panels [lo2, hi2) (the whole second extent unless split). */
@@ -371,6 +363,26 @@ export function claim(ctl: Int32Array, n: number, thread: number, threads: numbe
     if (front + back >= n) return -1;
     if (Atomics.compareExchange(ctl, CTL_CLAIM, w, thread === 0 ? w + 1 : w + 0x10000) === w) return thread === 0 ? front : n - 1 - back;
   }
+}
+
+/** A level's work items for one thread: kernel and arguments, in claim order. */
+export type Call = [(...a: number[]) => void, number[]];
+
+/**
+ * A program's work items, level by level, for a thread whose scratch starts at `scratch` (every thread of
+ * a run holds the same lists, with its own scratch): the workers' and, when it takes part, the calling
+ * thread's.
+ */
+export function levelCalls(p: Pick<WireProgram, 'steps' | 'levels'>, kernels: Record<string, unknown>, threads: number, scratch: number): Call[][] {
+  return p.levels.map((lv) => {
+    const steps = lv.map((i) => p.steps[i]);
+    const fns = steps.map((s) => {
+      const f = kernels[s.fn];
+      if (typeof f !== 'function') throw new Error(`unknown kernel ${s.fn}`);
+      return f as (...a: number[]) => void;
+    });
+    return levelChunks(steps, threads).map(({ step, chunk }) => [fns[step], chunkArgs(steps[step], chunk, scratch)] as Call);
+  });
 }
 
 /** Kernel arguments for a chunk, with the calling thread's own scratch. */

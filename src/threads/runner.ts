@@ -7,11 +7,9 @@
 import { instantiateKernels } from '../wasm.js';
 import type { Port } from './host.js';
 import {
-  barrier, chunkArgs, claim, CTL_ABORTED, CTL_EPOCH, CTL_LEFT, CTL_WORDS, END, levelChunks, parkBegin, parkWait, PLAIN, STOP,
-  type InitMessage, type RunMessage, type ToWorker, type WireProgram,
+  barrier, claim, CTL_ABORTED, CTL_EPOCH, CTL_LEFT, CTL_WORDS, END, levelCalls, parkBegin, parkWait, PLAIN, STOP,
+  type Call, type InitMessage, type RunMessage, type ToWorker, type WireProgram,
 } from './protocol.js';
-
-type Call = [(...a: number[]) => void, number[]];
 
 interface State {
   init: InitMessage;
@@ -26,16 +24,7 @@ export function startRunner(port: Port): void {
 
   const prepare = (p: WireProgram): Call[][] => {
     const { thread, threads, scratchBase, scratchBytes } = st!.init;
-    const scratch = scratchBase + thread * scratchBytes;
-    return p.levels.map((lv) => {
-      const steps = lv.map((i) => p.steps[i]);
-      const fns = steps.map((s) => {
-        const f = st!.kernels[s.fn];
-        if (typeof f !== 'function') throw new Error(`unknown kernel ${s.fn}`);
-        return f;
-      });
-      return levelChunks(steps, threads).map(({ step, chunk }) => [fns[step], chunkArgs(steps[step], chunk, scratch)] as Call);
-    });
+    return levelCalls(p, st!.kernels, threads, scratchBase + thread * scratchBytes);
   };
 
   const handle = (m: ToWorker): void => {
@@ -62,13 +51,12 @@ export function startRunner(port: Port): void {
     // A run, then the runs the pool rings for while this worker is parked (parkWait in protocol.ts).
     let run: RunMessage | undefined = m;
     while (run) {
-      const seen = execute(run);
-      run = seen === undefined ? undefined : parkWait(ctl, st.init.thread, seen);
+      run = execute(run) ? parkWait(ctl, st.init.thread) : undefined;
     }
   };
 
-  /** One run; returns the bell seen when parking at its last barrier (undefined if it was aborted). */
-  const execute = (m: RunMessage): number | undefined => {
+  /** One run; returns whether the worker parked at its last barrier (not if it was aborted). */
+  const execute = (m: RunMessage): boolean => {
     const { ctl } = st!;
     const { threads, spin, thread } = st!.init;
     if (m.drop !== undefined) programs.delete(m.drop);
@@ -82,7 +70,7 @@ export function startRunner(port: Port): void {
     }
     const stops = new Set(m.stops);
     let ok = true;
-    let seen: number | undefined;
+    let parked = false;
     for (let l = 0; l < calls.length && ok; l++) {
       if (Atomics.load(ctl, CTL_EPOCH) !== m.epoch) {
         ok = false;
@@ -94,7 +82,10 @@ export function startRunner(port: Port): void {
         f(...args);
       }
       const lastLevel = l === calls.length - 1;
-      if (lastLevel) seen = parkBegin(ctl, thread);
+      if (lastLevel) {
+        parkBegin(ctl, thread);
+        parked = true;
+      }
       ok = barrier(ctl, threads, lastLevel ? END : stops.has(l) ? STOP : PLAIN, m.epoch, spin);
     }
     // A run that ends needs no answer: the pool sees its last barrier, and after an abort it reads LEFT. The
@@ -102,9 +93,9 @@ export function startRunner(port: Port): void {
     // read LEFT too early gets a message instead. Not EPOCH: the next run may have moved it on already
     // (this worker descheduled after the last barrier), which needs no message.
     Atomics.store(ctl, CTL_LEFT + thread, m.epoch);
-    if (ok && Atomics.load(ctl, CTL_ABORTED) !== m.epoch) return seen;
+    if (ok && Atomics.load(ctl, CTL_ABORTED) !== m.epoch) return parked;
     port.postMessage({ type: 'done', epoch: m.epoch, aborted: !ok });
-    return ok ? seen : undefined;
+    return ok && parked;
   };
 
   port.onMessage((m) => {

@@ -53,13 +53,16 @@ for (let r = 0; r < runs; r++) {
   for (const x of live) {
     if (x.error || (x.c.batch > 1 && r % 4 !== 0)) continue;
     await x.m.run(x.input); // untimed: the previous configuration's weights and activations leave the caches
+    const joined = x.m.executor.stats?.callerRuns;
     const t = performance.now();
     await x.m.run(x.input);
     x.ms.push(performance.now() - t);
+    // Runs the calling thread took part in (a pool on Node does when the cores have just been busy).
+    if (joined !== undefined) x.callerRuns = (x.callerRuns ?? 0) + x.m.executor.stats.callerRuns - joined;
   }
   machine.rounds.push(await probe.sample(20));
 }
-for (const { c, m, ms, error, loadMs, firstMs } of live) {
+for (const { c, m, ms, error, loadMs, firstMs, callerRuns } of live) {
   if (error) {
     rows.push({ ...c, error });
     continue;
@@ -67,7 +70,7 @@ for (const { c, m, ms, error, loadMs, firstMs } of live) {
   const s = stats(ms);
   // msPerImage as `googlenet bench --json` gives it (BenchResult in src/bench.ts): per image, over the timed runs.
   const msPerImage = { median: s.median / c.batch, p10: s.p10 / c.batch, p90: s.p90 / c.batch, runs: s.runs };
-  const row = { ...c, kernels: m.info.kernels, msPerImage, imagesPerSecond: 1000 / msPerImage.median, loadMs, firstRunMs: firstMs };
+  const row = { ...c, kernels: m.info.kernels, msPerImage, imagesPerSecond: 1000 / msPerImage.median, loadMs, firstRunMs: firstMs, ...(callerRuns === undefined ? {} : { callerRuns }) };
   if (c.threads > 1 && c.batch === 1) {
     // The pool's cost per sync point (empty barriers of all workers) and the sync points of this plan.
     // Internals, as in bench/layers.mjs: this is a development tool.
@@ -98,6 +101,9 @@ if (values.json) {
   }
   for (const r of rows.filter((x) => x.barrierUs !== undefined)) {
     console.log(`${r.model}, ${r.threads} threads: ${r.syncPoints} sync points per image, ${r.barrierUs.toFixed(2)} µs per barrier (empty, all workers)`);
+  }
+  for (const r of rows.filter((x) => x.callerRuns !== undefined)) {
+    console.log(`${r.model} batch ${r.batch}, ${r.threads} threads: the calling thread computed in ${r.callerRuns} of ${r.msPerImage.runs} timed runs (the workers alone in the others)`);
   }
   console.log(`machine before: ${machineLine(machine.before)}`);
   console.log(`between rounds: ${machineSummary(machine.rounds)}`);

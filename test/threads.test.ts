@@ -306,6 +306,40 @@ describe('doorbell (a worker parked after a run)', () => {
   });
 });
 
+/** A one-step program whose kernel reads far out of bounds: every thread that claims a chunk of it traps. */
+const trapProgram = (id: number) => ({
+  id, levels: [[0]], captureLevel: [0],
+  steps: [{ fn: 'softmax', args: [0x7fffff00, 0x7fffff00, 1000, 0, 1000], lo: 3, hi: 4, total: 1000, align: 1, scratch: -1 }],
+});
+
+/** The trap program fails its run within 1 s with a RuntimeError matching `message`; the next call is correct. */
+async function expectTrapFails(m: Model, id: number, message: RegExp) {
+  const pool = poolOf(m);
+  const input = randomInput([1, 96, 96, 3], 12, 128);
+  const expected = await m.run(input);
+  const t0 = performance.now();
+  const error = await runNowOf(pool)(trapProgram(id), () => undefined, () => undefined, new Set()).then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(RuntimeError);
+  expect((error as Error).message).toMatch(message);
+  expect(performance.now() - t0).toBeLessThan(1000);
+  expectSame(expected, await m.run(input));
+  expect(pool.liveWorkers).toBe(2);
+}
+
+/**
+ * One level of two reference convolutions: ~10-30 ms at the front (thread 0 claims it: the calling thread
+ * when it takes part) and ~0.4-2 s at the back (thread 1, a worker), in the arena's first 5 MiB.
+ */
+function frontAndSlowBack(m: Model, id: number) {
+  const arena = (m as unknown as { layout: { arenaBase: number } }).layout.arenaBase;
+  const MB = 1 << 20;
+  // conv2d_ref(inp, H, W, C, out, OH, OW, outStride, outOff, w, b, Cout, KH, KW, SH, SW, padT, padL, relu, N):
+  // `size` square, 64 channels in and out, a k x k kernel; its tensors `step` bytes apart from `at` on.
+  const conv = (at: number, step: number, size: number, k: number) => ({ fn: 'conv2d_ref', lo: 17, hi: 19, total: 1, align: 1, scratch: -1,
+    args: [at, size, size, 64, at + step, size, size, 64, 0, at + 2 * step, at + 3 * step, 64, k, k, 1, 1, (k - 1) / 2, 0, 0, 1] });
+  return { id, levels: [[0, 1]], captureLevel: [0, 0], steps: [conv(arena + 4 * MB, MB / 4, 28, 3), conv(arena, MB, 56, 7)] };
+}
+
 describe('pool behaviour (googlenet, threads 2, two workers)', () => {
   let m: Model;
   beforeAll(async () => {
@@ -418,22 +452,7 @@ describe('pool behaviour (googlenet, threads 2, two workers)', () => {
   });
 
   it('a worker that throws mid-run (a kernel trap) fails that call with a RuntimeError; the next call is correct', async () => {
-    const pool = poolOf(m);
-    const input = randomInput([1, 96, 96, 3], 12, 128);
-    const expected = await m.run(input);
-    // A one-step program whose kernel reads far out of bounds: every worker that claims a chunk traps.
-    const bad = {
-      id: 1e9, levels: [[0]], captureLevel: [0],
-      steps: [{ fn: 'softmax', args: [0x7fffff00, 0x7fffff00, 1000, 0, 1000], lo: 3, hi: 4, total: 1000, align: 1, scratch: -1 }],
-    };
-    const runNow = runNowOf(pool);
-    const t0 = performance.now();
-    const error = await runNow(bad, () => undefined, () => undefined, new Set()).then(() => undefined, (e: unknown) => e);
-    expect(error).toBeInstanceOf(RuntimeError);
-    expect((error as Error).message).toMatch(/worker died.*out of bounds/);
-    expect(performance.now() - t0).toBeLessThan(1000);
-    expectSame(expected, await m.run(input));
-    expect(pool.liveWorkers).toBe(2);
+    await expectTrapFails(m, 1e9, /worker died.*out of bounds/);
   });
 
   it('runs back to back start at a ring of the parked workers; after PARK_MS idle, by message again', async () => {
@@ -615,16 +634,9 @@ describe('the calling thread as thread 0 (googlenet, threads 2)', () => {
     const input = randomInput([1, 96, 96, 3], 32, 128);
     const expected = await m.run(input);
     const spawned = pool.stats.spawned;
-    // One level: a step of ~10-30 ms (thread 0, the calling thread, claims the front) and a slow one
-    // (~0.4-0.8 s, the worker, from the back). The calling thread blocks at the run's end for
-    // CALLER_BLOCK_MS, then waits asynchronously: this test's timer runs then and kills the worker.
-    const arena = (m as unknown as { layout: { arenaBase: number } }).layout.arenaBase;
-    const MB = 1 << 20;
-    const medium = { fn: 'conv2d_ref', lo: 17, hi: 19, total: 1, align: 1, scratch: -1,
-      args: [arena + 4 * MB, 28, 28, 64, arena + 4.25 * MB, 28, 28, 64, 0, arena + 4.5 * MB, arena + 4.75 * MB, 64, 3, 3, 1, 1, 1, 0, 0, 1] };
-    const slow = { fn: 'conv2d_ref', lo: 17, hi: 19, total: 1, align: 1, scratch: -1,
-      args: [arena, 56, 56, 64, arena + MB, 56, 56, 64, 0, arena + 2 * MB, arena + 3 * MB, 64, 7, 7, 1, 1, 3, 0, 0, 1] };
-    const program = { id: 3e9, levels: [[0, 1]], captureLevel: [0, 0], steps: [medium, slow] };
+    // The calling thread blocks at the run's end for CALLER_BLOCK_MS, then waits asynchronously: this
+    // test's timer runs then and kills the worker in its slow step.
+    const program = frontAndSlowBack(m, 3e9);
     const pending = runNowOf(pool)(program, () => undefined, () => undefined, new Set()).then(() => undefined, (e: unknown) => e);
     await sleep(100);
     expect(pool.busy).toBe(true);
@@ -640,33 +652,13 @@ describe('the calling thread as thread 0 (googlenet, threads 2)', () => {
   });
 
   it('a kernel that traps on the calling thread fails that call with a RuntimeError; the next call is correct', async () => {
-    const pool = poolOf(m);
-    const input = randomInput([1, 96, 96, 3], 33, 128);
-    const expected = await m.run(input);
-    const bad = {
-      id: 3e9 + 1, levels: [[0]], captureLevel: [0],
-      steps: [{ fn: 'softmax', args: [0x7fffff00, 0x7fffff00, 1000, 0, 1000], lo: 3, hi: 4, total: 1000, align: 1, scratch: -1 }],
-    };
-    const t0 = performance.now();
-    const error = await runNowOf(pool)(bad, () => undefined, () => undefined, new Set()).then(() => undefined, (e: unknown) => e);
-    expect(error).toBeInstanceOf(RuntimeError);
-    expect((error as Error).message).toMatch(/(calling thread|worker died).*out of bounds/);
-    expect(performance.now() - t0).toBeLessThan(1000);
-    expectSame(expected, await m.run(input));
-    expect(pool.liveWorkers).toBe(2);
+    await expectTrapFails(m, 3e9 + 1, /(calling thread|worker died).*out of bounds/);
   });
 
   it('dispose() while the calling thread waits for a worker rejects the run and leaves no worker', async () => {
     const m2 = await load('googlenet', 2, true, 'always');
     const pool = poolOf(m2);
-    const arena = (m2 as unknown as { layout: { arenaBase: number } }).layout.arenaBase;
-    const MB = 1 << 20;
-    const medium = { fn: 'conv2d_ref', lo: 17, hi: 19, total: 1, align: 1, scratch: -1,
-      args: [arena + 4 * MB, 28, 28, 64, arena + 4.25 * MB, 28, 28, 64, 0, arena + 4.5 * MB, arena + 4.75 * MB, 64, 3, 3, 1, 1, 1, 0, 0, 1] };
-    const slow = { fn: 'conv2d_ref', lo: 17, hi: 19, total: 1, align: 1, scratch: -1,
-      args: [arena, 56, 56, 64, arena + MB, 56, 56, 64, 0, arena + 2 * MB, arena + 3 * MB, 64, 7, 7, 1, 1, 3, 0, 0, 1] };
-    const pending = runNowOf(pool)({ id: 3e9 + 2, levels: [[0, 1]], captureLevel: [0, 0], steps: [medium, slow] }, () => undefined, () => undefined, new Set())
-      .then(() => undefined, (e: unknown) => e);
+    const pending = runNowOf(pool)(frontAndSlowBack(m2, 3e9 + 2), () => undefined, () => undefined, new Set()).then(() => undefined, (e: unknown) => e);
     await sleep(100);
     expect(pool.busy).toBe(true);
     await m2.dispose();

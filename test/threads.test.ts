@@ -8,6 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -588,8 +589,15 @@ describe('the calling thread as thread 0 (googlenet, threads 2)', () => {
     const m2 = await load('googlenet', 2, true);
     try {
       const pool = poolOf(m2);
-      expect(pool.blocksCaller).toBe(true);
       const input = randomInput([1, 96, 96, 3], 31, 128);
+      if (availableParallelism() < 2) {
+        // More threads than cores: the calling thread never blocks for the workers.
+        expect(pool.blocksCaller).toBe(false);
+        expectSame(await m2.run(input), await m2.run(input));
+        expect(pool.stats.callerRuns).toBe(0);
+        return;
+      }
+      expect(pool.blocksCaller).toBe(true);
       const first = await m2.run(input); // the first run: no run before it
       expect(pool.stats.callerRuns).toBe(0);
       expectSame(first, await m2.run(input)); // right after it

@@ -143,8 +143,17 @@ export class WorkerPool implements Executor {
   /** Runs may compute on the calling thread (see callerJoins). */
   get blocksCaller(): boolean {
     const mode = this.o.callerMode ?? 'auto';
-    return !!this.o.callerKernels && !!this.host.cpuMs && (mode === 'always' || (mode === 'auto' && this.threads <= this.host.cores));
+    return this.mayBlock && !!this.o.callerKernels && !!this.host.cpuMs && (mode === 'always' || (mode === 'auto' && this.threads <= this.host.cores));
   }
+  /** This thread may block in Atomics.wait (not a page's main thread, also under Node integration, e.g. Electron's). */
+  private readonly mayBlock = (() => {
+    try {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
 
   private constructor(private readonly o: PoolOptions, private readonly host: ThreadHost, private readonly url: URL | undefined) {
     this.threads = o.threads;

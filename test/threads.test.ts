@@ -614,6 +614,28 @@ describe('the calling thread as thread 0 (googlenet, threads 2)', () => {
     }
   });
 
+  it('a thread that may not block in Atomics.wait (a page, Electron\'s renderer with Node integration) never takes part', async () => {
+    const wait = Atomics.wait;
+    Atomics.wait = () => {
+      throw new TypeError('Atomics.wait cannot be called in this context');
+    };
+    let m2: Model;
+    try {
+      m2 = await load('googlenet', 2, true, 'always');
+    } finally {
+      Atomics.wait = wait;
+    }
+    try {
+      const pool = poolOf(m2);
+      expect(pool.blocksCaller).toBe(false);
+      const input = randomInput([1, 96, 96, 3], 35, 128);
+      expectSame(await m2.run(input), await m2.run(input));
+      expect(pool.stats.callerRuns).toBe(0);
+    } finally {
+      await m2.dispose();
+    }
+  });
+
   it('callerComputes: false keeps the calling thread out of every run', async () => {
     const m2 = await loadModel({ model: 'googlenet', threads: 2, globalPool: true, callerComputes: false });
     try {

@@ -112,6 +112,16 @@ interface Slot {
   lastError?: string;
 }
 
+/** Whether this thread may block in Atomics.wait (not a page's main thread). */
+function mayWait(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function defaultHost(): Promise<ThreadHost> {
   if (isNode()) return (await import(/* webpackIgnore: true */ './threads/node.js')).nodeHost;
   if (typeof (globalThis as { Worker?: unknown }).Worker === 'function') return (await import('./threads/browser.js')).browserHost;
@@ -143,22 +153,20 @@ export class WorkerPool implements Executor {
   /** Runs may compute on the calling thread (see callerJoins). */
   get blocksCaller(): boolean {
     const mode = this.o.callerMode ?? 'auto';
-    return this.mayBlock && !!this.o.callerKernels && !!this.host.cpuMs && (mode === 'always' || (mode === 'auto' && this.threads <= this.host.cores));
+    return this.mayBlock && (mode === 'always' || (mode === 'auto' && this.threads <= this.host.cores));
   }
-  /** This thread may block in Atomics.wait (not a page's main thread, also under Node integration, e.g. Electron's). */
-  private readonly mayBlock = (() => {
-    try {
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  })();
+  /**
+   * The calling thread has kernels and a host that offers it runs (Node), and may block in Atomics.wait:
+   * not the main thread of a page under Node integration (Electron's renderer). Tried only then: a page's
+   * main thread never calls Atomics.wait.
+   */
+  private readonly mayBlock: boolean;
 
   private constructor(private readonly o: PoolOptions, private readonly host: ThreadHost, private readonly url: URL | undefined) {
     this.threads = o.threads;
     this.ctl = new Int32Array(o.memory.buffer, o.controlBase, CTL_WORDS);
     this.spin = o.threads <= host.cores ? SPIN_US : 0;
+    this.mayBlock = !!o.callerKernels && !!host.cpuMs && mayWait();
   }
 
   static async create(o: PoolOptions): Promise<WorkerPool> {

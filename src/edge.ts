@@ -12,6 +12,7 @@
  * - One thread, inline. Nothing reachable from this module imports the worker pool or any Node module.
  * - Stride-1 3x3 convolutions default to Winograd F(2x2, 3x3) here (`winograd: 2`), for memory.
  */
+import { browserContext } from './context.js';
 import { InputError } from './errors.js';
 import { createModel, type LoadOptions, type Model, type Platform } from './model.js';
 import { parseLabels } from './classify.js';
@@ -64,17 +65,6 @@ export interface EdgeLoadOptions extends Omit<LoadOptions, 'wasm' | 'weights' | 
 }
 
 /**
- * A browser page or Web Worker. Not workerd, whose global scope is a ServiceWorkerGlobalScope and also has
- * WorkerGlobalScope, but no DedicatedWorkerGlobalScope, SharedWorkerGlobalScope, importScripts or document
- * (checked in miniflare 4).
- */
-function inBrowser(): boolean {
-  const g = globalThis as Record<string, unknown>;
-  return typeof g.document === 'object' || typeof g.DedicatedWorkerGlobalScope === 'function' ||
-    typeof g.SharedWorkerGlobalScope === 'function' || typeof g.importScripts === 'function';
-}
-
-/**
  * Bundlers that build for a worker target pass the `worker` condition (webpack's target 'webworker' does),
  * which names edge runtimes in this package's `exports`: a browser Web Worker gets this entry, and a
  * `loadModel()` or `loadModel({})` that works with the browser entry failed here saying that `wasm` must
@@ -86,7 +76,7 @@ const BROWSER_WORKER =
   "In a browser Web Worker import from 'googlenet-wasm/browser' instead: its loadModel() finds the kernels and weights by itself";
 
 export async function loadModel(options: EdgeLoadOptions): Promise<Model> {
-  if ((options === undefined || (options !== null && typeof options === 'object' && options.wasm === undefined)) && inBrowser()) {
+  if ((options === undefined || (options !== null && typeof options === 'object' && options.wasm === undefined)) && browserContext() !== undefined) {
     throw new InputError(BROWSER_WORKER);
   }
   if (options === null || typeof options !== 'object') throw new InputError('loadModel options must be an object');

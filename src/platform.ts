@@ -7,14 +7,12 @@
  * elsewhere the model runs one thread and `info.threadsNote` says why, for the context it runs in. Nothing here imports
  * Node modules: the pool and the hosts are loaded lazily, when threads > 1 actually start.
  */
+import { browserContext } from './context.js';
 import { createModel, type LoadOptions, type Model, type Platform } from './model.js';
 
 interface Globals {
   process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown };
   crossOriginIsolated?: boolean;
-  document?: unknown;
-  DedicatedWorkerGlobalScope?: unknown;
-  SharedWorkerGlobalScope?: unknown;
   navigator?: { hardwareConcurrency?: number };
   Worker?: unknown;
   SharedArrayBuffer?: unknown;
@@ -33,15 +31,16 @@ const COEP = 'Cross-Origin-Embedder-Policy: require-corp';
  * Chromium (156) leaves shared workers unisolated whatever their headers.
  */
 function notIsolated(): string {
-  if (typeof g.DedicatedWorkerGlobalScope === 'function') {
+  const where = browserContext();
+  if (where === 'dedicated worker') {
     return `this Web Worker is not cross-origin isolated (serve the page that starts it with the headers ${COOP} and ${COEP}, ` +
       `and the worker's script with ${COEP} too)`;
   }
-  if (typeof g.SharedWorkerGlobalScope === 'function') {
+  if (where === 'shared worker') {
     return `this shared worker is not cross-origin isolated (serve its script with the header ${COEP}, which not every browser ` +
       'honours for shared workers; or load the model in a dedicated Web Worker or in the page)';
   }
-  if (typeof g.document === 'object') return `the page is not cross-origin isolated (serve it with the headers ${COOP} and ${COEP})`;
+  if (where === 'page') return `the page is not cross-origin isolated (serve it with the headers ${COOP} and ${COEP})`;
   return 'this context is not cross-origin isolated (crossOriginIsolated is not true)';
 }
 

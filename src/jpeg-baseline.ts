@@ -368,14 +368,19 @@ function scanGrid(comps: Component[], layout: FrameLayout, sc: number[], width: 
   return { cols: Math.ceil(Math.ceil((width * c0.h) / hmax) / 8), rows: Math.ceil(Math.ceil((height * c0.v) / vmax) / 8) };
 }
 
-/** Refuse a progression of `scans` scans (so far) whose visits (scanVisits, summed) exceed MAX_PASSES over the frame's coefficients. */
-function checkProgression(scans: number, visits: number, comps: Component[], width: number, height: number, layout: FrameLayout): void {
-  if (scans > MAX_SCANS) fail(`${scans} scans, more than the ${MAX_SCANS} allowed (each may visit every block of the image)`);
+/** The image's coefficients: 64 per block of each component (what one pass over them visits). */
+function coefCount(comps: Component[], layout: FrameLayout, width: number, height: number): number {
   let coefs = 0;
   for (let ci = 0; ci < comps.length; ci++) {
     const { cols, rows } = scanGrid(comps, layout, [ci], width, height);
     coefs += 64 * cols * rows;
   }
+  return coefs;
+}
+
+/** Refuse a progression of `scans` scans (so far) whose visits (scanVisits, summed) exceed MAX_PASSES over the frame's coefficients. */
+function checkProgression(scans: number, visits: number, coefs: number): void {
+  if (scans > MAX_SCANS) fail(`${scans} scans, more than the ${MAX_SCANS} allowed (each may visit every block of the image)`);
   if (visits > MAX_PASSES * coefs) {
     fail(
       `${scans} scans that go through the image's coefficients ${(visits / coefs).toFixed(1)} times over, more than the ${MAX_PASSES} allowed ` +
@@ -410,14 +415,14 @@ export function forEachLaterSegment(b: Uint8Array, p: number, visit: (marker: nu
  * rest of the bytes hold (forEachLaterSegment), refused (checkProgression) before any is decoded if there
  * are too many or they would go through the coefficients too many times over.
  */
-function checkAllScans(b: Uint8Array, s: number, e: number, comps: Component[], layout: FrameLayout, width: number, height: number): void {
+function checkAllScans(b: Uint8Array, s: number, e: number, comps: Component[], layout: FrameLayout, width: number, height: number, coefs: number): void {
   let scans = 1, visits = scanVisits(b, s, comps, layout, width, height);
   forEachLaterSegment(b, e, (m, s2) => {
     if (m !== 0xda) return;
     scans++;
     visits += scanVisits(b, s2, comps, layout, width, height);
   });
-  checkProgression(scans, visits, comps, width, height, layout);
+  checkProgression(scans, visits, coefs);
 }
 
 /**
@@ -438,7 +443,7 @@ function decode(b: Uint8Array, denom: 1 | 4 | 8): ScaledJpeg | undefined {
   const acTables: (Huffman | undefined)[] = [];
   let comps: Component[] | undefined;
   let layout: FrameLayout | undefined;
-  let width = 0, height = 0, restart = 0, progressive = false, scans = 0, visits = 0;
+  let width = 0, height = 0, restart = 0, progressive = false, scans = 0, visits = 0, coefs = 0;
   let pred: Int32Array | undefined; // progressive: the DC predictions, reset at each scan
   let p = 2;
   for (;;) {
@@ -508,9 +513,12 @@ function decode(b: Uint8Array, denom: 1 | 4 | 8): ScaledJpeg | undefined {
     } else if (m === 0xda) {
       if (!comps || !layout) return fail('image data (SOS) before the frame header (SOF)');
       if (progressive) {
-        if (scans === 0) checkAllScans(b, s, e, comps, layout, width, height);
+        if (scans === 0) {
+          coefs = coefCount(comps, layout, width, height);
+          checkAllScans(b, s, e, comps, layout, width, height, coefs);
+        }
         visits += scanVisits(b, s, comps, layout, width, height);
-        checkProgression(++scans, visits, comps, width, height, layout);
+        checkProgression(++scans, visits, coefs);
         pred ??= new Int32Array(comps.length);
         pred.fill(0);
         p = progressiveScan(b, s, e, comps, layout, quant, dcTables, acTables, restart, scans, width, height, pred);

@@ -659,6 +659,18 @@ describe('the calling thread as thread 0 (googlenet, threads 2)', () => {
     expect(pool.stats.callerRuns - before).toBe(32);
   });
 
+  it('two models whose runs the calling thread takes part in, called at once: each call returns what it gives alone', async () => {
+    const m2 = await load('inception_v1', 2, true, 'always');
+    try {
+      const inputs = Array.from({ length: 6 }, (_, i) => randomInput([1, 96 + i, 96, 3], 700 + i, i % 2 ? 1 : 128));
+      const together = await Promise.all(inputs.map((x, i) => (i % 2 ? m2 : m).run(x)));
+      for (const [i, x] of inputs.entries()) expectSame(await (i % 2 ? m2 : m).run(x), together[i]);
+      expect(poolOf(m2).stats.callerRuns).toBe(6);
+    } finally {
+      await m2.dispose();
+    }
+  });
+
   it('a worker killed while the calling thread waits for it fails that call within 1 s with a RuntimeError; the next call is correct', async () => {
     const pool = poolOf(m);
     const input = randomInput([1, 96, 96, 3], 32, 128);

@@ -78,8 +78,8 @@ export function startRunner(port: Port): void {
       }
       const items = calls[l];
       for (let i = claim(ctl, items.length, thread, threads); i >= 0; i = claim(ctl, items.length, thread, threads)) {
-        const [f, args] = items[i];
-        f(...args);
+        const call = items[i]; // (indexed: destructuring took an array iterator per call in a micro-benchmark)
+        call[0](...call[1]);
       }
       const lastLevel = l === calls.length - 1;
       if (lastLevel) {

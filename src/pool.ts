@@ -77,6 +77,12 @@ const POLL_MS = 200;
  * 16.63, after 1.5 s 24.03 against 18.38; after 60 ms of work 16.2-16.6 against 16.8-20.4.
  */
 const HOT_IDLE_MS = 10;
+/**
+ * The calling thread takes part only in runs of at most this many input pixels (two 224x224 images): its
+ * event loop waits for the run, ~16-35 ms here, where a larger batch would hold it up for its whole length
+ * while it gains less (the wake-up it saves is one per run).
+ */
+const CALLER_MAX_PIXELS = 2 * 224 * 224;
 const HOT_CPU_MS = 30;
 /**
  * How long the calling thread blocks at one barrier of a run it takes part in before it waits
@@ -327,7 +333,8 @@ export class WorkerPool implements Executor {
    * (default: every capture step of the plan).
    */
   execute(plan: Plan, before: () => void, after: (step: number) => void, stops?: ReadonlySet<number>): Promise<void> {
-    const job = this.queue.then(() => this.runNow(this.program(plan), before, after, stops ?? new Set(plan.captures.map((c) => c.afterStep))));
+    const short = plan.n * plan.net.input.h * plan.net.input.w <= CALLER_MAX_PIXELS;
+    const job = this.queue.then(() => this.runNow(this.program(plan), before, after, stops ?? new Set(plan.captures.map((c) => c.afterStep)), short));
     this.queue = job.catch(() => undefined);
     return job;
   }
@@ -354,7 +361,7 @@ export class WorkerPool implements Executor {
     return wall <= HOT_IDLE_MS || this.host.cpuMs!() - this.lastEnd.cpu >= Math.min(wall / 2, HOT_CPU_MS);
   }
 
-  private async runNow(p: Program, before: () => void, after: (step: number) => void, stops: ReadonlySet<number>): Promise<void> {
+  private async runNow(p: Program, before: () => void, after: (step: number) => void, stops: ReadonlySet<number>, short = true): Promise<void> {
     // After an aborted run, ensureReady waits until its survivors have left it: until then one may still
     // be writing its last level into the arena, where before() writes the input.
     await this.ensureReady();
@@ -364,7 +371,7 @@ export class WorkerPool implements Executor {
     const atLevel = capturePlan(p, stops);
     const stopLevels = [...atLevel.keys()].filter((lv) => lv < last).sort((a, b) => a - b);
     // With the calling thread as thread 0, worker 0 sits this run out (it stays parked, or in its loop).
-    const caller = this.callerJoins();
+    const caller = (short || this.o.callerMode === 'always') && this.callerJoins();
     const members = caller ? this.slots.slice(1) : this.slots;
     try {
       await this.session(members, async (epoch, wait) => {

@@ -585,7 +585,7 @@ describe('the calling thread as thread 0 (googlenet, threads 2)', () => {
   });
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  it('it takes part only when the cores have just been busy (by default): back to back, after work; not after a pause', async () => {
+  it('it takes part only when the cores have just been busy (by default): back to back, after work; not after a pause, nor in a large batch', async () => {
     const m2 = await load('googlenet', 2, true);
     try {
       const pool = poolOf(m2);
@@ -609,6 +609,13 @@ describe('the calling thread as thread 0 (googlenet, threads 2)', () => {
       for (const until = performance.now() + 100; performance.now() < until;); // work on this thread
       expectSame(first, await m2.run(input));
       expect(pool.stats.callerRuns).toBe(2);
+      // A run of more than two 224x224 images' pixels: never (its event loop would wait for all of it).
+      const batch = randomInput([3, 224, 224, 3], 36, 128);
+      await m2.run(batch);
+      await m2.run(batch);
+      expect(pool.stats.callerRuns).toBe(2);
+      expectSame(first, await m2.run(input));
+      expect(pool.stats.callerRuns).toBe(3);
     } finally {
       await m2.dispose();
     }

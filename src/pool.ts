@@ -77,13 +77,13 @@ const POLL_MS = 200;
  * 16.63, after 1.5 s 24.03 against 18.38; after 60 ms of work 16.2-16.6 against 16.8-20.4.
  */
 const HOT_IDLE_MS = 10;
+const HOT_CPU_MS = 30;
 /**
  * The calling thread takes part only in runs of at most this many input pixels (two 224x224 images): its
  * event loop waits for the run, ~16-35 ms here, where a larger batch would hold it up for its whole length
  * while it gains less (the wake-up it saves is one per run).
  */
 const CALLER_MAX_PIXELS = 2 * 224 * 224;
-const HOT_CPU_MS = 30;
 /**
  * How long the calling thread blocks at one barrier of a run it takes part in before it waits
  * asynchronously instead (so that a worker's death, an event, can reach it): a level takes at most a few

@@ -8,7 +8,9 @@
  * - GEN: barrier generation, bumped to release the waiters (by the last arriver, or by the main thread
  *   after a stop);
  * - SIGNAL: bumped by the last arriver when the main thread has to act (a stop for captures, or the end
- *   of the run); the main thread waits on it asynchronously, never blocking;
+ *   of the run); the main thread waits on it asynchronously, or, in a run it computes in as thread 0
+ *   (../pool.ts `callerRun`), blocks for a while first;
+ * - ARRIVE, GEN and CLAIM are shared the same way by a calling thread that computes as thread 0;
  * - EPOCH: the current run; the main thread bumps it to abort a run (a worker died, dispose), and a worker
  *   whose run epoch no longer matches leaves the run at its next barrier;
  * - RUN, PARK: the doorbell (`parkBegin`, `parkWait`, `ring`). After a run a worker stays parked on its

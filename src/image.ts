@@ -45,9 +45,9 @@ export const DEFAULT_MAX_PIXELS = 50_000_000;
  */
 export const DEFAULT_MAX_DECODE_BYTES = 2 ** 30;
 
-/** 8-bit RGB, 3 bytes per pixel, row-major, no padding. */
+/** 8-bit RGB, 3 bytes per pixel, row-major, no padding (a Uint8ClampedArray is taken too). */
 export interface RGBImage {
-  data: Uint8Array;
+  data: Uint8Array | Uint8ClampedArray;
   width: number;
   height: number;
 }
@@ -1139,8 +1139,8 @@ function resample(
 function checkRGBImage(fn: string, img: RGBImage): void {
   if (!img || typeof img !== 'object') throw new InputError(`${fn}: expected an RGBImage { data, width, height }`);
   checkDims(fn, img.width, img.height);
-  if (!(img.data instanceof Uint8Array) && !((img.data as unknown) instanceof Uint8ClampedArray)) {
-    throw new InputError(`${fn}: image data must be a Uint8Array`);
+  if (!(img.data instanceof Uint8Array) && !(img.data instanceof Uint8ClampedArray)) {
+    throw new InputError(`${fn}: image data must be a Uint8Array or Uint8ClampedArray`);
   }
   if (img.data.length !== img.width * img.height * 3) {
     throw new InputError(`${fn}: image data has ${img.data.length} bytes, a ${img.width}×${img.height} RGB image needs ${img.width * img.height * 3}`);

@@ -1302,6 +1302,17 @@ describe('preprocess', () => {
     expect(Math.max(...x.subarray(3))).toBe(-1);
   });
 
+  it('an RGBImage over a Uint8ClampedArray gives what the same bytes give as a Uint8Array; other arrays are refused', () => {
+    const rand = rng(77);
+    const bytes = Uint8Array.from({ length: 37 * 29 * 3 }, () => Math.floor(rand() * 256));
+    for (const model of ['googlenet', 'inception_v1'] as const) {
+      const a = preprocess({ data: bytes, width: 37, height: 29 }, model, 31);
+      const b = preprocess({ data: new Uint8ClampedArray(bytes), width: 37, height: 29 }, model, 31);
+      expect(Array.from(b)).toEqual(Array.from(a));
+    }
+    expect(() => preprocess({ data: new Int8Array(3) as unknown as Uint8Array, width: 1, height: 1 }, 'googlenet')).toThrow(/image data must be a Uint8Array or Uint8ClampedArray/);
+  });
+
   it('googlenet: BGR minus mean on a flat image, any aspect ratio', () => {
     for (const [w, h] of [[1, 1], [3, 700], [700, 3], [256, 256]]) {
       const data = new Uint8Array(w * h * 3);

@@ -286,6 +286,7 @@ await m.classify(img);
 await m.embedBatch([fp, img.data]);
 decodeImage(new Uint8Array(new SharedArrayBuffer(8)));
 preprocess({ data: new Uint8Array(new SharedArrayBuffer(3)), width: 1, height: 1 }, 'googlenet');
+preprocess({ data: new Uint8ClampedArray(3), width: 1, height: 1 }, 'googlenet');
 fromPixels({ data: new Uint8Array(new SharedArrayBuffer(3)), width: 1, height: 1 });
 // @ts-expect-error decoded pixels are not shared memory
 const s: Uint8Array<SharedArrayBuffer> = img.data;

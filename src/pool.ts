@@ -36,7 +36,8 @@ import { RuntimeError } from './errors.js';
 import type { PoolStart } from './model.js';
 import { isNode, type ThreadHost, type WorkerHandle } from './threads/host.js';
 import {
-  claim, CTL_ABORTED, CTL_ARRIVE, CTL_CLAIM, CTL_EPOCH, CTL_GEN, CTL_PARK, CTL_LEFT, CTL_SIGNAL, CTL_WORDS, levelCalls, LOOP, ring,
+  arrive, bump, CTL_ABORTED, CTL_ARRIVE, CTL_CLAIM, CTL_EPOCH, CTL_GEN, CTL_PARK, CTL_LEFT, CTL_SIGNAL, CTL_WORDS, levelCalls, LOOP,
+  ring, runLevel, spinWhile,
   type Call, type FromWorker, type ToWorker, type WireProgram,
 } from './threads/protocol.js';
 import { capturePlan, compileProgram, type Program } from './threads/schedule.js';
@@ -262,10 +263,8 @@ export class WorkerPool implements Executor {
   private abort(): void {
     Atomics.store(this.ctl, CTL_ABORTED, Atomics.load(this.ctl, CTL_EPOCH));
     Atomics.add(this.ctl, CTL_EPOCH, 1);
-    Atomics.add(this.ctl, CTL_GEN, 1);
-    Atomics.notify(this.ctl, CTL_GEN);
-    Atomics.add(this.ctl, CTL_SIGNAL, 1);
-    Atomics.notify(this.ctl, CTL_SIGNAL);
+    bump(this.ctl, CTL_GEN);
+    bump(this.ctl, CTL_SIGNAL);
     this.dirty = true;
   }
 
@@ -352,11 +351,11 @@ export class WorkerPool implements Executor {
     }
   }
 
-  /** Whether the calling thread takes thread 0's share of this run (see HOT_IDLE_MS). */
-  private callerJoins(): boolean {
+  /** Whether the calling thread takes thread 0's share of this run, `short` or not (see HOT_IDLE_MS, CALLER_MAX_PIXELS). */
+  private callerJoins(short: boolean): boolean {
     if (!this.blocksCaller) return false;
     if (this.o.callerMode === 'always') return true;
-    if (!this.lastEnd) return false;
+    if (!short || !this.lastEnd) return false;
     const wall = performance.now() - this.lastEnd.at;
     return wall <= HOT_IDLE_MS || this.host.cpuMs!() - this.lastEnd.cpu >= Math.min(wall / 2, HOT_CPU_MS);
   }
@@ -371,7 +370,7 @@ export class WorkerPool implements Executor {
     const atLevel = capturePlan(p, stops);
     const stopLevels = [...atLevel.keys()].filter((lv) => lv < last).sort((a, b) => a - b);
     // With the calling thread as thread 0, worker 0 sits this run out (it stays parked, or in its loop).
-    const caller = (short || this.o.callerMode === 'always') && this.callerJoins();
+    const caller = this.callerJoins(short);
     const members = caller ? this.slots.slice(1) : this.slots;
     try {
       await this.session(members, async (epoch, wait) => {
@@ -397,8 +396,7 @@ export class WorkerPool implements Executor {
         for (const lv of stopLevels) {
           await wait();
           for (const i of atLevel.get(lv)!) after(i);
-          Atomics.add(this.ctl, CTL_GEN, 1);
-          Atomics.notify(this.ctl, CTL_GEN);
+          bump(this.ctl, CTL_GEN);
         }
         await wait();
         for (const i of atLevel.get(last) ?? []) after(i);
@@ -434,12 +432,8 @@ export class WorkerPool implements Executor {
     const calls = this.callerCalls(p);
     const last = calls.length - 1;
     for (let l = 0; l <= last; l++) {
-      const items = calls[l];
       try {
-        for (let i = claim(ctl, items.length, 0, threads); i >= 0; i = claim(ctl, items.length, 0, threads)) {
-          const call = items[i]; // (indexed: destructuring took an array iterator per call in a micro-benchmark)
-          call[0](...call[1]);
-        }
+        runLevel(ctl, calls[l], 0, threads);
       } catch (e) {
         throw new RuntimeError(`a kernel failed on the calling thread: ${(e as Error)?.message ?? e}`, { cause: e });
       }
@@ -447,33 +441,21 @@ export class WorkerPool implements Executor {
       const stop = l === last || caps !== undefined;
       const word = stop ? CTL_SIGNAL : CTL_GEN;
       const seen = Atomics.load(ctl, word);
-      if (Atomics.add(ctl, CTL_ARRIVE, 1) === threads - 1) {
-        Atomics.store(ctl, CTL_CLAIM, 0);
-        Atomics.store(ctl, CTL_ARRIVE, 0);
-        if (!stop) {
-          Atomics.add(ctl, CTL_GEN, 1);
-          Atomics.notify(ctl, CTL_GEN);
-        }
+      if (arrive(ctl, threads)) {
+        if (!stop) bump(ctl, CTL_GEN);
       } else if (!this.blockUntil(word, seen, epoch)) {
         await this.waitUntil(word, seen, epoch);
       }
       if (Atomics.load(ctl, CTL_EPOCH) !== epoch) throw this.fault ?? new RuntimeError('the run was aborted');
       for (const i of caps ?? []) after(i);
-      if (stop && l < last) {
-        Atomics.add(ctl, CTL_GEN, 1);
-        Atomics.notify(ctl, CTL_GEN);
-      }
+      if (stop && l < last) bump(ctl, CTL_GEN);
     }
   }
 
   /** Block until ctl[word] moves from `seen` or the run is aborted (true), or CALLER_BLOCK_MS pass (false). */
   private blockUntil(word: number, seen: number, epoch: number): boolean {
     const ctl = this.ctl;
-    const spinUntil = performance.now() + this.spin / 1000;
-    for (let i = 1; ; i++) {
-      if (Atomics.load(ctl, word) !== seen) return true;
-      if ((i & 255) === 0 && performance.now() > spinUntil) break;
-    }
+    if (spinWhile(ctl, word, seen, this.spin)) return true;
     const until = performance.now() + CALLER_BLOCK_MS;
     for (;;) {
       if (Atomics.load(ctl, word) !== seen || Atomics.load(ctl, CTL_EPOCH) !== epoch) return true;

@@ -328,17 +328,23 @@ async function expectTrapFails(m: Model, id: number, message: RegExp) {
 }
 
 /**
- * One level of two reference convolutions: ~10-30 ms at the front (thread 0 claims it: the calling thread
+ * A step of conv2d_ref (the scalar reference convolution) on garbage in model `m`'s arena, `at` bytes past
+ * its start: `size` square, 64 channels in and out, a k x k kernel, its tensors `step` bytes apart.
+ */
+function refConv(m: Model, at: number, step: number, size: number, k: number) {
+  const base = (m as unknown as { layout: { arenaBase: number } }).layout.arenaBase + at;
+  // conv2d_ref(inp, H, W, C, out, OH, OW, outStride, outOff, w, b, Cout, KH, KW, SH, SW, padT, padL, relu, N)
+  return { fn: 'conv2d_ref', lo: 17, hi: 19, total: 1, align: 1, scratch: -1,
+    args: [base, size, size, 64, base + step, size, size, 64, 0, base + 2 * step, base + 3 * step, 64, k, k, 1, 1, (k - 1) / 2, 0, 0, 1] };
+}
+
+/**
+ * One level of two reference convolutions: ~30 ms at the front (thread 0 claims it: the calling thread
  * when it takes part) and ~0.4-2 s at the back (thread 1, a worker), in the arena's first 5 MiB.
  */
 function frontAndSlowBack(m: Model, id: number) {
-  const arena = (m as unknown as { layout: { arenaBase: number } }).layout.arenaBase;
   const MB = 1 << 20;
-  // conv2d_ref(inp, H, W, C, out, OH, OW, outStride, outOff, w, b, Cout, KH, KW, SH, SW, padT, padL, relu, N):
-  // `size` square, 64 channels in and out, a k x k kernel; its tensors `step` bytes apart from `at` on.
-  const conv = (at: number, step: number, size: number, k: number) => ({ fn: 'conv2d_ref', lo: 17, hi: 19, total: 1, align: 1, scratch: -1,
-    args: [at, size, size, 64, at + step, size, size, 64, 0, at + 2 * step, at + 3 * step, 64, k, k, 1, 1, (k - 1) / 2, 0, 0, 1] });
-  return { id, levels: [[0, 1]], captureLevel: [0, 0], steps: [conv(arena + 4 * MB, MB / 4, 28, 3), conv(arena, MB, 56, 7)] };
+  return { id, levels: [[0, 1]], captureLevel: [0, 0], steps: [refConv(m, 4 * MB, MB / 4, 28, 3), refConv(m, 0, MB, 56, 7)] };
 }
 
 describe('pool behaviour (googlenet, threads 2, two workers)', () => {
@@ -401,9 +407,7 @@ describe('pool behaviour (googlenet, threads 2, two workers)', () => {
     const slots = (pool as unknown as { slots: Slot[] }).slots;
     const arena = (model as unknown as { layout: { arenaBase: number } }).layout.arenaBase;
     const MB = 1 << 20;
-    const slow = { fn: 'conv2d_ref', lo: 17, hi: 19, total: 1, align: 1, scratch: -1,
-      // conv2d_ref(inp, H, W, C, out, OH, OW, outStride, outOff, w, b, Cout, KH, KW, SH, SW, padT, padL, relu, N)
-      args: [arena, 56, 56, 64, arena + MB, 56, 56, 64, 0, arena + 2 * MB, arena + 3 * MB, 64, 3, 3, 1, 1, 1, 0, 0, 1] };
+    const slow = refConv(model, 0, MB, 56, 3);
     const tiny = { fn: 'softmax', args: [arena + 4 * MB, arena + 4 * MB, 10, 0, 1], lo: 3, hi: 4, total: 1, align: 1, scratch: -1 };
     const program = { id: 2e9, levels: [[0, 1]], captureLevel: [0, 0], steps: [slow, tiny] };
     const runNow = runNowOf(pool);

@@ -140,33 +140,48 @@ const WAIT_MS = 50;
  */
 export function barrier(ctl: Int32Array, threads: number, kind: number, epoch: number, spin: number): boolean {
   const gen = Atomics.load(ctl, CTL_GEN);
-  if (Atomics.add(ctl, CTL_ARRIVE, 1) === threads - 1) {
-    // Everyone has finished claiming: reset for the next level.
-    Atomics.store(ctl, CTL_CLAIM, 0);
-    Atomics.store(ctl, CTL_ARRIVE, 0);
+  if (arrive(ctl, threads)) {
     if (kind === PLAIN) {
-      Atomics.add(ctl, CTL_GEN, 1);
-      Atomics.notify(ctl, CTL_GEN);
+      bump(ctl, CTL_GEN);
       return Atomics.load(ctl, CTL_EPOCH) === epoch;
     }
-    Atomics.add(ctl, CTL_SIGNAL, 1);
-    Atomics.notify(ctl, CTL_SIGNAL);
+    bump(ctl, CTL_SIGNAL);
     if (kind === END) return true;
   } else if (kind === END) {
     return true;
   }
-  if (kind === PLAIN && spin > 0) {
-    const until = performance.now() + spin / 1000;
-    for (let i = 1; ; i++) {
-      if (Atomics.load(ctl, CTL_GEN) !== gen) return Atomics.load(ctl, CTL_EPOCH) === epoch;
-      if ((i & 255) === 0 && performance.now() > until) break;
-    }
-  }
+  if (kind === PLAIN && spin > 0 && spinWhile(ctl, CTL_GEN, gen, spin)) return Atomics.load(ctl, CTL_EPOCH) === epoch;
   while (Atomics.load(ctl, CTL_GEN) === gen) {
     if (Atomics.load(ctl, CTL_EPOCH) !== epoch) return false;
     Atomics.wait(ctl, CTL_GEN, gen, WAIT_MS);
   }
   return Atomics.load(ctl, CTL_EPOCH) === epoch;
+}
+
+/**
+ * Arrive at the current barrier: true for the last of `threads` to arrive, which has reset CLAIM and
+ * ARRIVE for the next level (everyone has finished claiming) and must then release the others or signal.
+ */
+export function arrive(ctl: Int32Array, threads: number): boolean {
+  if (Atomics.add(ctl, CTL_ARRIVE, 1) !== threads - 1) return false;
+  Atomics.store(ctl, CTL_CLAIM, 0);
+  Atomics.store(ctl, CTL_ARRIVE, 0);
+  return true;
+}
+
+/** Move ctl[word] on and wake its waiters: a barrier's release (GEN), a signal (SIGNAL). */
+export function bump(ctl: Int32Array, word: number): void {
+  Atomics.add(ctl, word, 1);
+  Atomics.notify(ctl, word);
+}
+
+/** Busy-wait up to `us` µs (by the clock, read every 256 loads) for ctl[word] to move from `seen`; whether it did. */
+export function spinWhile(ctl: Int32Array, word: number, seen: number, us: number): boolean {
+  const until = performance.now() + us / 1000;
+  for (let i = 1; ; i++) {
+    if (Atomics.load(ctl, word) !== seen) return true;
+    if ((i & 255) === 0 && performance.now() > until) return false;
+  }
 }
 
 /**
@@ -369,6 +384,14 @@ export function claim(ctl: Int32Array, n: number, thread: number, threads: numbe
 
 /** A level's work items for one thread: kernel and arguments, in claim order. */
 export type Call = [(...a: number[]) => void, number[]];
+
+/** This thread's share of a level: the items it claims (`claim`) until none is left. */
+export function runLevel(ctl: Int32Array, items: Call[], thread: number, threads: number): void {
+  for (let i = claim(ctl, items.length, thread, threads); i >= 0; i = claim(ctl, items.length, thread, threads)) {
+    const call = items[i]; // (indexed: destructuring took an array iterator per call in a micro-benchmark)
+    call[0](...call[1]);
+  }
+}
 
 /**
  * A program's work items, level by level, for a thread whose scratch starts at `scratch` (every thread of

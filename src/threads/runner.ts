@@ -7,7 +7,7 @@
 import { instantiateKernels } from '../wasm.js';
 import type { Port } from './host.js';
 import {
-  barrier, claim, CTL_ABORTED, CTL_EPOCH, CTL_LEFT, CTL_WORDS, END, levelCalls, parkBegin, parkWait, PLAIN, STOP,
+  barrier, CTL_ABORTED, CTL_EPOCH, CTL_LEFT, CTL_WORDS, END, levelCalls, parkBegin, parkWait, PLAIN, runLevel, STOP,
   type Call, type InitMessage, type RunMessage, type ToWorker, type WireProgram,
 } from './protocol.js';
 
@@ -76,11 +76,7 @@ export function startRunner(port: Port): void {
         ok = false;
         break;
       }
-      const items = calls[l];
-      for (let i = claim(ctl, items.length, thread, threads); i >= 0; i = claim(ctl, items.length, thread, threads)) {
-        const call = items[i]; // (indexed: destructuring took an array iterator per call in a micro-benchmark)
-        call[0](...call[1]);
-      }
+      runLevel(ctl, calls[l], thread, threads);
       const lastLevel = l === calls.length - 1;
       if (lastLevel) {
         parkBegin(ctl, thread);

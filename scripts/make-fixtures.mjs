@@ -8,7 +8,8 @@
 //    libjpeg-turbo-progs): a 61×45 crop of rocket.jpg (as decoded by djpeg) re-encoded with several chroma
 //    subsamplings, progressive, RGB and greyscale, each with djpeg's decoded pixels
 //    → test/fixtures/jpeg/*.jpg + *.ppm / *.pgm; rocket.jpg's pixels re-encoded with restart markers
-//    (baseline and progressive); and djpeg's 1/4- and 1/8-scale decoding of them all → *.s4.ppm / *.s8.ppm
+//    (baseline and progressive); and djpeg's 1/2-, 1/4- and 1/8-scale decoding of them all → *.s2.ppm,
+//    *.s4.ppm / *.s8.ppm
 //    (.pgm for grey).
 // 3. CMYK and YCCK (Adobe, 4 components) crops with djpeg's RGB, when ImageMagick and PIL are there (below).
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -107,8 +108,9 @@ writeFileSync(join(dir, 'rocket-crop-grey-progressive.jpg'), greyProgressive);
 writeFileSync(join(dir, 'rocket-crop-grey-progressive.pgm'), run('djpeg', ['-pnm'], greyProgressive));
 console.log(`rocket-crop-grey-progressive.jpg: jpegtran -progressive rocket-crop-grey.jpg (${greyProgressive.length} bytes) + djpeg -pnm`);
 
-// Scaled decoding (djpeg -scale 1/4 and 1/8): the whole of rocket.jpg re-encoded with restart markers, and
-// every baseline crop above, each with djpeg's 1/4- and 1/8-scale pixels (*.s4.ppm, *.s8.ppm / .pgm).
+// Scaled decoding (djpeg -scale 1/2, 1/4 and 1/8): the whole of rocket.jpg re-encoded with restart markers,
+// and every baseline crop above, each with djpeg's 1/2-, 1/4- and 1/8-scale pixels (*.s2.ppm, *.s4.ppm,
+// *.s8.ppm / .pgm).
 const fullPpm = Buffer.concat([Buffer.from(`P6\n${full.width} ${full.height}\n255\n`), full.data]);
 const scaled = {
   'rocket-420-restart': ['-quality', '85', '-sample', '2x2', '-restart', '1B'],
@@ -124,7 +126,7 @@ for (const [name, args] of Object.entries(scaled)) {
 for (const name of [...Object.keys(variants), 'rocket-crop-grey', 'rocket-crop-grey-progressive', ...Object.keys(scaled)]) {
   const jpg = readFileSync(join(dir, `${name}.jpg`));
   const ext = name.startsWith('rocket-crop-grey') ? 'pgm' : 'ppm';
-  for (const d of [4, 8]) {
+  for (const d of [2, 4, 8]) {
     writeFileSync(join(dir, `${name}.s${d}.${ext}`), run('djpeg', ['-scale', `1/${d}`, '-pnm'], jpg));
     console.log(`${name}.s${d}.${ext}: djpeg -scale 1/${d} -pnm`);
   }
@@ -137,7 +139,8 @@ console.log(`djpeg: ${version}`);
 // stored inverted, 1×1 sampling; baseline and progressive) and by ImageMagick as YCCK (transform 2, its
 // default 2×2,1×1,1×1,2×2 sampling at quality 85; baseline, and progressive with that sampling and with
 // 1×1); djpeg's RGB (libjpeg-turbo's wrppm.c: R = C·K/255
-// rounded, from libjpeg's YCCK→CMYK for transform 2) in full and at 1/4, 1/8 → *.ppm, *.s4.ppm, *.s8.ppm.
+// rounded, from libjpeg's YCCK→CMYK for transform 2) in full and at 1/2, 1/4, 1/8 → *.ppm, *.s2.ppm, *.s4.ppm,
+// *.s8.ppm.
 const convert = [process.env.CONVERT, 'convert-im6.q16', 'magick', 'convert'].find((c) => {
   if (!c) return false;
   const r = spawnSync(c, ['-version'], { encoding: 'utf8' });
@@ -174,7 +177,7 @@ for (const [name, [jpg, how]] of Object.entries(fourComponent)) {
   writeFileSync(join(dir, `${name}.jpg`), jpg);
   writeFileSync(join(dir, `${name}.ppm`), run('djpeg', ['-ppm'], jpg));
   console.log(`${name}.jpg: ${how} (${jpg.length} bytes) + djpeg -ppm`);
-  for (const d of [4, 8]) {
+  for (const d of [2, 4, 8]) {
     writeFileSync(join(dir, `${name}.s${d}.ppm`), run('djpeg', ['-scale', `1/${d}`, '-ppm'], jpg));
     console.log(`${name}.s${d}.ppm: djpeg -scale 1/${d} -ppm`);
   }

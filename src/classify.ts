@@ -54,7 +54,7 @@ export type EmbedOptions = DecodeLimits;
 
 /**
  * Shorter side the preprocessing needs before it resizes (googlenet: 256; inception_v1: a 224 crop of
- * 87.5 %, 256 too): a JPEG 4 or 8 times that size decodes at 1/4 or 1/8 scale (decodeImage's minSize).
+ * 87.5 %, 256 too): a JPEG 2, 4 or 8 times that size decodes at 1/2, 1/4 or 1/8 scale (decodeImage's minSize).
  */
 export const DECODE_MIN_SIZE = 256;
 

@@ -31,7 +31,7 @@ import jpeg from 'jpeg-js';
 import { decode as decodePngPixels } from 'fast-png';
 import { Unzlib } from 'fflate';
 import { ImageDecodeError, InputError, shown } from './errors.js';
-import { decodeBaselineJpeg, forEachLaterSegment, frameLayout, layoutBytes, tableBytes } from './jpeg-baseline.js';
+import { decodeBaselineJpeg, forEachLaterSegment, frameLayout, layoutBytes, tableBytes, type JpegScale } from './jpeg-baseline.js';
 
 /** Default refusal threshold for declared image sizes (width × height). */
 export const DEFAULT_MAX_PIXELS = 50_000_000;
@@ -57,8 +57,9 @@ export interface DecodeOptions {
   maxPixels?: number | undefined;
   /**
    * The caller needs only this many pixels on the shorter side (it will shrink the image anyway): a
-   * baseline JPEG at least 4 or 8 times that size may then be decoded at 1/4 or 1/8 scale, each 8×8 block
-   * reduced as `djpeg -scale 1/4` / `1/8` does, several times faster than in full. Default: full size.
+   * JPEG at least 2, 4 or 8 times that size may then be decoded at 1/2, 1/4 or 1/8 scale, each 8×8 block
+   * reduced as `djpeg -scale 1/2` / `1/4` / `1/8` does, two to several times faster than in full.
+   * Default: full size.
    */
   minSize?: number | undefined;
   /**
@@ -715,9 +716,9 @@ function checkScanFits(b: Uint8Array, s: number, dataStart: number, f: JpegHeade
 const JPEG_JS_BLOCK_BYTES = 768;
 
 /** The scale a JPEG is decoded at when the caller needs `minSize` pixels on the shorter side (DecodeOptions). */
-function jpegDenom(h: JpegHeader, minSize: number | undefined): 1 | 4 | 8 {
+function jpegDenom(h: JpegHeader, minSize: number | undefined): JpegScale {
   const short = Math.min(h.width, h.height);
-  return minSize === undefined ? 1 : short >= 8 * minSize ? 8 : short >= 4 * minSize ? 4 : 1;
+  return minSize === undefined ? 1 : short >= 8 * minSize ? 8 : short >= 4 * minSize ? 4 : short >= 2 * minSize ? 2 : 1;
 }
 
 /**
@@ -733,7 +734,7 @@ function jpegDenom(h: JpegHeader, minSize: number | undefined): 1 | 4 | 8 {
  * (layoutBytes) and the tables it defines between scans (JpegHeader.tableBytes). Undefined where the
  * decoder does not take the sampling factors (jpeg-js decodes those).
  */
-function baselineDecodeBytes(h: JpegHeader, denom: 1 | 4 | 8): number | undefined {
+function baselineDecodeBytes(h: JpegHeader, denom: JpegScale): number | undefined {
   const l = frameLayout(h.width, h.height, h.h, h.v, denom);
   if (!l) return undefined;
   let bytes = h.tableBytes + layoutBytes(l, h.progressive);
@@ -755,7 +756,7 @@ export function baselineJpegDecodeBytes(b: Uint8Array, minSize?: number): number
 /**
  * Decode a JPEG the way libjpeg-turbo (djpeg, browsers, PIL) does. A baseline or progressive JPEG of 1, 3
  * or 4 components goes to jpeg-baseline.ts (libjpeg's IDCTs: bit-identical to djpeg, or to `djpeg -scale
- * 1/4` / `1/8` when minSize allows; a progressive one's faults are its ImageDecodeErrors); anything else
+ * 1/2` / `1/4` / `1/8` when minSize allows; a progressive one's faults are its ImageDecodeErrors); anything else
  * it does not take goes to jpeg-js. For 3 components both return the raw
  * components (jpeg-js with colorTransform: false), then this code applies libjpeg's "fancy" triangle
  * upsampling to 2:1-subsampled components (jdsample.c) and libjpeg's fixed-point YCbCr→RGB (jdcolor.c,

@@ -1,13 +1,14 @@
 /**
- * Baseline JPEGs decoded as libjpeg-turbo decodes them (`djpeg`, bit for bit), in full or at 1/4 or 1/8
- * scale (`djpeg -scale 1/4`, `1/8`). In full, each 8×8 block goes through jidctint.c's accurate integer
- * IDCT; scaled, through jidctred.c's reduced ones: 2×2, or 1×1 (the block's mean, from its DC coefficient
- * alone). A subsampled component takes the next larger IDCT as long as that removes upsampling, as libjpeg
- * chooses (4:2:0 chroma at 1/8 needs none); what remains subsampled (4:2:0 in full, 4:2:2, 4:4:0) comes
- * back replicated with its factors, for the caller to upsample as libjpeg does (its "fancy" filters, but
- * replication at 1/8). Where only the DC is needed, the AC coefficients are entropy-decoded only to be
- * skipped (a progressive file's AC scans of such a component are not decoded at all). Scaled, a large photo decodes several times faster, into the block-averaged image a classifier
- * wants anyway.
+ * Baseline JPEGs decoded as libjpeg-turbo decodes them (`djpeg`, bit for bit), in full or at 1/2, 1/4 or
+ * 1/8 scale (`djpeg -scale 1/2`, `1/4`, `1/8`). In full, each 8×8 block goes through jidctint.c's accurate
+ * integer IDCT; scaled, through jidctred.c's reduced ones: 4×4, 2×2, or 1×1 (the block's mean, from its DC
+ * coefficient alone). A subsampled component takes the next larger IDCT as long as that removes
+ * upsampling, as libjpeg chooses (4:2:0 chroma at 1/2 takes the full 8×8 one, at 1/8 the 2×2: neither
+ * needs upsampling); what remains subsampled (4:2:0 in full, 4:2:2, 4:4:0) comes back replicated with
+ * its factors, for the caller to upsample as libjpeg does (its "fancy" filters, but replication at 1/8).
+ * Where only the DC is needed, the AC coefficients are entropy-decoded only to be skipped (a progressive
+ * file's AC scans of such a component are not decoded at all). Scaled, a photo decodes two to several
+ * times faster, into the block-reduced image a classifier wants anyway.
  *
  * Taken: 8-bit Huffman-coded JPEGs of 1, 3 or 4 (CMYK/YCCK) components, restart markers, either
  * sequential (SOF0/SOF1) in one interleaved (or single-component) scan, decoded block by block, or
@@ -25,6 +26,9 @@
 import { ImageDecodeError } from './errors.js';
 import type { PlainUint8Array } from './image.js';
 
+/** The scales decoded: 1/denom of the size (1: in full). */
+export type JpegScale = 1 | 2 | 4 | 8;
+
 export interface ScaledJpeg {
   width: number;
   height: number;
@@ -33,8 +37,8 @@ export interface ScaledJpeg {
   data: PlainUint8Array;
   /**
    * Per component, how many output samples each of its samples was replicated to (horizontally,
-   * vertically): where it is not 1×1, libjpeg upsamples, with its "fancy" filters at 1/4 scale (the
-   * caller applies them to the replicated samples) and by replication at 1/8.
+   * vertically): where it is not 1×1, libjpeg upsamples, with its "fancy" filters in full and at 1/2 and
+   * 1/4 scale (the caller applies them to the replicated samples) and by replication at 1/8.
    */
   expand: [number, number][];
 }
@@ -256,7 +260,7 @@ export interface FrameLayout {
  * for sampling factors this decoder does not take (outside 1-4, or not dividing the largest). A
  * subsampled component takes the next larger IDCT as long as that removes upsampling, as libjpeg chooses.
  */
-export function frameLayout(width: number, height: number, hs: number[], vs: number[], denom: 1 | 4 | 8): FrameLayout | undefined {
+export function frameLayout(width: number, height: number, hs: number[], vs: number[], denom: JpegScale): FrameLayout | undefined {
   const minSz = 8 / denom;
   const single = hs.length === 1;
   const hmax = single ? 1 : Math.max(...hs), vmax = single ? 1 : Math.max(...vs);
@@ -311,7 +315,7 @@ export function tableBytes(b: Uint8Array, s: number, e: number, huffman: boolean
  * `strict` (a progressive JPEG, which no other decoder here takes): what is wrong with the data is an
  * ImageDecodeError naming it, instead of undefined.
  */
-export function decodeBaselineJpeg(b: Uint8Array, denom: 1 | 4 | 8, strict = false): ScaledJpeg | undefined {
+export function decodeBaselineJpeg(b: Uint8Array, denom: JpegScale, strict = false): ScaledJpeg | undefined {
   try {
     return decode(b, denom);
   } catch (e) {
@@ -435,7 +439,7 @@ function dataEnd(b: Uint8Array, pos: number, where: string): string {
   return `corrupt data: marker ff${b[pos + 1].toString(16).padStart(2, '0')} inside ${where}, before its last block`;
 }
 
-function decode(b: Uint8Array, denom: 1 | 4 | 8): ScaledJpeg | undefined {
+function decode(b: Uint8Array, denom: JpegScale): ScaledJpeg | undefined {
   const n = b.length;
   if (n < 4 || b[0] !== 0xff || b[1] !== 0xd8) return undefined;
   const quant: (Int32Array | undefined)[] = [];

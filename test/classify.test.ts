@@ -53,6 +53,31 @@ describe('classify / embed with the bundled weights', () => {
     });
   }
 
+  it('a JPEG of 512 to 1023 pixels on its shorter side is decoded at 1/2 scale, as decodeImage with minSize 256', async () => {
+    // chelsea.png's pixels stretched to 1024x768 (nearest), encoded by jpeg-js (4:2:0)
+    const src = decodeImage(readFileSync(fixture('chelsea.png')));
+    const [w, h] = [1024, 768];
+    const rgba = new Uint8Array(w * h * 4);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const s = 3 * (Math.floor((y * src.height) / h) * src.width + Math.floor((x * src.width) / w));
+        rgba.set(src.data.subarray(s, s + 3), 4 * (y * w + x));
+        rgba[4 * (y * w + x) + 3] = 255;
+      }
+    }
+    const jpeg = (await import('jpeg-js')).default;
+    const bytes = new Uint8Array(jpeg.encode({ data: rgba, width: w, height: h }, 90).data);
+    const half = decodeImage(bytes, { minSize: 256 });
+    expect([half.width, half.height]).toEqual([512, 384]);
+    const probs = await m.classify(bytes, { top: 1000 });
+    expect(await m.classify(half, { top: 1000 })).toEqual(probs);
+    // the full-size decode gives other pixels, and the same answer
+    const full = await m.classify(decodeImage(bytes), { top: 1000 });
+    expect(full).not.toEqual(probs);
+    expect(probs[0]).toMatchObject({ index: 285, label: 'Egyptian cat' });
+    expect(full[0].index).toBe(285);
+  });
+
   it('classifyBatch gives each image the answer it gets alone', async () => {
     const files = ['coffee.png', 'chelsea.png', 'rocket.jpg'].map(fixture);
     const batch = await m.classifyBatch(files, { top: 3 });

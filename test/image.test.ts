@@ -374,12 +374,13 @@ describe('decodeImage: JPEG', () => {
     }
   });
 
-  // Scaled decoding (decodeImage's minSize): bit for bit what `djpeg -scale 1/4` and `-scale 1/8` give,
-  // including the reduced IDCTs of subsampled chroma, fancy upsampling at 1/4 and restart markers;
-  // yardsticks from libjpeg-turbo 2.1.5.
+  // Scaled decoding (decodeImage's minSize): bit for bit what `djpeg -scale 1/2`, `1/4` and `1/8` give,
+  // including the reduced IDCTs of subsampled chroma (4:2:0 chroma at 1/2 takes the full 8x8 IDCT and
+  // needs no upsampling), fancy upsampling at 1/2 and 1/4 and restart markers; yardsticks from
+  // libjpeg-turbo 2.1.5.
   const pnmRgb = (ref: { channels: number; data: Uint8Array }) =>
     ref.channels === 3 ? ref.data : Uint8Array.from({ length: ref.data.length * 3 }, (_, i) => ref.data[(i / 3) | 0]);
-  for (const d of [4, 8]) {
+  for (const d of [2, 4, 8]) {
     for (const v of YARDSTICKS) {
       it(`at 1/${d} scale equals djpeg -scale 1/${d} on rocket-crop-${v}.jpg`, () => {
         const ref = readPnm(fixture(`jpeg/rocket-crop-${v}.s${d}.${pnmExt(v)}`));
@@ -423,7 +424,9 @@ describe('decodeImage: JPEG', () => {
     expect(size(53)).toEqual([80, 54]);
     expect(size(54)).toEqual([160, 107]);
     expect(size(106)).toEqual([160, 107]);
-    expect(size(107)).toEqual([640, 427]);
+    expect(size(107)).toEqual([320, 214]);
+    expect(size(213)).toEqual([320, 214]);
+    expect(size(214)).toEqual([640, 427]);
   });
 
   it('at 1/8 scale, every block of a DC-only image is its level; the full decode agrees', async () => {
@@ -698,7 +701,7 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
     };
     const CMYK = 0, YCCK = 2;
     // [width, height, sampling, Adobe transform, minSize]: greyscale, 4:2:0, 4:2:2, 4:4:0, 4:4:4, CMYK and
-    // ImageMagick's YCCK (Y and K 2×2), in full, at 1/4 and at 1/8, from a single block up.
+    // ImageMagick's YCCK (Y and K 2×2), in full, at 1/2, 1/4 and 1/8, from a single block up.
     const cases: [number, number, number[], number | undefined, number | undefined][] = [
       [1, 1, [0x11], undefined, undefined],
       [1, 1, [0x22, 0x11, 0x11], undefined, undefined],
@@ -711,6 +714,10 @@ describe('decodeImage: bad input is an ImageDecodeError', () => {
       [640, 427, [0x22, 0x11, 0x11], undefined, undefined],
       [640, 427, [0x11, 0x11, 0x11], undefined, 100],
       [640, 427, [0x22, 0x11, 0x11, 0x22], YCCK, 100],
+      [61, 45, [0x12, 0x11, 0x11], undefined, 20],
+      [640, 427, [0x22, 0x11, 0x11], undefined, 200],
+      [640, 427, [0x22, 0x11, 0x11, 0x22], YCCK, 200],
+      [2000, 1500, [0x21, 0x11, 0x11], undefined, 700],
       [2000, 1500, [0x11], undefined, undefined],
       [2000, 1500, [0x22, 0x11, 0x11], undefined, undefined],
       [2000, 1500, [0x11, 0x11, 0x11], undefined, undefined],

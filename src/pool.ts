@@ -37,7 +37,7 @@ import type { PoolStart } from './model.js';
 import { isNode, type ThreadHost, type WorkerHandle } from './threads/host.js';
 import {
   arrive, bump, CTL_ABORTED, CTL_ARRIVE, CTL_CLAIM, CTL_EPOCH, CTL_GEN, CTL_PARK, CTL_LEFT, CTL_SIGNAL, CTL_WORDS, levelCalls, LOOP,
-  ring, runLevel, spinWhile,
+  ring, runLevel, Spin,
   type Call, type FromWorker, type ToWorker, type WireProgram,
 } from './threads/protocol.js';
 import { capturePlan, compileProgram, type Program } from './threads/schedule.js';
@@ -141,7 +141,8 @@ export class WorkerPool implements Executor {
   private readonly programs = new WeakMap<Plan, Program>();
   private nextProgramId = 1;
   private readonly ctl: Int32Array;
-  private readonly spin: number;
+  /** The calling thread's spin at barriers, in the runs it takes part in. */
+  private readonly spin: Spin;
   private disposed = false;
   private queue: Promise<unknown> = Promise.resolve();
   /** The pending run's fault, set by a worker's death; the run rejects with it. */
@@ -172,7 +173,7 @@ export class WorkerPool implements Executor {
   private constructor(private readonly o: PoolOptions, private readonly host: ThreadHost, private readonly url: URL | undefined) {
     this.threads = o.threads;
     this.ctl = new Int32Array(o.memory.buffer, o.controlBase, CTL_WORDS);
-    this.spin = o.threads <= host.cores ? SPIN_US : 0;
+    this.spin = new Spin(o.threads <= host.cores ? SPIN_US : 0);
     this.mayBlock = !!o.callerKernels && !!host.cpuMs && mayWait();
   }
 
@@ -241,7 +242,7 @@ export class WorkerPool implements Executor {
     handle.ref(); // until ready: loading must keep the process alive
     const init: ToWorker = {
       type: 'init', module: this.o.module, memory: this.o.memory, controlBase: this.o.controlBase, thread,
-      threads: this.threads, scratchBase: this.o.scratchBase, scratchBytes: this.o.scratchBytes, spin: this.spin,
+      threads: this.threads, scratchBase: this.o.scratchBase, scratchBytes: this.o.scratchBytes, spin: this.spin.max,
     };
     handle.postMessage(init);
     return slot;
@@ -455,7 +456,7 @@ export class WorkerPool implements Executor {
   /** Block until ctl[word] moves from `seen` or the run is aborted (true), or CALLER_BLOCK_MS pass (false). */
   private blockUntil(word: number, seen: number, epoch: number): boolean {
     const ctl = this.ctl;
-    if (spinWhile(ctl, word, seen, this.spin)) return true;
+    if (this.spin.wait(ctl, word, seen)) return true;
     const until = performance.now() + CALLER_BLOCK_MS;
     for (;;) {
       if (Atomics.load(ctl, word) !== seen || Atomics.load(ctl, CTL_EPOCH) !== epoch) return true;

@@ -18,7 +18,7 @@ import type { WorkerPool } from '../dist/pool.js';
 import { createModel } from '../dist/model.js';
 import { hostPlatform } from '../dist/platform.js';
 import { capturePlan, compileProgram } from '../dist/threads/schedule.js';
-import { chunks, claim, CLAIMED, grid, levelChunks, CTL_PARK, CTL_WORDS, LOOP, PARK_MS, parkBegin, parkWait, PARKED, ring, RUN_STOPS, WAKE } from '../dist/threads/protocol.js';
+import { chunks, claim, CLAIMED, grid, levelChunks, CTL_GEN, CTL_PARK, CTL_WORDS, LOOP, MIN_SPIN_US, PARK_MS, parkBegin, parkWait, PARKED, ring, RUN_STOPS, Spin, WAKE } from '../dist/threads/protocol.js';
 import { mulberry32 } from './helpers/rng.mjs';
 
 type ModelName = 'googlenet' | 'inception_v1';
@@ -250,6 +250,40 @@ describe('captures', () => {
     } finally {
       await m.dispose();
     }
+  });
+});
+
+describe('the spin at a barrier (Spin)', () => {
+  it('falls to an eighth after a wait it did not see end, down to MIN_SPIN_US, and doubles back after each one it did', () => {
+    const ctl = new Int32Array(new SharedArrayBuffer(CTL_WORDS * 4));
+    const spin = new Spin(1000);
+    // Nobody moves GEN: each wait spins its budget out, and the next one is shorter.
+    const budgets: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      budgets.push(spin.us);
+      expect(spin.wait(ctl, CTL_GEN, 0)).toBe(false);
+    }
+    expect(MIN_SPIN_US).toBeLessThan(125);
+    expect(budgets).toEqual([1000, 125, Math.max(MIN_SPIN_US, 125 / 8), MIN_SPIN_US]);
+    // GEN has moved: the wait ends at once, and the budget grows back to its maximum.
+    ctl[CTL_GEN] = 1;
+    const grown: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      expect(spin.wait(ctl, CTL_GEN, 0)).toBe(true);
+      grown.push(spin.us);
+    }
+    expect(grown[0]).toBe(2 * MIN_SPIN_US);
+    expect(grown.at(-1)).toBe(1000);
+    expect(grown.every((v, i) => i === 0 || v === Math.min(1000, 2 * grown[i - 1]))).toBe(true);
+  });
+
+  it('does not spin at all with no budget (more threads than cores)', () => {
+    const ctl = new Int32Array(new SharedArrayBuffer(CTL_WORDS * 4));
+    const spin = new Spin(0);
+    expect(spin.wait(ctl, CTL_GEN, 0)).toBe(false);
+    ctl[CTL_GEN] = 1;
+    expect(spin.wait(ctl, CTL_GEN, 0)).toBe(false);
+    expect(spin.us).toBe(0);
   });
 });
 

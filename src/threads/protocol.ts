@@ -92,7 +92,7 @@ export interface InitMessage {
   threads: number;
   scratchBase: number;
   scratchBytes: number;
-  /** Microseconds to busy-wait at a barrier before Atomics.wait (0 when threads outnumber cores). */
+  /** Microseconds to busy-wait at a barrier before Atomics.wait, at most (0 when threads outnumber cores; see Spin). */
   spin: number;
 }
 
@@ -133,12 +133,12 @@ const WAIT_MS = 50;
 /**
  * One barrier among the `threads` workers. Returns false if the run was aborted (EPOCH changed).
  * The generation is read before arriving: it can only move once every worker has arrived. A waiter spins
- * for `spin` µs before it sleeps in Atomics.wait (at a STOP, where the calling thread has work to do
- * first, it sleeps at once): a sleeping thread took 50-100 µs more to resume here once released, and
- * about 7 of the 28 barriers of a 2-thread inception_v1 run waited longer than the 4000 iterations
- * (25-45 µs) of the spin this replaced.
+ * (`spin`: up to SPIN_US in ../pool.ts) before it sleeps in Atomics.wait (at a STOP, where the calling
+ * thread has work to do first, it sleeps at once): a sleeping thread took 50-100 µs more to resume here
+ * once released, and about 7 of the 28 barriers of a 2-thread inception_v1 run waited longer than the
+ * 4000 iterations (25-45 µs) of the spin this replaced.
  */
-export function barrier(ctl: Int32Array, threads: number, kind: number, epoch: number, spin: number): boolean {
+export function barrier(ctl: Int32Array, threads: number, kind: number, epoch: number, spin: Spin): boolean {
   const gen = Atomics.load(ctl, CTL_GEN);
   if (arrive(ctl, threads)) {
     if (kind === PLAIN) {
@@ -150,7 +150,7 @@ export function barrier(ctl: Int32Array, threads: number, kind: number, epoch: n
   } else if (kind === END) {
     return true;
   }
-  if (kind === PLAIN && spin > 0 && spinWhile(ctl, CTL_GEN, gen, spin)) return Atomics.load(ctl, CTL_EPOCH) === epoch;
+  if (kind === PLAIN && spin.wait(ctl, CTL_GEN, gen)) return Atomics.load(ctl, CTL_EPOCH) === epoch;
   while (Atomics.load(ctl, CTL_GEN) === gen) {
     if (Atomics.load(ctl, CTL_EPOCH) !== epoch) return false;
     Atomics.wait(ctl, CTL_GEN, gen, WAIT_MS);
@@ -173,6 +173,37 @@ export function arrive(ctl: Int32Array, threads: number): boolean {
 export function bump(ctl: Int32Array, word: number): void {
   Atomics.add(ctl, word, 1);
   Atomics.notify(ctl, word);
+}
+
+/**
+ * The shortest spin a Spin falls to (µs). With one busy process beside a 2-thread inception_v1 run here
+ * (1 thread: 30.5-31.2 ms): 32.8 ms with 10, 33.4-36.0 with 20, 34.0-34.5 with 50, 36.4 with 200.
+ */
+export const MIN_SPIN_US = 20;
+
+/**
+ * A thread's spin before it sleeps at a barrier: `max` µs as long as its waits end within that; a wait that
+ * does not cuts the next spin to an eighth (not below MIN_SPIN_US), and each wait that ends in time
+ * doubles it back. The thread it waits for may be sharing its core (another process busy on the other
+ * one, more threads than cores): then a full spin only keeps that thread off the core, barrier after
+ * barrier. With one busy process beside a 2-thread inception_v1 run here, a fixed 1000 µs spin took 52-57
+ * ms (1 thread: 30-31 ms), this 33-36 ms (the calling thread computing; the workers alone: 33-35 against
+ * 59). Without that load, the calling thread's spins ended in time in 2907 of 2932 waits over 200 runs, and
+ * 300 interleaved rounds against the fixed spin gave 16.38 against 16.41 ms.
+ */
+export class Spin {
+  us: number;
+  constructor(readonly max: number) {
+    this.us = max;
+  }
+
+  /** Busy-wait for ctl[word] to move from `seen` for the current spin, and adapt it; whether it moved. */
+  wait(ctl: Int32Array, word: number, seen: number): boolean {
+    if (this.max <= 0) return false;
+    const moved = spinWhile(ctl, word, seen, this.us);
+    this.us = moved ? Math.min(this.max, 2 * this.us) : Math.max(Math.min(this.max, MIN_SPIN_US), this.us / 8);
+    return moved;
+  }
 }
 
 /** Busy-wait up to `us` µs (by the clock, read every 256 loads) for ctl[word] to move from `seen`; whether it did. */

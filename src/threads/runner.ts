@@ -7,7 +7,7 @@
 import { instantiateKernels } from '../wasm.js';
 import type { Port } from './host.js';
 import {
-  barrier, CTL_ABORTED, CTL_EPOCH, CTL_LEFT, CTL_WORDS, END, levelCalls, parkBegin, parkWait, PLAIN, runLevel, STOP,
+  barrier, CTL_ABORTED, CTL_EPOCH, CTL_LEFT, CTL_WORDS, END, levelCalls, parkBegin, parkWait, PLAIN, runLevel, Spin, STOP,
   type Call, type InitMessage, type RunMessage, type ToWorker, type WireProgram,
 } from './protocol.js';
 
@@ -15,6 +15,8 @@ interface State {
   init: InitMessage;
   ctl: Int32Array;
   kernels: Record<string, (...a: number[]) => void>;
+  /** This worker's spin at barriers, kept from run to run. */
+  spin: Spin;
 }
 
 export function startRunner(port: Port): void {
@@ -34,13 +36,14 @@ export function startRunner(port: Port): void {
         init: m,
         ctl: new Int32Array(m.memory.buffer, m.controlBase, CTL_WORDS),
         kernels: instantiateKernels(m.module, m.memory) as unknown as Record<string, (...a: number[]) => void>,
+        spin: new Spin(m.spin),
       };
       port.postMessage({ type: 'ready', thread: m.thread });
       return;
     }
     if (!st) throw new Error('worker used before init');
-    const { ctl } = st;
-    const { threads, spin } = st.init;
+    const { ctl, spin } = st;
+    const { threads } = st.init;
     if (m.type === 'bench') {
       let ok = true;
       for (let r = 0; r < m.rounds && ok; r++) ok = barrier(ctl, threads, PLAIN, m.epoch, spin);
@@ -57,8 +60,8 @@ export function startRunner(port: Port): void {
 
   /** One run; returns whether the worker parked at its last barrier (not if it was aborted). */
   const execute = (m: RunMessage): boolean => {
-    const { ctl } = st!;
-    const { threads, spin, thread } = st!.init;
+    const { ctl, spin } = st!;
+    const { threads, thread } = st!.init;
     if (m.drop !== undefined) programs.delete(m.drop);
     let calls: Call[][] | undefined;
     if (typeof m.program === 'number') {

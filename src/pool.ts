@@ -56,7 +56,8 @@ export interface PoolOptions extends PoolStart {
 }
 
 /**
- * Microseconds a worker busy-waits at a barrier before sleeping in Atomics.wait (see barrier). Measured
+ * Microseconds a thread busy-waits at a barrier before sleeping in Atomics.wait, at most (see barrier;
+ * ./threads/protocol.ts `Spin` shortens it while waits outlast it). Measured
  * interleaved here, 2 threads: against the former 4000 iterations (25-45 µs), 500 µs took inception_v1
  * from 21.72 to 21.28 and 21.74 to 21.31 ms (1000 µs: 21.17 / 21.15), googlenet 23.91 -> 23.67 and
  * 23.83 -> 23.40; against 500 µs, 1000 µs 20.90 -> 20.67 and 20.63 -> 20.52 (2000 µs: 20.63 / 20.49).

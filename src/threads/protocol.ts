@@ -207,7 +207,7 @@ export class Spin {
 }
 
 /** Busy-wait up to `us` µs (by the clock, read every 256 loads) for ctl[word] to move from `seen`; whether it did. */
-export function spinWhile(ctl: Int32Array, word: number, seen: number, us: number): boolean {
+function spinWhile(ctl: Int32Array, word: number, seen: number, us: number): boolean {
   const until = performance.now() + us / 1000;
   for (let i = 1; ; i++) {
     if (Atomics.load(ctl, word) !== seen) return true;

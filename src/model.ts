@@ -28,10 +28,11 @@ export interface LoadOptions extends NetworkOptions {
    * says why in `info.threadsNote`. */
   threads?: number | undefined;
   /**
-   * With threads > 1 on Node: whether the calling thread may take thread 0's share of a run of up to two
-   * 224x224 images' pixels, which it does when the cores have just been busy (runs back to back, a photo
-   * decoded right before); its event loop then waits for the run (~16 ms here), as with one thread. Default true; false leaves it free (`threads`
-   * workers compute). Browsers never block the calling thread.
+   * With threads > 1 on Node or in a dedicated Web Worker: whether the calling thread may take thread 0's
+   * share of a run of up to two 224x224 images' pixels, which it does when the cores have just been busy
+   * (runs back to back; on Node also a photo decoded right before); its event loop then waits for the run
+   * (~16 ms here), as with one thread. Default true; false leaves it free (`threads` workers compute). A
+   * page's own thread is never blocked.
    */
   callerComputes?: boolean | undefined;
   /** Kernel build: 'auto' (default) takes relaxed SIMD where the engine validates it. */

@@ -2,10 +2,10 @@
  * A persistent worker pool over the shared Wasm memory (threads > 1).
  *
  * Design:
- * - `threads` workers. Where the host lets the calling thread block (Node), it takes thread 0's share of
- *   a run itself, with worker 0 sitting the run out, whenever the cores have just been busy (HOT_IDLE_MS,
- *   `callerJoins`): one worker less to wake, none to wake it at the end, and on this project's VM the OS
- *   then puts the woken worker on the other core at once. Otherwise (a browser page, after a pause) the
+ * - `threads` workers. Where the host lets the calling thread block (Node, a dedicated Web Worker), it
+ *   takes thread 0's share of a run itself, with worker 0 sitting the run out, whenever the cores have just
+ *   been busy (HOT_IDLE_MS, `callerJoins`): one worker less to wake, none to wake it at the end, and on this
+ *   project's VM the OS then puts the woken worker on the other core at once. Otherwise (a page, after a pause) the
  *   workers compute and the calling thread only coordinates without blocking (Atomics.waitAsync), so that
  *   a worker dying is noticed through its exit event while a run is pending; a calling thread that takes
  *   part blocks at most CALLER_BLOCK_MS per barrier before it waits that way too.
@@ -76,7 +76,10 @@ const POLL_MS = 200;
  * the waker's core when that core has been idle for a while, and keeps it there for 3-9 ms while the other
  * core stays halted, but on the other core when the waker has been busy: measured (2 threads,
  * inception_v1 224), after 10 ms idle 15.97 against 16.32 ms with two workers, after 30 ms 21.28 against
- * 16.63, after 1.5 s 24.03 against 18.38; after 60 ms of work 16.2-16.6 against 16.8-20.4.
+ * 16.63, after 1.5 s 24.03 against 18.38; after 60 ms of work 16.2-16.6 against 16.8-20.4. A browser tells
+ * no CPU time, so in a dedicated Web Worker only the first condition counts (Chromium here, googlenet 224,
+ * 2 threads: back to back 16.96-17.31 ms against 17.23-17.46 with the workers alone, medians of 100
+ * interleaved runs in one worker; after a 100 ms pause 22.5-31.8 against 19.9-20.4).
  */
 const HOT_IDLE_MS = 10;
 const HOT_CPU_MS = 30;
@@ -165,9 +168,9 @@ export class WorkerPool implements Executor {
     return this.mayBlock && (mode === 'always' || (mode === 'auto' && this.threads <= this.host.cores));
   }
   /**
-   * The calling thread has kernels and a host that offers it runs (Node), and may block in Atomics.wait:
-   * not the main thread of a page under Node integration (Electron's renderer). Tried only then: a page's
-   * main thread never calls Atomics.wait.
+   * The calling thread has kernels and a host that offers it runs (Node, a dedicated Web Worker), and may
+   * block in Atomics.wait: not the main thread of a page under Node integration (Electron's renderer).
+   * Tried only then: a page's main thread never calls Atomics.wait.
    */
   private readonly mayBlock: boolean;
 
@@ -175,7 +178,7 @@ export class WorkerPool implements Executor {
     this.threads = o.threads;
     this.ctl = new Int32Array(o.memory.buffer, o.controlBase, CTL_WORDS);
     this.spin = new Spin(o.threads <= host.cores ? SPIN_US : 0);
-    this.mayBlock = !!o.callerKernels && !!host.cpuMs && mayWait();
+    this.mayBlock = !!o.callerKernels && host.callerMayBlock && mayWait();
   }
 
   static async create(o: PoolOptions): Promise<WorkerPool> {
@@ -359,7 +362,8 @@ export class WorkerPool implements Executor {
     if (this.o.callerMode === 'always') return true;
     if (!short || !this.lastEnd) return false;
     const wall = performance.now() - this.lastEnd.at;
-    return wall <= HOT_IDLE_MS || this.host.cpuMs!() - this.lastEnd.cpu >= Math.min(wall / 2, HOT_CPU_MS);
+    const cpuMs = this.host.cpuMs?.();
+    return wall <= HOT_IDLE_MS || (cpuMs !== undefined && cpuMs - this.lastEnd.cpu >= Math.min(wall / 2, HOT_CPU_MS));
   }
 
   private async runNow(p: Program, before: () => void, after: (step: number) => void, stops: ReadonlySet<number>, short = true): Promise<void> {
@@ -404,7 +408,7 @@ export class WorkerPool implements Executor {
         for (const i of atLevel.get(last) ?? []) after(i);
       });
     } finally {
-      if (this.host.cpuMs) this.lastEnd = { at: performance.now(), cpu: this.host.cpuMs() };
+      this.lastEnd = { at: performance.now(), cpu: this.host.cpuMs?.() ?? 0 };
     }
   }
 

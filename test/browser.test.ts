@@ -383,6 +383,42 @@ describe.skipIf(!run)('headless Chromium', () => {
       await page.close();
     });
 
+    it("a dedicated worker's own thread computes as thread 0 of back-to-back runs (it may block there), bit for bit as the workers alone", async () => {
+      const { page, problems } = await open('/examples/browser/worker.html');
+      const got = await page.evaluate(async (origin) => {
+        const src = `const { loadModel } = await import('${origin}/dist/browser.js');
+const caller = await loadModel({ threads: 2 });
+const workers = await loadModel({ threads: 2, callerComputes: false });
+const data = new Float32Array(3 * 227 * 229);
+for (let i = 0; i < data.length; i++) data[i] = ((i * 7919) % 255) / 128 - 1;
+const x = { data, shape: [1, 227, 229, 3] };
+let a;
+for (let i = 0; i < 4; i++) a = await caller.run(x);
+const b = await workers.run(x);
+const bits = (t) => Array.from(new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length));
+const differ = Object.keys(b).filter((k) => JSON.stringify(bits(a[k])) !== JSON.stringify(bits(b[k])));
+postMessage({ threads: [caller.info.threads, workers.info.threads], outputs: Object.keys(a).length, differ,
+  callerRuns: caller.executor.stats.callerRuns, workersCallerRuns: workers.executor.stats.callerRuns });
+await caller.dispose();
+await workers.dispose();`;
+        const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })), { type: 'module' });
+        return new Promise<{ threads: number[]; outputs: number; differ: string[]; callerRuns: number; workersCallerRuns: number }>((resolve, reject) => {
+          w.onmessage = (e) => resolve(e.data);
+          w.onerror = (e) => reject(new Error(e.message));
+        });
+      }, origin);
+      expect(got.threads).toEqual([2, 2]);
+      expect(got.outputs).toBeGreaterThan(0);
+      expect(got.differ).toEqual([]);
+      // The first run follows no other (the workers compute it); the next ones start within HOT_IDLE_MS of the last.
+      expect(got.callerRuns).toBeGreaterThan(0);
+      expect(got.workersCallerRuns).toBe(0);
+      // The page's thread itself never blocks.
+      expect(await page.evaluate(() => (window as unknown as { mainWaits: number }).mainWaits)).toBe(0);
+      expect(problems).toEqual([]);
+      await page.close();
+    });
+
     it('cross-origin isolated, nothing asked: the worker\'s threads default to navigator.hardwareConcurrency, with no note', async () => {
       const { page, problems, info } = await open('/examples/browser/worker.html');
       expect(info.threads).toBe(await page.evaluate(() => navigator.hardwareConcurrency));

@@ -14,6 +14,7 @@
  * Web Workers have no exit event and survive an uncaught exception, so: terminate() reports the exit
  * itself, and the pool terminates a worker that reported an error.
  */
+import { browserContext } from '../context.js';
 import type { ThreadHost, WorkerEvents, WorkerHandle } from './host.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
@@ -37,6 +38,8 @@ function start(url: URL | undefined): { w: Worker; script: string } {
 
 export const browserHost: ThreadHost = {
   cores: Math.max(1, g.navigator?.hardwareConcurrency ?? 1),
+  /** A dedicated Web Worker may block in Atomics.wait; a page's main thread may not (and a shared worker gets no pool). */
+  callerMayBlock: browserContext() === 'dedicated worker',
 
   spawn(url: URL | undefined, events: WorkerEvents): WorkerHandle {
     const { w, script } = start(url);

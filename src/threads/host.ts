@@ -27,9 +27,11 @@ export interface ThreadHost {
   /** Logical CPUs available to this process. */
   readonly cores: number;
   /**
-   * CPU time this process has used so far (ms, all its threads), where the calling thread may block in
-   * Atomics.wait and so take part in runs (Node); absent where it must not (a page's main thread).
+   * The calling thread may block in Atomics.wait and so take part in runs: Node, a dedicated Web Worker;
+   * not a page's main thread (browsers forbid it there, and the pool then never even tries).
    */
+  readonly callerMayBlock: boolean;
+  /** CPU time this process has used so far (ms, all its threads), where the host can tell (Node). */
   cpuMs?(): number;
   /**
    * Start the worker script at `url` (an ES module), or, without one, the host's own: each host names its

@@ -22,6 +22,7 @@ const WORKER = new URL('../worker.js', import.meta.url);
 
 export const nodeHost: ThreadHost = {
   cores: availableParallelism(),
+  callerMayBlock: true,
   cpuMs() {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;

@@ -4,7 +4,7 @@
 // random points (as threads split them).
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { compileKernels, instantiateKernels, type Kernels } from '../dist/wasm.js';
+import { compileKernels, instantiateKernels, tieringLeftToUs, withEagerCompile, type Kernels } from '../dist/wasm.js';
 import { F2_3, F2_5, F4_3, NR, packWeights, packedLength, packWinograd, winogradBytes, winogradMatrixBytes } from '../dist/weights.js';
 import { winogradTiles } from '../dist/plan.js';
 import { mulberry32 as rng } from './helpers/rng.mjs';
@@ -525,5 +525,38 @@ describe('kernel modules', () => {
       expect(sections).not.toContain(6); // global
       expect(sections).not.toContain(5); // own memory: it is imported
     }
+  });
+
+  it("compile with V8's lazy compilation and dynamic tiering off, and set them back once no compile is running (also after a failure)", async () => {
+    const set: string[] = [];
+    const flag = (f: string) => set.push(f);
+    const OFF = ['--no-wasm-lazy-compilation', '--no-wasm-dynamic-tiering'];
+    const ON = ['--wasm-lazy-compilation', '--wasm-dynamic-tiering'];
+    let release!: () => void;
+    const first = withEagerCompile(flag, () => new Promise<string>((r) => (release = () => r('a'))));
+    expect(set).toEqual(OFF);
+    // A second compile meanwhile shares the switch: the flags go back only after the last one.
+    const second = withEagerCompile(flag, async () => 'b');
+    expect(await second).toBe('b');
+    expect(set).toEqual(OFF);
+    release();
+    expect(await first).toBe('a');
+    expect(set).toEqual([...OFF, ...ON]);
+    await expect(withEagerCompile(flag, async () => { throw new Error('bad module'); })).rejects.toThrow('bad module');
+    expect(set).toEqual([...OFF, ...ON, ...OFF, ...ON]);
+    // No setter (not Node, or the process chose its own tiering): the compile just runs.
+    expect(await withEagerCompile(undefined, async () => 'c')).toBe('c');
+    // A setter that throws (a V8 refusing flags at run time) does not fail the compile.
+    expect(await withEagerCompile(() => { throw new Error('frozen'); }, async () => 'd')).toBe('d');
+    expect(set).toHaveLength(8);
+  });
+
+  it('leave the tiering flags alone when the process was started with one of them (command line or NODE_OPTIONS, - or _)', () => {
+    expect(tieringLeftToUs({ execArgv: [], env: {} })).toBe(true);
+    expect(tieringLeftToUs({ execArgv: ['--expose-gc'], env: { NODE_OPTIONS: '--max-old-space-size=4096' } })).toBe(true);
+    expect(tieringLeftToUs({ execArgv: ['--no-liftoff'], env: {} })).toBe(false);
+    expect(tieringLeftToUs({ execArgv: ['--wasm-dynamic-tiering'], env: {} })).toBe(false);
+    expect(tieringLeftToUs({ execArgv: [], env: { NODE_OPTIONS: '--no-wasm_lazy_compilation' } })).toBe(false);
+    expect(tieringLeftToUs({ execArgv: ['--wasm_tier_up'] })).toBe(false);
   });
 });

@@ -173,6 +173,8 @@ export interface Executor {
    * the steps, calling after(i) once step i is done and before anything overwrites its output, at least
    * for each i in `stops` (the steps whose end points the caller reads; default: every capture step). */
   execute(plan: Plan, before: () => void, after: (step: number) => void, stops?: ReadonlySet<number>): Promise<void>;
+  /** Get ready to run `plan` (the pool: its program, compiled and in every worker), ahead of its first run. */
+  prepare?(plan: Plan): void;
   dispose(): Promise<void>;
 }
 
@@ -252,8 +254,14 @@ export class Model {
     kernels: Kernels,
     /** classify's and embed's maxDecodeBytes when the call does not say (the platform's). */
     private readonly defaultMaxDecodeBytes?: number,
+    /** The plan of one image at the model's input size, made at load: kept, and prepared in the executor. */
+    first?: Plan,
   ) {
     this.held = { memory, executor, kernels };
+    if (first) {
+      this.plans.set(`${first.n}x${first.net.input.h}x${first.net.input.w}`, first);
+      executor.prepare?.(first);
+    }
   }
 
   /** The executor, as tests and benchmarks reach it (m.executor); undefined once disposed. */
@@ -637,7 +645,7 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
     peakActivationBytes: planDefault.arenaBytes,
     weightBytes,
   };
-  const model_ = new Model(info, netOpts, memory, layout, maxBytes, executor, kernels, platform.maxDecodeBytes);
+  const model_ = new Model(info, netOpts, memory, layout, maxBytes, executor, kernels, platform.maxDecodeBytes, planDefault);
   if (labels !== undefined) model_.labels = labels.map(String);
   return model_;
 }

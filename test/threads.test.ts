@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { buildNetwork, loadModel, RuntimeError, weightSpec, type Model } from '../dist/index.js';
 import type { WorkerPool } from '../dist/pool.js';
+import type { Plan } from '../dist/plan.js';
 import { createModel } from '../dist/model.js';
 import { hostPlatform } from '../dist/platform.js';
 import { capturePlan, compileProgram } from '../dist/threads/schedule.js';
@@ -380,6 +381,31 @@ function frontAndSlowBack(m: Model, id: number) {
   const MB = 1 << 20;
   return { id, levels: [[0, 1]], captureLevel: [0, 0], steps: [refConv(m, 4 * MB, MB / 4, 28, 3), refConv(m, 0, MB, 56, 7)] };
 }
+
+describe('the program of one image at the input size, sent to the workers at load', () => {
+  it('the first 224x224 run posts only its id, another shape its whole program, and prepare() after a run posts nothing', async () => {
+    const m = await load('googlenet', 2, false, 'never');
+    const pool = poolOf(m);
+    const posted: Array<{ type: string; program?: unknown }> = [];
+    for (const s of (pool as unknown as { slots: Array<{ handle: { postMessage(x: unknown): void } }> }).slots) {
+      const post = s.handle.postMessage.bind(s.handle);
+      s.handle.postMessage = (x) => (posted.push(x as { type: string }), post(x));
+    }
+    const x = randomInput([1, 224, 224, 3], 41, 128);
+    const out = await m.run(x);
+    expect(posted.map((p) => [p.type, typeof p.program])).toEqual([['run', 'number'], ['run', 'number']]);
+    const ref = await load('googlenet', 1);
+    expectSame(await ref.run(x), out);
+    await ref.dispose();
+    posted.length = 0;
+    await m.run(randomInput([1, 227, 229, 3], 42, 128));
+    expect(posted.filter((p) => p.type === 'run').map((p) => typeof p.program)).toEqual(['object', 'object']);
+    posted.length = 0;
+    pool.prepare((m as unknown as { plan(n: number, h: number, w: number): Plan }).plan(1, 231, 231));
+    expect(posted).toEqual([]);
+    await m.dispose();
+  });
+});
 
 describe('pool behaviour (googlenet, threads 2, two workers)', () => {
   let m: Model;

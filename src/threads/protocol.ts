@@ -107,6 +107,12 @@ export interface RunMessage {
   stops: number[];
 }
 
+/** A program to cache ahead of its first run (the model's default shape, at load), so that run carries only its id. */
+export interface PrepareMessage {
+  type: 'prepare';
+  program: WireProgram;
+}
+
 /** Barrier rounds with no work, to measure the cost of a sync point. */
 export interface BenchMessage {
   type: 'bench';
@@ -114,7 +120,7 @@ export interface BenchMessage {
   rounds: number;
 }
 
-export type ToWorker = InitMessage | RunMessage | BenchMessage;
+export type ToWorker = InitMessage | RunMessage | PrepareMessage | BenchMessage;
 
 export type FromWorker =
   | { type: 'ready'; thread: number }

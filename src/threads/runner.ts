@@ -44,6 +44,10 @@ export function startRunner(port: Port): void {
     if (!st) throw new Error('worker used before init');
     const { ctl, spin } = st;
     const { threads } = st.init;
+    if (m.type === 'prepare') {
+      programs.set(m.program.id, prepare(m.program));
+      return;
+    }
     if (m.type === 'bench') {
       let ok = true;
       for (let r = 0; r < m.rounds && ok; r++) ok = barrier(ctl, threads, PLAIN, m.epoch, spin);

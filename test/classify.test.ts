@@ -3,7 +3,7 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { readFileSync, mkdtempSync, writeFileSync, copyFileSync, mkdirSync, rmSync, existsSync, symlinkSync } from 'node:fs';
 import { blackPng } from './helpers/png.mjs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -277,11 +277,18 @@ describe('googlenet CLI', () => {
     expect(by['empty.jpeg'].error).toMatch(/empty/);
     for (const f of ['truncated.jpg', 'notes.jpg', 'empty.jpeg']) expect(stderr).toContain(join(dir, f));
     expect(stderr).toMatch(/classified 2 of 5 images/);
+    // Five files: loadModel's default threads (every core).
+    const cores = availableParallelism();
+    expect(stderr).toContain(`images/s, ${cores} thread${cores === 1 ? '' : 's'}), 3 failed`);
   });
 
-  it('classify a good file: text output, exit code 0', async () => {
-    const { code, stdout } = await exec(['classify', fixture('coffee.png'), '--top', '1']);
+  it('classify a good file: text output, exit code 0; one thread for so few images unless --threads says', async () => {
+    const { code, stdout, stderr } = await exec(['classify', fixture('coffee.png'), '--top', '1']);
     expect(code).toBe(0);
+    expect(stderr).toMatch(/classified 1 of 1 images in [\d.]+ s \([\d.]+ images\/s, 1 thread\)\n$/);
+    const two = await exec(['classify', fixture('coffee.png'), '--top', '1', '--threads', '2']);
+    expect(two.stdout).toBe(stdout);
+    expect(two.stderr).toMatch(/images\/s, 2 threads\)\n$/);
     expect(stdout).toMatch(/coffee\.png\n\s+90\.\d%\s+967\s+espresso/);
   });
 

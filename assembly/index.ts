@@ -6,6 +6,7 @@ export { softmax, softmax_ref } from './softmax';
 export { winograd3x3 } from './winograd';
 export { winograd4x4, winograd5x5 } from './winograd4';
 export { allFinite, allFinite_ref } from './check';
+export { winogradWeights, winogradWeights_ref } from './wpack';
 
 /** 1 in the relaxed-SIMD builds, 0 in the plain ones: which build a module is, for model.info.kernels. */
 export function relaxedSimd(): i32 {

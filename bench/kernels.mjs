@@ -6,7 +6,7 @@
 import b from 'benny';
 import asc from 'assemblyscript/asc';
 import { compileKernels, instantiateKernels } from '../dist/wasm.js';
-import { F2_3, F4_3, NR, packWeights, packWinograd, winogradBytes, winogradMatrixBytes } from '../dist/weights.js';
+import { F2_3, F4_3, NR, packWeights, packWinograd, packWinogradWith, winogradBytes, winogradMatrixBytes, winogradStageBytes } from '../dist/weights.js';
 import { WINOGRAD_FLOATS, winogradTiles } from '../dist/plan.js';
 import { benchArgs, stats } from './common.mjs';
 
@@ -135,6 +135,21 @@ const poolCases = [];
   poolCases.push(['LRN 56x56x192', () => k.lrn(i4, o4, 192, 5, 1e-4, 0.75, 1, 0, 56 * 56, sc), 56 * 56 * 192 * 12]);
 }
 await suite('Pooling and LRN (flops: one per window element; LRN ~12 per value)', poolCases);
+
+// The Winograd weight transform at load (F(4x4, 3x3), Mixed_4b's 3x3 branch 96 -> 208): the kernel against
+// its JavaScript form. Flops: two multiply-adds per term of G g (alpha x 3 x 3) and of tmp G^T (alpha^2 x 3).
+const packCases = [];
+{
+  const [C, Cout] = [96, 208];
+  const w = Float32Array.from({ length: 9 * C * Cout }, () => Math.random() - 0.5), bias = new Float32Array(Cout);
+  const bytes = winogradBytes(C, Cout, F4_3);
+  const out = alloc(bytes / 4), stage = alloc(winogradStageBytes(C, Cout, F4_3) / 4);
+  const js = new Float32Array(bytes / 4);
+  const flops = 2 * C * Cout * (6 * 3 * 3 + 36 * 3);
+  packCases.push(['winogradWeights 96 -> 208 (kernel)', () => packWinogradWith(k, heap, w, bias, C, Cout, out / 4, F4_3, stage), flops]);
+  packCases.push(['packWinograd 96 -> 208 (JavaScript)', () => packWinograd(w, bias, C, Cout, js, F4_3), flops]);
+}
+await suite('Winograd weights at load (f64)', packCases);
 
 let last = '';
 const width = Math.max(...results.map((r) => r.case.length));

@@ -7,7 +7,7 @@
 import { ImageDecodeError, InputError, kindOf, nameOf, RuntimeError, shown, WeightsError } from './errors.js';
 import { parseSafetensors, type Tensor } from './safetensors.js';
 import { accounting, buildNetwork, DEFAULT_NUM_CLASSES, type ModelName, type NetworkOptions } from './topology.js';
-import { checkTensorMap, checkWeights, convWeightBytes, convWeights, packConvWeights, weightSpec } from './weights.js';
+import { checkTensorMap, checkWeights, convWeightBytes, convWeights, packConvWeights, packStageBytes, weightSpec } from './weights.js';
 import { builtFlavor, compileKernels, instantiateKernels, type KernelFlavor, type Kernels, type WasmMemory, type WasmModule, type WasmSource } from './wasm.js';
 import { makePlan, type Layout, type Plan, scratchBytesFor, tensorBytes, winogradTile } from './plan.js';
 import { readAsset, readPathOrUrl } from './assets.js';
@@ -584,7 +584,8 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   const planDefault = makePlan(net, 1, layout);
   const maxBytes = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
   if (typeof maxBytes !== 'number' || !(maxBytes > 0) || maxBytes > 2 ** 32) throw new InputError(`maxMemoryBytes must be between 1 and 2^32, got ${shown(maxBytes)}`);
-  const initialBytes = arenaBase + planDefault.arenaBytes;
+  // The Winograd layers' weights are staged past the packed weights (scratch and arena are unused until the first run).
+  const initialBytes = Math.max(arenaBase + planDefault.arenaBytes, scratchBase + packStageBytes(convs, tile));
   // In whole 64 KiB pages, as the memory is made: a limit a few bytes above the need still has fewer pages.
   const initial = Math.ceil(initialBytes / PAGE), maximum = Math.floor(maxBytes / PAGE);
   if (initial > maximum) {
@@ -618,8 +619,7 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
     const into = new Float32Array(Math.max(0, ...convs.map((l) => l.kh * l.kw * l.cin * l.cout)));
     for (const l of convs) {
       const { w, bias } = convWeights(net, l, tensors, into);
-      const at = packed.get(l.scope)! / 4;
-      packConvWeights(l, w, bias, tile, heap.subarray(at, at + convWeightBytes(l, tile) / 4));
+      packConvWeights(l, w, bias, tile, kernels, heap, packed.get(l.scope)! / 4, scratchBase);
     }
   } catch (e) {
     // (A bad batch norm variance is found only here.) The workers end before the call rejects.

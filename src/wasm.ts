@@ -28,6 +28,8 @@ export interface Kernels {
   winograd5x5(...args: number[]): void;
   allFinite(p: number, n: number): number;
   allFinite_ref(p: number, n: number): number;
+  winogradWeights(...args: number[]): void;
+  winogradWeights_ref(...args: number[]): void;
 }
 
 /**
@@ -159,7 +161,7 @@ export function assetUrl(file: string): URL {
 }
 
 /** The kernels a model calls (the *_ref scalar references are for tests and benchmarks only). */
-const RUNTIME_KERNELS = ['conv2d', 'conv1x1multi', 'maxpool', 'avgpool', 'lrn', 'softmax', 'winograd3x3', 'winograd4x4', 'winograd5x5', 'allFinite'];
+const RUNTIME_KERNELS = ['conv2d', 'conv1x1multi', 'maxpool', 'avgpool', 'lrn', 'softmax', 'winograd3x3', 'winograd4x4', 'winograd5x5', 'allFinite', 'winogradWeights'];
 
 /** A module given as the wasm option must be a kernel build: it imports its memory and exports every kernel. */
 function checkKernelModule(module: WebAssembly.Module): WebAssembly.Module {

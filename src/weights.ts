@@ -1,6 +1,7 @@
 /**
  * Weights: which tensors each network needs, their validation, batch-norm folding and packing into the
- * GEMM micro-kernel's panel layout (see assembly/gemm.ts).
+ * GEMM micro-kernel's panel layout (see assembly/gemm.ts); the Winograd layers' transform runs in the
+ * kernels (assembly/wpack.ts).
  *
  * inception_v1 takes TF-slim variable names: `<scope>/weights` HWIO [kh, kw, cin, cout] and
  * `<scope>/BatchNorm/{beta,moving_mean,moving_variance}` (no scale, epsilon 0.001), or `<scope>/biases`
@@ -10,6 +11,7 @@
 import { InputError, WeightsError } from './errors.js';
 import { firstNonFinite, type Tensor } from './safetensors.js';
 import type { ConvLayer, Network } from './topology.js';
+import type { Kernels } from './wasm.js';
 
 export const BN_EPSILON = 0.001;
 /** Output channels per packed panel (the micro-kernel's NR). */
@@ -183,24 +185,25 @@ export function winogradBytes(cin: number, cout: number, v: Winograd): number {
   return v.alpha ** 2 * winogradMatrixBytes(cin, cout) + Math.ceil((cout * 4) / 64) * 64;
 }
 
+/** G of an algorithm, row by row (alpha rows of r). */
+const gOf = (v: Winograd): Float64Array => (v.alpha === 4 ? G2 : v.r === 3 ? G4 : G5);
+
 /**
  * U = G g G^T for every (cin, cout) of HWIO r x r weights, packed as alpha^2 GEMM matrices [cin][cout]
  * with zero bias, followed by the bias, into `out` (a Float32Array view of winogradBytes(cin, cout, v)
  * bytes). Computed in double. F(2x2, 3x3): G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; F(4x4, 3x3) and
- * F(2x2, 5x5): Lavin's points 0, 1, -1, 2, -2, inf.
+ * F(2x2, 5x5): Lavin's points 0, 1, -1, 2, -2, inf. The JavaScript form of the winogradWeights kernel
+ * (assembly/wpack.ts), which loadModel runs: the same floats (tested). The kernel took 0.64 ms where this
+ * took 5.6 (`npm run bench:kernels`, 96 -> 208), and 2.4x less than this loop with its r = 3 sums written
+ * out, which loadModel ran before.
  */
 export function packWinograd(w: Float32Array, bias: Float32Array, cin: number, cout: number, out: Float32Array, v: Winograd): void {
-  const G = v.alpha === 4 ? G2 : v.r === 3 ? G4 : G5;
+  const G = gOf(v);
   const { alpha: a, r } = v;
   const mat = winogradMatrixBytes(cin, cout) / 4;
   // Each U[xi] goes straight to its packed place (packWeights' layout: panels of NR channels, a zero bias
   // row, then the cin rows), zero padded.
   out.fill(0, 0, a * a * mat);
-  if (r === 3) {
-    packWinograd3(w, cin, cout, out, G, a, mat);
-    out.set(bias, a * a * mat);
-    return;
-  }
   const g = new Float64Array(r * r);
   const tmp = new Float64Array(a * r);
   for (let ci = 0; ci < cin; ci++) {
@@ -228,35 +231,27 @@ export function packWinograd(w: Float32Array, bias: Float32Array, cin: number, c
   out.set(bias, a * a * mat);
 }
 
+const align64 = (bytes: number) => Math.ceil(bytes / 64) * 64;
+
+/** Bytes the winogradWeights kernel needs at its staging address: the f32 weights, G, and its scratch. */
+export function winogradStageBytes(cin: number, cout: number, v: Winograd): number {
+  return align64(v.r * v.r * cin * cout * 4) + align64(v.alpha * v.r * 8) + align64((v.alpha * v.r + v.r * v.r) * 16);
+}
+
 /**
- * packWinograd's loops for r = 3 with the sums over k written out (1.7x faster; googlenet's load 0.52 ->
- * 0.46 s): the same products added in the same order, from 0 as the loop's sums start (so -0 products
- * give +0 as there), hence the same values.
+ * packWinograd on the kernels (winogradWeights), into the Wasm memory that `heap` views, at float index
+ * `at`: the weights, G and the kernel's scratch staged at byte `stage` (winogradStageBytes free bytes).
  */
-function packWinograd3(w: Float32Array, cin: number, cout: number, out: Float32Array, G: Float64Array, a: number, mat: number): void {
-  const tmp = new Float64Array(a * 3);
-  const plane = cin * cout;
-  for (let ci = 0; ci < cin; ci++) {
-    for (let co = 0; co < cout; co++) {
-      const base = ci * cout + co;
-      const g0 = w[base], g1 = w[base + plane], g2 = w[base + 2 * plane];
-      const g3 = w[base + 3 * plane], g4 = w[base + 4 * plane], g5 = w[base + 5 * plane];
-      const g6 = w[base + 6 * plane], g7 = w[base + 7 * plane], g8 = w[base + 8 * plane];
-      // tmp = G g (a x 3)
-      for (let i = 0; i < a; i++) {
-        const x = G[i * 3], y = G[i * 3 + 1], z = G[i * 3 + 2];
-        tmp[i * 3] = 0 + x * g0 + y * g3 + z * g6;
-        tmp[i * 3 + 1] = 0 + x * g1 + y * g4 + z * g7;
-        tmp[i * 3 + 2] = 0 + x * g2 + y * g5 + z * g8;
-      }
-      // U = tmp G^T (a x a)
-      const at = packedIndex(ci, co, cin);
-      for (let i = 0; i < a; i++) {
-        const x = tmp[i * 3], y = tmp[i * 3 + 1], z = tmp[i * 3 + 2];
-        for (let j = 0; j < a; j++) out[(i * a + j) * mat + at] = 0 + x * G[j * 3] + y * G[j * 3 + 1] + z * G[j * 3 + 2];
-      }
-    }
-  }
+export function packWinogradWith(k: Kernels, heap: Float32Array, w: Float32Array, bias: Float32Array, cin: number, cout: number, at: number, v: Winograd, stage: number): void {
+  const { alpha: a, r } = v;
+  const mat = winogradMatrixBytes(cin, cout) / 4;
+  const gAt = stage + align64(w.length * 4);
+  const tmp = gAt + align64(a * r * 8);
+  heap.set(w, stage / 4);
+  new Float64Array(heap.buffer, gAt, a * r).set(gOf(v));
+  heap.fill(0, at, at + winogradBytes(cin, cout, v) / 4);
+  k.winogradWeights(stage, cin, cout, at * 4, gAt, a, r, mat, NR, tmp);
+  heap.set(bias, at + a * a * mat);
 }
 
 /** Bytes of one convolution's weights as packed for its algorithm (Winograd tile 2 or 4, or 0 for GEMM), 64-aligned. */
@@ -266,9 +261,23 @@ export function convWeightBytes(l: ConvLayer, tile: 0 | WinogradTile): number {
   return Math.ceil((packedLength(l.kh * l.kw * l.cin, l.cout) * 4) / 64) * 64;
 }
 
-/** Pack one convolution's HWIO weights and bias for its algorithm into `out` (convWeightBytes(l, tile) bytes). */
-export function packConvWeights(l: ConvLayer, w: Float32Array, bias: Float32Array, tile: 0 | WinogradTile, out: Float32Array): void {
+/**
+ * Pack one convolution's HWIO weights and bias for its algorithm into the Wasm memory `heap` views, at
+ * float index `at` (convWeightBytes(l, tile) bytes): a Winograd layer on the kernels `k`, staged at byte
+ * `stage` (winogradStageBytes free bytes), a GEMM layer here.
+ */
+export function packConvWeights(l: ConvLayer, w: Float32Array, bias: Float32Array, tile: 0 | WinogradTile, k: Kernels, heap: Float32Array, at: number, stage: number): void {
   const v = winogradFor(l, tile);
-  if (v) packWinograd(w, bias, l.cin, l.cout, out, v);
-  else packWeights(w, bias, l.kh * l.kw * l.cin, l.cout, out);
+  if (v) packWinogradWith(k, heap, w, bias, l.cin, l.cout, at, v, stage);
+  else packWeights(w, bias, l.kh * l.kw * l.cin, l.cout, heap.subarray(at, at + convWeightBytes(l, tile) / 4));
+}
+
+/** Bytes packConvWeights stages for the layers of `convs` (the most any one needs). */
+export function packStageBytes(convs: ConvLayer[], tile: 0 | WinogradTile): number {
+  let most = 0;
+  for (const l of convs) {
+    const v = winogradFor(l, tile);
+    if (v) most = Math.max(most, winogradStageBytes(l.cin, l.cout, v));
+  }
+  return most;
 }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { compileKernels, instantiateKernels, tieringLeftToUs, withEagerCompile, type Kernels } from '../dist/wasm.js';
-import { F2_3, F2_5, F4_3, NR, packWeights, packedLength, packWinograd, winogradBytes, winogradMatrixBytes } from '../dist/weights.js';
+import { F2_3, F2_5, F4_3, NR, packWeights, packedLength, packWinograd, packWinogradWith, winogradBytes, winogradMatrixBytes, winogradStageBytes } from '../dist/weights.js';
 import { winogradTiles } from '../dist/plan.js';
 import { mulberry32 as rng } from './helpers/rng.mjs';
 
@@ -477,6 +477,35 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
       k.lrn_ref(x, ref, c, 5, alpha, 0.75, kk, P);
       for (const [p0, p1] of splits(r, P, 1)) k.lrn(x, got, c, 5, alpha, 0.75, kk, p0, p1, scratch);
       expect(maxRelDiff(heap.f32(got, P * c), heap.f32(ref, P * c)), `alpha ${alpha} k ${kk}`).toBeLessThan(2e-6);
+    }
+  });
+
+  it.each([F2_3, F4_3, F2_5])('winogradWeights ($fn weights, at load) equals its scalar reference and packWinograd bit for bit, and writes nothing else', (v) => {
+    const r = rng(90 + v.alpha + v.r);
+    const a = v.alpha ** 2;
+    for (let t = 0; t < 24; t++) {
+      heap.reset();
+      const cin = [1, 2, 3, 7, 16, 33][t % 6];
+      // Odd counts (the last channel alone in its f64x2), every tail of the 12-channel panels, several panels.
+      const cout = [1, 2, 5, 11, 12, 13, 24, 41][Math.floor(r() * 8)];
+      const w = random(r, v.r * v.r * cin * cout, t % 3 ? 0.5 : 300);
+      const bias = random(r, cout);
+      const bytes = winogradBytes(cin, cout, v), mat = winogradMatrixBytes(cin, cout) / 4;
+      const want = new Float32Array(bytes / 4);
+      packWinograd(w, bias, cin, cout, want, v);
+      // The packed weights, a guard after them (stays 7), then the staging area.
+      const out = heap.alloc(bytes / 4 + 16);
+      heap.f32(out, bytes / 4 + 16).fill(7);
+      const stage = heap.alloc(winogradStageBytes(cin, cout, v) / 4);
+      packWinogradWith(k, new Float32Array(heap.mem.buffer), w, bias, cin, cout, out / 4, v, stage);
+      expect(Array.from(heap.f32(out, bytes / 4))).toEqual(Array.from(want));
+      expect(Array.from(heap.f32(out + bytes, 16))).toEqual(Array.from({ length: 16 }, () => 7));
+      // The scalar reference, from the weights and G the kernel was given (staged as packWinogradWith left them).
+      const ref = heap.alloc(bytes / 4);
+      heap.f32(ref, bytes / 4).fill(0); // (the kernels leave the bias rows as they find them)
+      const gAt = stage + Math.ceil((w.length * 4) / 64) * 64;
+      k.winogradWeights_ref(stage, cin, cout, ref, gAt, v.alpha, v.r, mat, NR, gAt + Math.ceil((v.alpha * v.r * 8) / 64) * 64);
+      expect(Array.from(heap.f32(ref, a * mat))).toEqual(Array.from(want.subarray(0, a * mat)));
     }
   });
 

@@ -329,8 +329,8 @@ export class Model {
   /**
    * Plan the network for n images of h x w and grow the memory for them, as the first run of that shape
    * would, before any input exists: it rejects as that run would (a size too small for the network:
-   * InputError; more memory than maxMemoryBytes: RuntimeError), and later runs of that shape start at once.
-   * Queued with the runs.
+   * InputError; more memory than maxMemoryBytes: RuntimeError), and later runs of that shape start at once
+   * (with threads, the workers already hold its program). Queued with the runs.
    */
   reserve(n: number, h: number, w: number): Promise<void> {
     return this.enqueue(() => {
@@ -338,7 +338,9 @@ export class Model {
       for (const [name, v] of [['batch', n], ['height', h], ['width', w]] as const) {
         if (!Number.isInteger(v) || v < 1) throw new InputError(`${name} must be a whole number >= 1, got ${shown(v)}`);
       }
-      this.ensureMemory(this.layout.arenaBase + this.plan(n, h, w).arenaBytes);
+      const plan = this.plan(n, h, w);
+      this.ensureMemory(this.layout.arenaBase + plan.arenaBytes);
+      this.live.executor.prepare?.(plan);
     });
   }
 

@@ -323,19 +323,21 @@ export class WorkerPool implements Executor {
   }
 
   /**
-   * Compile `plan`'s program and send it to every worker before any run (loadModel: one image at the
-   * model's input size), with the calling thread's work items: the first run then carries only the
-   * program's id. Measured here (googlenet 224, 2 threads), its first run spent ~7 ms before the workers
+   * Compile `plan`'s program and send it to the workers ahead of its first run (loadModel: one image at
+   * the model's input size; reserve()), with the calling thread's work items: that run then carries only
+   * the program's id. Measured here (googlenet 224, 2 threads), a first run spent ~7 ms before the workers
    * computed (compiling, the program posted twice, each worker's work items), in code not yet optimized.
-   * Only before the first run: a worker parked after a run reads no message until it is rung.
+   * Not during a run, and not to a worker parked after one: it reads no message until it is rung (its
+   * next run brings the program).
    */
   prepare(plan: Plan): void {
-    if (this.disposed || this.lastEnd || this.running) return;
+    if (this.disposed || this.running) return;
     const p = this.program(plan);
     for (const s of this.slots) {
-      if (!s.alive || s.programs.includes(p.id)) continue;
+      if (!s.alive || s.programs.includes(p.id) || Atomics.load(this.ctl, CTL_PARK + s.thread) !== LOOP) continue;
       s.programs.push(p.id);
-      s.handle.postMessage({ type: 'prepare', program: { id: p.id, steps: p.steps, levels: p.levels } });
+      const drop = s.programs.length > PROGRAM_CACHE ? s.programs.shift() : undefined;
+      s.handle.postMessage({ type: 'prepare', program: { id: p.id, steps: p.steps, levels: p.levels }, drop });
     }
     if (this.mayBlock) this.callerCalls(p);
   }

@@ -401,8 +401,29 @@ describe('the program of one image at the input size, sent to the workers at loa
     await m.run(randomInput([1, 227, 229, 3], 42, 128));
     expect(posted.filter((p) => p.type === 'run').map((p) => typeof p.program)).toEqual(['object', 'object']);
     posted.length = 0;
+    // Right after a run the workers are parked: they read no message until rung, so none is sent them.
     pool.prepare((m as unknown as { plan(n: number, h: number, w: number): Plan }).plan(1, 231, 231));
     expect(posted).toEqual([]);
+    await m.dispose();
+  });
+
+  it('reserve() readies the workers for its shape too: once they are back in their message loop, its first run posts only its id', async () => {
+    const m = await load('googlenet', 2, false, 'never');
+    const pool = poolOf(m);
+    const posted: Array<{ type: string; program?: unknown }> = [];
+    for (const s of (pool as unknown as { slots: Array<{ handle: { postMessage(x: unknown): void } }> }).slots) {
+      const post = s.handle.postMessage.bind(s.handle);
+      s.handle.postMessage = (x) => (posted.push(x as { type: string }), post(x));
+    }
+    await m.reserve(2, 227, 229);
+    expect(posted.map((p) => [p.type, typeof p.program])).toEqual([['prepare', 'object'], ['prepare', 'object']]);
+    posted.length = 0;
+    const x = randomInput([2, 227, 229, 3], 43, 128);
+    const out = await m.run(x);
+    expect(posted.map((p) => [p.type, typeof p.program])).toEqual([['run', 'number'], ['run', 'number']]);
+    const ref = await load('googlenet', 1);
+    expectSame(await ref.run(x), out);
+    await ref.dispose();
     await m.dispose();
   });
 });

@@ -111,6 +111,8 @@ export interface RunMessage {
 export interface PrepareMessage {
   type: 'prepare';
   program: WireProgram;
+  /** A cached program id the worker may forget. */
+  drop?: number | undefined;
 }
 
 /** Barrier rounds with no work, to measure the cost of a sync point. */

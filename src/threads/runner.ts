@@ -45,6 +45,7 @@ export function startRunner(port: Port): void {
     const { ctl, spin } = st;
     const { threads } = st.init;
     if (m.type === 'prepare') {
+      if (m.drop !== undefined) programs.delete(m.drop);
       programs.set(m.program.id, prepare(m.program));
       return;
     }

@@ -383,7 +383,8 @@ function frontAndSlowBack(m: Model, id: number) {
 }
 
 describe('the program of one image at the input size, sent to the workers at load', () => {
-  it('the first 224x224 run posts only its id, another shape its whole program, and prepare() after a run posts nothing', async () => {
+  /** googlenet on two workers (the calling thread out of its runs), and every message its pool posts them. */
+  const recordingPool = async () => {
     const m = await load('googlenet', 2, false, 'never');
     const pool = poolOf(m);
     const posted: Array<{ type: string; program?: unknown }> = [];
@@ -391,12 +392,21 @@ describe('the program of one image at the input size, sent to the workers at loa
       const post = s.handle.postMessage.bind(s.handle);
       s.handle.postMessage = (x) => (posted.push(x as { type: string }), post(x));
     }
-    const x = randomInput([1, 224, 224, 3], 41, 128);
-    const out = await m.run(x);
-    expect(posted.map((p) => [p.type, typeof p.program])).toEqual([['run', 'number'], ['run', 'number']]);
+    return { m, pool, posted };
+  };
+  /** `out`, a 2-thread run of `x`, is what one thread gives, bit for bit. */
+  const expectAsOneThread = async (x: { data: Float32Array; shape: [number, number, number, number] }, out: Outputs) => {
     const ref = await load('googlenet', 1);
     expectSame(await ref.run(x), out);
     await ref.dispose();
+  };
+
+  it('the first 224x224 run posts only its id, another shape its whole program, and prepare() after a run posts nothing', async () => {
+    const { m, pool, posted } = await recordingPool();
+    const x = randomInput([1, 224, 224, 3], 41, 128);
+    const out = await m.run(x);
+    expect(posted.map((p) => [p.type, typeof p.program])).toEqual([['run', 'number'], ['run', 'number']]);
+    await expectAsOneThread(x, out);
     posted.length = 0;
     await m.run(randomInput([1, 227, 229, 3], 42, 128));
     expect(posted.filter((p) => p.type === 'run').map((p) => typeof p.program)).toEqual(['object', 'object']);
@@ -408,22 +418,14 @@ describe('the program of one image at the input size, sent to the workers at loa
   });
 
   it('reserve() readies the workers for its shape too: once they are back in their message loop, its first run posts only its id', async () => {
-    const m = await load('googlenet', 2, false, 'never');
-    const pool = poolOf(m);
-    const posted: Array<{ type: string; program?: unknown }> = [];
-    for (const s of (pool as unknown as { slots: Array<{ handle: { postMessage(x: unknown): void } }> }).slots) {
-      const post = s.handle.postMessage.bind(s.handle);
-      s.handle.postMessage = (x) => (posted.push(x as { type: string }), post(x));
-    }
+    const { m, pool, posted } = await recordingPool();
     await m.reserve(2, 227, 229);
     expect(posted.map((p) => [p.type, typeof p.program])).toEqual([['prepare', 'object'], ['prepare', 'object']]);
     posted.length = 0;
     const x = randomInput([2, 227, 229, 3], 43, 128);
     const out = await m.run(x);
     expect(posted.map((p) => [p.type, typeof p.program])).toEqual([['run', 'number'], ['run', 'number']]);
-    const ref = await load('googlenet', 1);
-    expectSame(await ref.run(x), out);
-    await ref.dispose();
+    await expectAsOneThread(x, out);
     await m.dispose();
   });
 });

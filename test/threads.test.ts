@@ -418,7 +418,7 @@ describe('the program of one image at the input size, sent to the workers at loa
   });
 
   it('reserve() readies the workers for its shape too: once they are back in their message loop, its first run posts only its id', async () => {
-    const { m, pool, posted } = await recordingPool();
+    const { m, posted } = await recordingPool();
     await m.reserve(2, 227, 229);
     expect(posted.map((p) => [p.type, typeof p.program])).toEqual([['prepare', 'object'], ['prepare', 'object']]);
     posted.length = 0;

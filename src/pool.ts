@@ -123,6 +123,9 @@ interface Slot {
   lastError?: string;
 }
 
+/** A program as a worker needs it (without the pool's capture levels). */
+const wire = (p: Program): WireProgram => ({ id: p.id, steps: p.steps, levels: p.levels });
+
 /** Whether this thread may block in Atomics.wait (not a page's main thread). */
 function mayWait(): boolean {
   try {
@@ -335,11 +338,15 @@ export class WorkerPool implements Executor {
     const p = this.program(plan);
     for (const s of this.slots) {
       if (!s.alive || s.programs.includes(p.id) || Atomics.load(this.ctl, CTL_PARK + s.thread) !== LOOP) continue;
-      s.programs.push(p.id);
-      const drop = s.programs.length > PROGRAM_CACHE ? s.programs.shift() : undefined;
-      s.handle.postMessage({ type: 'prepare', program: { id: p.id, steps: p.steps, levels: p.levels }, drop });
+      s.handle.postMessage({ type: 'prepare', program: wire(p), drop: this.hold(s, p) });
     }
     if (this.mayBlock) this.callerCalls(p);
+  }
+
+  /** Note that worker `s` is sent program `p` to keep; returns the oldest it forgets past PROGRAM_CACHE. */
+  private hold(s: Slot, p: Program): number | undefined {
+    s.programs.push(p.id);
+    return s.programs.length > PROGRAM_CACHE ? s.programs.shift() : undefined;
   }
 
   private program(plan: Plan): Program {
@@ -405,14 +412,9 @@ export class WorkerPool implements Executor {
         const rung = ring(this.ctl, cached, { epoch, program: p.id, stops: stopLevels });
         members.forEach((s) => {
           if (rung[s.thread]) return;
-          let program: WireProgram | number = p.id;
-          let drop: number | undefined;
-          if (!s.programs.includes(p.id)) {
-            program = { id: p.id, steps: p.steps, levels: p.levels };
-            s.programs.push(p.id);
-            if (s.programs.length > PROGRAM_CACHE) drop = s.programs.shift();
-          }
-          s.handle.postMessage({ type: 'run', epoch, program, drop, stops: stopLevels });
+          const held = s.programs.includes(p.id);
+          const drop = held ? undefined : this.hold(s, p);
+          s.handle.postMessage({ type: 'run', epoch, program: held ? p.id : wire(p), drop, stops: stopLevels });
         });
         if (caller) {
           this.stats.callerRuns++;

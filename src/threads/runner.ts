@@ -24,9 +24,13 @@ export function startRunner(port: Port): void {
   /** Per program id: the work items of each level (every thread holds the same list, with its own scratch). */
   const programs = new Map<number, Call[][]>();
 
-  const prepare = (p: WireProgram): Call[][] => {
+  /** Take a program the pool sent (a run's or a 'prepare'), forgetting `drop` as the pool's cache does. */
+  const hold = (p: WireProgram, drop: number | undefined): Call[][] => {
+    if (drop !== undefined) programs.delete(drop);
     const { thread, threads, scratchBase, scratchBytes } = st!.init;
-    return levelCalls(p, st!.kernels, threads, scratchBase + thread * scratchBytes);
+    const calls = levelCalls(p, st!.kernels, threads, scratchBase + thread * scratchBytes);
+    programs.set(p.id, calls);
+    return calls;
   };
 
   const handle = (m: ToWorker): void => {
@@ -45,8 +49,7 @@ export function startRunner(port: Port): void {
     const { ctl, spin } = st;
     const { threads } = st.init;
     if (m.type === 'prepare') {
-      if (m.drop !== undefined) programs.delete(m.drop);
-      programs.set(m.program.id, prepare(m.program));
+      hold(m.program, m.drop);
       return;
     }
     if (m.type === 'bench') {
@@ -67,14 +70,12 @@ export function startRunner(port: Port): void {
   const execute = (m: RunMessage): boolean => {
     const { ctl, spin } = st!;
     const { threads, thread } = st!.init;
-    if (m.drop !== undefined) programs.delete(m.drop);
     let calls: Call[][] | undefined;
     if (typeof m.program === 'number') {
       calls = programs.get(m.program);
       if (!calls) throw new Error(`program ${m.program} is not cached in this worker`);
     } else {
-      calls = prepare(m.program);
-      programs.set(m.program.id, calls);
+      calls = hold(m.program, m.drop);
     }
     const stops = new Set(m.stops);
     let ok = true;

@@ -144,9 +144,11 @@ const packCases = [];
   const w = Float32Array.from({ length: 9 * C * Cout }, () => Math.random() - 0.5), bias = new Float32Array(Cout);
   const bytes = winogradBytes(C, Cout, F4_3);
   const out = alloc(bytes / 4), stage = alloc(winogradStageBytes(C, Cout, F4_3) / 4);
+  const staged = heap.subarray(stage / 4, stage / 4 + w.length);
+  staged.set(w);
   const js = new Float32Array(bytes / 4);
   const flops = 2 * C * Cout * (6 * 3 * 3 + 36 * 3);
-  packCases.push(['winogradWeights 96 -> 208 (kernel)', () => packWinogradWith(k, heap, w, bias, C, Cout, out / 4, F4_3, stage), flops]);
+  packCases.push(['winogradWeights 96 -> 208 (kernel)', () => packWinogradWith(k, heap, staged, bias, C, Cout, out / 4, F4_3), flops]);
   packCases.push(['packWinograd 96 -> 208 (JavaScript)', () => packWinograd(w, bias, C, Cout, js, F4_3), flops]);
 }
 await suite('Winograd weights at load (f64)', packCases);

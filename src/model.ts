@@ -586,8 +586,9 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   const planDefault = makePlan(net, 1, layout);
   const maxBytes = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
   if (typeof maxBytes !== 'number' || !(maxBytes > 0) || maxBytes > 2 ** 32) throw new InputError(`maxMemoryBytes must be between 1 and 2^32, got ${shown(maxBytes)}`);
-  // The Winograd layers' weights are staged past the packed weights (scratch and arena are unused until the first run).
-  const initialBytes = Math.max(arenaBase + planDefault.arenaBytes, scratchBase + packStageBytes(convs, tile));
+  // Each layer's weights are staged past the packed weights (scratch and arena are unused until the first run).
+  const stageBytes = packStageBytes(convs, tile);
+  const initialBytes = Math.max(arenaBase + planDefault.arenaBytes, scratchBase + stageBytes);
   // In whole 64 KiB pages, as the memory is made: a limit a few bytes above the need still has fewer pages.
   const initial = Math.ceil(initialBytes / PAGE), maximum = Math.floor(maxBytes / PAGE);
   if (initial > maximum) {
@@ -617,11 +618,11 @@ export async function createModel(options: LoadOptions, platform: Platform): Pro
   if (starting) await Promise.race([created, starting.then(() => undefined, () => undefined)]);
   try {
     const heap = new Float32Array(memory.buffer);
-    // One buffer for every layer's unpacked weights.
-    const into = new Float32Array(Math.max(0, ...convs.map((l) => l.kh * l.kw * l.cin * l.cout)));
+    // Every layer's unpacked weights, staged in the memory where the Winograd kernel reads them.
+    const into = heap.subarray(scratchBase / 4, (scratchBase + stageBytes) / 4);
     for (const l of convs) {
       const { w, bias } = convWeights(net, l, tensors, into);
-      packConvWeights(l, w, bias, tile, kernels, heap, packed.get(l.scope)! / 4, scratchBase);
+      packConvWeights(l, w, bias, tile, kernels, heap, packed.get(l.scope)! / 4);
     }
   } catch (e) {
     // (A bad batch norm variance is found only here.) The workers end before the call rejects.

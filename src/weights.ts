@@ -240,17 +240,18 @@ export function winogradStageBytes(cin: number, cout: number, v: Winograd): numb
 
 /**
  * packWinograd on the kernels (winogradWeights), into the Wasm memory that `heap` views, at float index
- * `at`: the weights, G and the kernel's scratch staged at byte `stage` (winogradStageBytes free bytes).
+ * `at`. The kernel reads the weights where they are: `w` must be a view of that memory, 64-byte aligned,
+ * with winogradStageBytes free from its start (G and the kernel's scratch go right after the weights).
  */
-export function packWinogradWith(k: Kernels, heap: Float32Array, w: Float32Array, bias: Float32Array, cin: number, cout: number, at: number, v: Winograd, stage: number): void {
+export function packWinogradWith(k: Kernels, heap: Float32Array, w: Float32Array, bias: Float32Array, cin: number, cout: number, at: number, v: Winograd): void {
   const { alpha: a, r } = v;
+  if (w.buffer !== heap.buffer || w.byteOffset % 64 !== 0) throw new Error('packWinogradWith: the weights must be a 64-byte aligned view of the Wasm memory');
   const mat = winogradMatrixBytes(cin, cout) / 4;
-  const gAt = stage + align64(w.length * 4);
+  const gAt = w.byteOffset + align64(r * r * cin * cout * 4);
   const tmp = gAt + align64(a * r * 8);
-  heap.set(w, stage / 4);
   new Float64Array(heap.buffer, gAt, a * r).set(gOf(v));
   heap.fill(0, at, at + winogradBytes(cin, cout, v) / 4);
-  k.winogradWeights(stage, cin, cout, at * 4, gAt, a, r, mat, NR, tmp);
+  k.winogradWeights(w.byteOffset, cin, cout, at * 4, gAt, a, r, mat, NR, tmp);
   heap.set(bias, at + a * a * mat);
 }
 
@@ -262,22 +263,25 @@ export function convWeightBytes(l: ConvLayer, tile: 0 | WinogradTile): number {
 }
 
 /**
- * Pack one convolution's HWIO weights and bias for its algorithm into the Wasm memory `heap` views, at
- * float index `at` (convWeightBytes(l, tile) bytes): a Winograd layer on the kernels `k`, staged at byte
- * `stage` (winogradStageBytes free bytes), a GEMM layer here.
+ * Pack one convolution's HWIO weights `w` and bias for its algorithm into the Wasm memory `heap` views, at
+ * float index `at` (convWeightBytes(l, tile) bytes): a Winograd layer on the kernels `k` (`w` then a view of
+ * that memory: packWinogradWith), a GEMM layer here.
  */
-export function packConvWeights(l: ConvLayer, w: Float32Array, bias: Float32Array, tile: 0 | WinogradTile, k: Kernels, heap: Float32Array, at: number, stage: number): void {
+export function packConvWeights(l: ConvLayer, w: Float32Array, bias: Float32Array, tile: 0 | WinogradTile, k: Kernels, heap: Float32Array, at: number): void {
   const v = winogradFor(l, tile);
-  if (v) packWinogradWith(k, heap, w, bias, l.cin, l.cout, at, v, stage);
+  if (v) packWinogradWith(k, heap, w, bias, l.cin, l.cout, at, v);
   else packWeights(w, bias, l.kh * l.kw * l.cin, l.cout, heap.subarray(at, at + convWeightBytes(l, tile) / 4));
 }
 
-/** Bytes packConvWeights stages for the layers of `convs` (the most any one needs). */
+/**
+ * Bytes of Wasm memory loadModel stages each layer's HWIO weights in (convWeights' `into`), the most any
+ * layer of `convs` needs: its weights, and for a Winograd layer the kernel's G and scratch after them.
+ */
 export function packStageBytes(convs: ConvLayer[], tile: 0 | WinogradTile): number {
   let most = 0;
   for (const l of convs) {
     const v = winogradFor(l, tile);
-    if (v) most = Math.max(most, winogradStageBytes(l.cin, l.cout, v));
+    most = Math.max(most, v ? winogradStageBytes(l.cin, l.cout, v) : l.kh * l.kw * l.cin * l.cout * 4);
   }
   return most;
 }

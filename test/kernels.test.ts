@@ -493,14 +493,16 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
       const bytes = winogradBytes(cin, cout, v), mat = winogradMatrixBytes(cin, cout) / 4;
       const want = new Float32Array(bytes / 4);
       packWinograd(w, bias, cin, cout, want, v);
-      // The packed weights, a guard after them (stays 7), then the staging area.
+      // The packed weights, a guard after them (stays 7), then the staging area, the weights at its start.
       const out = heap.alloc(bytes / 4 + 16);
       heap.f32(out, bytes / 4 + 16).fill(7);
       const stage = heap.alloc(winogradStageBytes(cin, cout, v) / 4);
-      packWinogradWith(k, new Float32Array(heap.mem.buffer), w, bias, cin, cout, out / 4, v, stage);
+      const staged = heap.f32(stage, w.length);
+      staged.set(w);
+      packWinogradWith(k, new Float32Array(heap.mem.buffer), staged, bias, cin, cout, out / 4, v);
       expect(Array.from(heap.f32(out, bytes / 4))).toEqual(Array.from(want));
       expect(Array.from(heap.f32(out + bytes, 16))).toEqual(Array.from({ length: 16 }, () => 7));
-      // The scalar reference, from the weights and G the kernel was given (staged as packWinogradWith left them).
+      // The scalar reference, from the weights and G the kernel was given (where packWinogradWith left them).
       const ref = heap.alloc(bytes / 4);
       heap.f32(ref, bytes / 4).fill(0); // (the kernels leave the bias rows as they find them)
       const gAt = stage + Math.ceil((w.length * 4) / 64) * 64;

@@ -163,6 +163,9 @@ export interface Platform {
   weightsInPlace?: boolean;
 }
 
+/** A Model's plans are kept by batch and input size. */
+const planKey = (n: number, h: number, w: number) => `${n}x${h}x${w}`;
+
 /** Runs plans on one thread, inline. The worker pool (threads > 1) implements the same interface. */
 export interface Executor {
   readonly threads: number;
@@ -259,7 +262,7 @@ export class Model {
   ) {
     this.held = { memory, executor, kernels };
     if (first) {
-      this.plans.set(`${first.n}x${first.net.input.h}x${first.net.input.w}`, first);
+      this.plans.set(planKey(first.n, first.net.input.h, first.net.input.w), first);
       executor.prepare?.(first);
     }
   }
@@ -280,7 +283,7 @@ export class Model {
   }
 
   private plan(n: number, h: number, w: number): Plan {
-    const key = `${n}x${h}x${w}`;
+    const key = planKey(n, h, w);
     let p = this.plans.get(key);
     if (!p) {
       const net = buildNetwork(this.options.model, h, w, this.options);

@@ -4,6 +4,7 @@
  * that names what could not be read.
  */
 import { errnoOf, InputError, nameOf } from './errors.js';
+import { isNode } from './context.js';
 
 /** Most bytes one read takes (the Wasm memory holds at most 2^32; Node reads at most 2 GiB at once). */
 export const MAX_ASSET_BYTES = 2 ** 31 - 1;
@@ -106,7 +107,6 @@ export async function readPathOrUrl(p: string | URL, name = nameOf(String(p))): 
   if (p instanceof URL) return readAsset(p, name);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p) || /^data:[^,]*,/i.test(p)) return readAsset(urlOf(p, undefined, name), name);
   const page = (globalThis as { location?: { href: string } }).location?.href;
-  const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
-  if (!node && page) return readAsset(urlOf(p, page, name), name);
+  if (!isNode() && page) return readAsset(urlOf(p, page, name), name);
   return readLocal(p, name);
 }

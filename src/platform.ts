@@ -7,18 +7,17 @@
  * elsewhere the model runs one thread and `info.threadsNote` says why, for the context it runs in. Nothing here imports
  * Node modules: the pool and the hosts are loaded lazily, when threads > 1 actually start.
  */
-import { browserContext } from './context.js';
+import { browserContext, isNode } from './context.js';
 import { createModel, type LoadOptions, type Model, type Platform } from './model.js';
 
 interface Globals {
-  process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown };
+  process?: { getBuiltinModule?: (id: string) => unknown };
   crossOriginIsolated?: boolean;
   navigator?: { hardwareConcurrency?: number };
   Worker?: unknown;
   SharedArrayBuffer?: unknown;
 }
 const g = globalThis as unknown as Globals;
-const onNode = () => typeof g.process?.versions?.node === 'string';
 
 const COOP = 'Cross-Origin-Opener-Policy: same-origin';
 const COEP = 'Cross-Origin-Embedder-Policy: require-corp';
@@ -52,7 +51,7 @@ export const hostPlatform: Platform = {
    */
   async defaultThreads() {
     const clamp = (n: number) => Math.max(1, Math.min(64, Math.floor(n)));
-    if (onNode()) {
+    if (isNode()) {
       type Os = { availableParallelism?: () => number; cpus?: () => unknown[] };
       const os = (g.process?.getBuiltinModule?.('node:os') ?? await import(/* webpackIgnore: true */ 'node:os')) as Os;
       return clamp(os.availableParallelism?.() ?? os.cpus?.().length ?? 1);
@@ -61,7 +60,7 @@ export const hostPlatform: Platform = {
   },
 
   singleThreadReason() {
-    if (onNode()) return undefined;
+    if (isNode()) return undefined;
     if (g.crossOriginIsolated !== true || typeof g.SharedArrayBuffer !== 'function') {
       return `${notIsolated()}, so threads cannot share memory`;
     }

@@ -34,7 +34,8 @@ import type { Executor } from './model.js';
 import type { Plan } from './plan.js';
 import { RuntimeError } from './errors.js';
 import type { PoolStart } from './model.js';
-import { isNode, type ThreadHost, type WorkerHandle } from './threads/host.js';
+import { isNode } from './context.js';
+import type { ThreadHost, WorkerHandle } from './threads/host.js';
 import {
   arrive, bump, CTL_ABORTED, CTL_ARRIVE, CTL_CLAIM, CTL_EPOCH, CTL_GEN, CTL_PARK, CTL_LEFT, CTL_SIGNAL, CTL_WORDS, levelCalls, LOOP,
   ring, runLevel, Spin,

@@ -6,6 +6,7 @@
 import { instantiateSync } from '@assemblyscript/loader';
 import { readAsset, readPathOrUrl } from './assets.js';
 import { InputError, shown } from './errors.js';
+import { isNode } from './context.js';
 
 export type KernelFlavor = 'simd' | 'relaxed';
 
@@ -54,14 +55,10 @@ const fileFor = (flavor: KernelFlavor, shared: boolean) =>
   `kernels${flavor === 'relaxed' ? '.relaxed' : ''}${shared ? '.shared' : ''}.wasm`;
 
 interface NodeProcess {
-  versions?: { node?: string };
   execArgv?: string[];
   env?: Record<string, string | undefined>;
 }
-const nodeProcess = (): NodeProcess | undefined => {
-  const proc = (globalThis as { process?: NodeProcess }).process;
-  return proc?.versions?.node ? proc : undefined;
-};
+const nodeProcess = (): NodeProcess | undefined => (isNode() ? (globalThis as { process?: NodeProcess }).process : undefined);
 
 /** Node's V8 flag setter (node:v8), or undefined elsewhere. */
 async function v8Flags(): Promise<((flags: string) => void) | undefined> {

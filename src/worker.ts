@@ -3,7 +3,8 @@
  * comes from ./threads/node.ts); elsewhere it is a module Web Worker talking through `self`, whose message
  * listener is attached synchronously (no top-level await) so that the pool's first message is not missed.
  */
-import { isNode, type Port } from './threads/host.js';
+import { isNode } from './context.js';
+import type { Port } from './threads/host.js';
 import type { ToWorker } from './threads/protocol.js';
 import { startRunner } from './threads/runner.js';
 

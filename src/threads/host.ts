@@ -47,6 +47,3 @@ export interface Port {
   postMessage(m: FromWorker): void;
   onMessage(cb: (m: ToWorker) => void): void;
 }
-
-export const isNode = (): boolean =>
-  typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';

@@ -6,7 +6,7 @@
 import b from 'benny';
 import asc from 'assemblyscript/asc';
 import { compileKernels, instantiateKernels } from '../dist/wasm.js';
-import { F2_3, F4_3, NR, packWeights, packWinograd, packWinogradWith, winogradBytes, winogradMatrixBytes, winogradStageBytes } from '../dist/weights.js';
+import { F2_3, F4_3, NR, packWeights, packWinograd, packWinogradWith, winogradBytes, winogradMatrixBytes, winogradStage } from '../dist/weights.js';
 import { WINOGRAD_FLOATS, winogradTiles } from '../dist/plan.js';
 import { benchArgs, stats } from './common.mjs';
 
@@ -143,7 +143,7 @@ const packCases = [];
   const [C, Cout] = [96, 208];
   const w = Float32Array.from({ length: 9 * C * Cout }, () => Math.random() - 0.5), bias = new Float32Array(Cout);
   const bytes = winogradBytes(C, Cout, F4_3);
-  const out = alloc(bytes / 4), stage = alloc(winogradStageBytes(C, Cout, F4_3) / 4);
+  const out = alloc(bytes / 4), stage = alloc(winogradStage(C, Cout, F4_3).bytes / 4);
   const staged = heap.subarray(stage / 4, stage / 4 + w.length);
   staged.set(w);
   const js = new Float32Array(bytes / 4);

@@ -93,7 +93,7 @@ async function relaxedSimdAvailable(bytes: Uint8Array): Promise<boolean> {
 export const TIERING_FLAGS = ['wasm-lazy-compilation', 'wasm-dynamic-tiering', 'liftoff', 'wasm-tier-up'];
 
 /** Whether this process leaves V8's compile tiering to us: none of TIERING_FLAGS on its command line or in NODE_OPTIONS. */
-export function tieringLeftToUs(proc: Pick<NodeProcess, 'execArgv' | 'env'>): boolean {
+export function tieringLeftToUs(proc: NodeProcess): boolean {
   const given = [...(proc.execArgv ?? []), proc.env?.NODE_OPTIONS ?? ''].join(' ').replace(/_/g, '-');
   return !TIERING_FLAGS.some((f) => given.includes(f));
 }

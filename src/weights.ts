@@ -17,6 +17,9 @@ export const BN_EPSILON = 0.001;
 /** Output channels per packed panel (the micro-kernel's NR). */
 export const NR = 12;
 
+/** Bytes rounded up to whole 64-byte lines (every packed block starts on one). */
+const align64 = (bytes: number) => Math.ceil(bytes / 64) * 64;
+
 export interface WeightSpec {
   name: string;
   shape: number[];
@@ -164,7 +167,7 @@ export function winogradFor(l: { kh: number; kw: number; stride: number }, tile:
 
 /** Bytes of one of the alpha^2 packed Winograd matrices (K = cin), 64-byte aligned. */
 export function winogradMatrixBytes(cin: number, cout: number): number {
-  return Math.ceil((packedLength(cin, cout) * 4) / 64) * 64;
+  return align64(packedLength(cin, cout) * 4);
 }
 
 /** G row by row (alpha rows of r), for F(2x2, 3x3). */
@@ -182,7 +185,7 @@ export type WinogradTile = 2 | 4;
 
 /** Bytes of a Winograd layer's weights: alpha^2 packed matrices, then the bias. */
 export function winogradBytes(cin: number, cout: number, v: Winograd): number {
-  return v.alpha ** 2 * winogradMatrixBytes(cin, cout) + Math.ceil((cout * 4) / 64) * 64;
+  return v.alpha ** 2 * winogradMatrixBytes(cin, cout) + align64(cout * 4);
 }
 
 /** G of an algorithm, row by row (alpha rows of r). */
@@ -231,27 +234,29 @@ export function packWinograd(w: Float32Array, bias: Float32Array, cin: number, c
   out.set(bias, a * a * mat);
 }
 
-const align64 = (bytes: number) => Math.ceil(bytes / 64) * 64;
-
-/** Bytes the winogradWeights kernel needs at its staging address: the f32 weights, G, and its scratch. */
-export function winogradStageBytes(cin: number, cout: number, v: Winograd): number {
-  return align64(v.r * v.r * cin * cout * 4) + align64(v.alpha * v.r * 8) + align64((v.alpha * v.r + v.r * v.r) * 16);
+/**
+ * What the winogradWeights kernel uses from the start of the f32 weights it reads: G at byte `g`, its
+ * scratch at byte `tmp`, `bytes` in all.
+ */
+export function winogradStage(cin: number, cout: number, v: Winograd): { g: number; tmp: number; bytes: number } {
+  const g = align64(v.r * v.r * cin * cout * 4);
+  const tmp = g + align64(v.alpha * v.r * 8);
+  return { g, tmp, bytes: tmp + align64((v.alpha * v.r + v.r * v.r) * 16) };
 }
 
 /**
  * packWinograd on the kernels (winogradWeights), into the Wasm memory that `heap` views, at float index
  * `at`. The kernel reads the weights where they are: `w` must be a view of that memory, 64-byte aligned,
- * with winogradStageBytes free from its start (G and the kernel's scratch go right after the weights).
+ * with winogradStage(cin, cout, v).bytes free from its start (G and the kernel's scratch go right after them).
  */
 export function packWinogradWith(k: Kernels, heap: Float32Array, w: Float32Array, bias: Float32Array, cin: number, cout: number, at: number, v: Winograd): void {
   const { alpha: a, r } = v;
   if (w.buffer !== heap.buffer || w.byteOffset % 64 !== 0) throw new Error('packWinogradWith: the weights must be a 64-byte aligned view of the Wasm memory');
   const mat = winogradMatrixBytes(cin, cout) / 4;
-  const gAt = w.byteOffset + align64(r * r * cin * cout * 4);
-  const tmp = gAt + align64(a * r * 8);
-  new Float64Array(heap.buffer, gAt, a * r).set(gOf(v));
+  const { g, tmp } = winogradStage(cin, cout, v);
+  new Float64Array(heap.buffer, w.byteOffset + g, a * r).set(gOf(v));
   heap.fill(0, at, at + winogradBytes(cin, cout, v) / 4);
-  k.winogradWeights(w.byteOffset, cin, cout, at * 4, gAt, a, r, mat, NR, tmp);
+  k.winogradWeights(w.byteOffset, cin, cout, at * 4, w.byteOffset + g, a, r, mat, NR, w.byteOffset + tmp);
   heap.set(bias, at + a * a * mat);
 }
 
@@ -259,7 +264,7 @@ export function packWinogradWith(k: Kernels, heap: Float32Array, w: Float32Array
 export function convWeightBytes(l: ConvLayer, tile: 0 | WinogradTile): number {
   const v = winogradFor(l, tile);
   if (v) return winogradBytes(l.cin, l.cout, v);
-  return Math.ceil((packedLength(l.kh * l.kw * l.cin, l.cout) * 4) / 64) * 64;
+  return align64(packedLength(l.kh * l.kw * l.cin, l.cout) * 4);
 }
 
 /**
@@ -281,7 +286,7 @@ export function packStageBytes(convs: ConvLayer[], tile: 0 | WinogradTile): numb
   let most = 0;
   for (const l of convs) {
     const v = winogradFor(l, tile);
-    most = Math.max(most, v ? winogradStageBytes(l.cin, l.cout, v) : l.kh * l.kw * l.cin * l.cout * 4);
+    most = Math.max(most, v ? winogradStage(l.cin, l.cout, v).bytes : l.kh * l.kw * l.cin * l.cout * 4);
   }
   return most;
 }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { compileKernels, instantiateKernels, tieringLeftToUs, withEagerCompile, type Kernels } from '../dist/wasm.js';
-import { F2_3, F2_5, F4_3, NR, packWeights, packedLength, packWinograd, packWinogradWith, winogradBytes, winogradMatrixBytes, winogradStageBytes } from '../dist/weights.js';
+import { F2_3, F2_5, F4_3, NR, packWeights, packedLength, packWinograd, packWinogradWith, winogradBytes, winogradMatrixBytes, winogradStage } from '../dist/weights.js';
 import { winogradTiles } from '../dist/plan.js';
 import { mulberry32 as rng } from './helpers/rng.mjs';
 
@@ -496,7 +496,8 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
       // The packed weights, a guard after them (stays 7), then the staging area, the weights at its start.
       const out = heap.alloc(bytes / 4 + 16);
       heap.f32(out, bytes / 4 + 16).fill(7);
-      const stage = heap.alloc(winogradStageBytes(cin, cout, v) / 4);
+      const st = winogradStage(cin, cout, v);
+      const stage = heap.alloc(st.bytes / 4);
       const staged = heap.f32(stage, w.length);
       staged.set(w);
       packWinogradWith(k, new Float32Array(heap.mem.buffer), staged, bias, cin, cout, out / 4, v);
@@ -505,8 +506,7 @@ describe.each(flavors)('$name kernels', ({ k, heap, exact }) => {
       // The scalar reference, from the weights and G the kernel was given (where packWinogradWith left them).
       const ref = heap.alloc(bytes / 4);
       heap.f32(ref, bytes / 4).fill(0); // (the kernels leave the bias rows as they find them)
-      const gAt = stage + Math.ceil((w.length * 4) / 64) * 64;
-      k.winogradWeights_ref(stage, cin, cout, ref, gAt, v.alpha, v.r, mat, NR, gAt + Math.ceil((v.alpha * v.r * 8) / 64) * 64);
+      k.winogradWeights_ref(stage, cin, cout, ref, stage + st.g, v.alpha, v.r, mat, NR, stage + st.tmp);
       expect(Array.from(heap.f32(ref, a * mat))).toEqual(Array.from(want.subarray(0, a * mat)));
     }
   });

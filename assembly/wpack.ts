@@ -14,6 +14,20 @@
   return (co / nr) * (cin + 1) * nr + (ci + 1) * nr + (co % nr);
 }
 
+/** A pair of weights (the second 0 past the last channel) as f64x2. */
+// @ts-ignore: decorator
+@inline function pairAt(p: usize, pair: bool): v128 {
+  return f64x2.promote_low_f32x4(pair ? v128.load64_zero(p) : v128.load32_zero(p));
+}
+
+/** Store a pair of sums as two floats at q (only the first past the last channel). */
+// @ts-ignore: decorator
+@inline function storePair(q: usize, s: v128, pair: bool): void {
+  const u = f32x4.demote_f64x2_zero(s);
+  if (pair) v128.store64_lane(q, u, 0);
+  else v128.store32_lane(q, u, 0);
+}
+
 export function winogradWeights(w: usize, cin: i32, cout: i32, out: usize, G: usize, a: i32, r: i32, mat: i32, nr: i32, tmp: usize): void {
   if (r == 3) {
     winogradWeights3(w, cin, cout, out, G, a, mat, nr, tmp);
@@ -30,7 +44,7 @@ export function winogradWeights(w: usize, cin: i32, cout: i32, out: usize, G: us
       // g: r x r pairs of weights (the second 0 past the last channel).
       for (let k = 0; k < rr; k++) {
         const p = src + <usize>k * plane;
-        v128.store(gv + (<usize>k << 4), f64x2.promote_low_f32x4(pair ? v128.load64_zero(p) : v128.load32_zero(p)));
+        v128.store(gv + (<usize>k << 4), pairAt(p, pair));
       }
       // tmp = G g (a x r)
       for (let i = 0; i < a; i++) {
@@ -50,20 +64,11 @@ export function winogradWeights(w: usize, cin: i32, cout: i32, out: usize, G: us
           for (let k = 0; k < r; k++) {
             s = f64x2.add(s, f64x2.mul(v128.load(tmp + (<usize>(i * r + k) << 4)), f64x2.splat(load<f64>(G + (<usize>(j * r + k) << 3)))));
           }
-          const u = f32x4.demote_f64x2_zero(s);
-          const q = at + (<usize>((i * a + j) * mat) << 2);
-          if (pair) v128.store64_lane(q, u, 0);
-          else v128.store32_lane(q, u, 0);
+          storePair(at + (<usize>((i * a + j) * mat) << 2), s, pair);
         }
       }
     }
   }
-}
-
-/** A pair of weights (the second 0 past the last channel) as f64x2. */
-// @ts-ignore: decorator
-@inline function pairAt(p: usize, pair: bool): v128 {
-  return f64x2.promote_low_f32x4(pair ? v128.load64_zero(p) : v128.load32_zero(p));
 }
 
 /** G[i][k] (f64) in both lanes. */
@@ -97,10 +102,8 @@ function winogradWeights3(w: usize, cin: i32, cout: i32, out: usize, G: usize, a
         const t = tmp + (<usize>(i * 3) << 4);
         const x = v128.load(t), y = v128.load(t, 16), z = v128.load(t, 32);
         for (let j = 0; j < a; j++) {
-          const u = f32x4.demote_f64x2_zero(f64x2.add(f64x2.add(f64x2.add(zero, f64x2.mul(x, gAt(G, j, 0))), f64x2.mul(y, gAt(G, j, 1))), f64x2.mul(z, gAt(G, j, 2))));
-          const q = at + (<usize>((i * a + j) * mat) << 2);
-          if (pair) v128.store64_lane(q, u, 0);
-          else v128.store32_lane(q, u, 0);
+          const u = f64x2.add(f64x2.add(f64x2.add(zero, f64x2.mul(x, gAt(G, j, 0))), f64x2.mul(y, gAt(G, j, 1))), f64x2.mul(z, gAt(G, j, 2)));
+          storePair(at + (<usize>((i * a + j) * mat) << 2), u, pair);
         }
       }
     }

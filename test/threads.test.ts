@@ -340,6 +340,35 @@ describe('doorbell (a worker parked after a run)', () => {
       await ringer.terminate();
     }
   });
+
+  it('a worker spinning on its word sees a claim that comes without a notify', async () => {
+    const ctl = ctlOf();
+    parkBegin(ctl, 0);
+    // The ringer stores CLAIMED and never notifies: asleep in Atomics.wait, the worker would only see it
+    // when its 5 s are up; spinning (here for up to 5 s, PARK_SPIN_US in a pool) it sees it at once.
+    const ringer = new Worker(
+      `const { workerData } = require('node:worker_threads'); const c = new Int32Array(workerData.buf);
+       setTimeout(() => Atomics.store(c, workerData.word, workerData.claimed), 60);`,
+      { eval: true, workerData: { buf: ctl.buffer, word: CTL_PARK, claimed: CLAIMED } },
+    );
+    try {
+      const t1 = performance.now();
+      expect(parkWait(ctl, 0, 5000, 5e6)?.type).toBe('run');
+      expect(performance.now() - t1).toBeLessThan(2000);
+      expect(ctl[CTL_PARK]).toBe(LOOP);
+    } finally {
+      await ringer.terminate();
+    }
+  });
+
+  it('a spin longer than the park ends with it', () => {
+    const ctl = ctlOf();
+    parkBegin(ctl, 0);
+    const t0 = performance.now();
+    expect(parkWait(ctl, 0, 30, 5e6)).toBeUndefined();
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(ctl[CTL_PARK]).toBe(LOOP);
+  });
 });
 
 /** A one-step program whose kernel reads far out of bounds: every thread that claims a chunk of it traps. */

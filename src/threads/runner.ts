@@ -7,7 +7,8 @@
 import { instantiateKernels } from '../wasm.js';
 import type { Port } from './host.js';
 import {
-  barrier, CTL_ABORTED, CTL_EPOCH, CTL_LEFT, CTL_WORDS, END, levelCalls, parkBegin, parkWait, PLAIN, runLevel, Spin, STOP,
+  barrier, CTL_ABORTED, CTL_EPOCH, CTL_LEFT, CTL_WORDS, END, levelCalls, PARK_MS, PARK_SPIN_US, parkBegin, parkWait, PLAIN,
+  runLevel, Spin, STOP,
   type Call, type InitMessage, type RunMessage, type ToWorker, type WireProgram,
 } from './protocol.js';
 
@@ -62,7 +63,7 @@ export function startRunner(port: Port): void {
     // A run, then the runs the pool rings for while this worker is parked (parkWait in protocol.ts).
     let run: RunMessage | undefined = m;
     while (run) {
-      run = execute(run) ? parkWait(ctl, st.init.thread) : undefined;
+      run = execute(run) ? parkWait(ctl, st.init.thread, PARK_MS, Math.min(PARK_SPIN_US, spin.us)) : undefined;
     }
   };
 

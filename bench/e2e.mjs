@@ -54,15 +54,18 @@ for (let r = 0; r < runs; r++) {
     if (x.error || (x.c.batch > 1 && r % 4 !== 0)) continue;
     await x.m.run(x.input); // untimed: the previous configuration's weights and activations leave the caches
     const joined = x.m.executor.stats?.callerRuns;
+    const alone = x.m.executor.stats?.soloRuns;
     const t = performance.now();
     await x.m.run(x.input);
     x.ms.push(performance.now() - t);
-    // Runs the calling thread took part in (a pool on Node does when the cores have just been busy).
+    // Runs the calling thread took part in (a pool on Node does when the cores have just been busy), and
+    // of those the ones it computed alone (while other work held the cores: src/threads/solo.ts).
     if (joined !== undefined) x.callerRuns = (x.callerRuns ?? 0) + x.m.executor.stats.callerRuns - joined;
+    if (alone !== undefined) x.soloRuns = (x.soloRuns ?? 0) + x.m.executor.stats.soloRuns - alone;
   }
   machine.rounds.push(await probe.sample(20));
 }
-for (const { c, m, ms, error, loadMs, firstMs, callerRuns } of live) {
+for (const { c, m, ms, error, loadMs, firstMs, callerRuns, soloRuns } of live) {
   if (error) {
     rows.push({ ...c, error });
     continue;
@@ -70,7 +73,7 @@ for (const { c, m, ms, error, loadMs, firstMs, callerRuns } of live) {
   const s = stats(ms);
   // msPerImage as `googlenet bench --json` gives it (BenchResult in src/bench.ts): per image, over the timed runs.
   const msPerImage = { median: s.median / c.batch, p10: s.p10 / c.batch, p90: s.p90 / c.batch, runs: s.runs };
-  const row = { ...c, kernels: m.info.kernels, msPerImage, imagesPerSecond: 1000 / msPerImage.median, loadMs, firstRunMs: firstMs, ...(callerRuns === undefined ? {} : { callerRuns }) };
+  const row = { ...c, kernels: m.info.kernels, msPerImage, imagesPerSecond: 1000 / msPerImage.median, loadMs, firstRunMs: firstMs, ...(callerRuns === undefined ? {} : { callerRuns, soloRuns }) };
   if (c.threads > 1 && c.batch === 1) {
     // The pool's cost per sync point (empty barriers of all workers) and the sync points of this plan.
     // Internals, as in bench/layers.mjs: this is a development tool.
@@ -103,7 +106,8 @@ if (values.json) {
     console.log(`${r.model}, ${r.threads} threads: ${r.syncPoints} sync points per image, ${r.barrierUs.toFixed(2)} µs per barrier (empty, all workers)`);
   }
   for (const r of rows.filter((x) => x.callerRuns !== undefined)) {
-    console.log(`${r.model} batch ${r.batch}, ${r.threads} threads: the calling thread computed in ${r.callerRuns} of ${r.msPerImage.runs} timed runs (the workers alone in the others)`);
+    const alone = r.soloRuns ? `, alone in ${r.soloRuns} of them, while other work held the cores` : '';
+    console.log(`${r.model} batch ${r.batch}, ${r.threads} threads: the calling thread computed in ${r.callerRuns} of ${r.msPerImage.runs} timed runs${alone} (the workers alone in the others)`);
   }
   console.log(`machine before: ${machineLine(machine.before)}`);
   console.log(`between rounds: ${machineSummary(machine.rounds)}`);

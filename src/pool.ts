@@ -9,6 +9,8 @@
  *   workers compute and the calling thread only coordinates without blocking (Atomics.waitAsync), so that
  *   a worker dying is noticed through its exit event while a run is pending; a calling thread that takes
  *   part blocks at most CALLER_BLOCK_MS per barrier before it waits that way too.
+ * - While other work holds the cores, runs the calling thread takes part in go without the workers
+ *   (./threads/solo.ts decides from the runs' times and their barrier waits that outlast the spin).
  * - Each worker gets the compiled kernel module and the memory once ('init') and instantiates it there.
  * - A plan is compiled once into levels of independent steps (./threads/schedule.ts) and sent to each
  *   worker the first time it runs there (cached by id). A run is then one message per worker, or, for
@@ -38,10 +40,11 @@ import { isNode } from './context.js';
 import type { ThreadHost, WorkerHandle } from './threads/host.js';
 import {
   arrive, bump, CTL_ABORTED, CTL_ARRIVE, CTL_CLAIM, CTL_EPOCH, CTL_GEN, CTL_PARK, CTL_LEFT, CTL_SIGNAL, CTL_WORDS, levelCalls, LOOP,
-  ring, runLevel, Spin,
+  ring, runLevel, smiArgs, Spin,
   type Call, type FromWorker, type ToWorker, type WireProgram,
 } from './threads/protocol.js';
 import { capturePlan, compileProgram, type Program } from './threads/schedule.js';
+import { SoloPolicy } from './threads/solo.js';
 
 /** Model's PoolStart (module, memory, threads, scratch and control block), plus where workers come from. */
 export interface PoolOptions extends PoolStart {
@@ -159,8 +162,15 @@ export class WorkerPool implements Executor {
   /** Set after an aborted run: survivors must leave it before the control block is reused. */
   private dirty = false;
   private recovery: Promise<void> | undefined;
-  /** Workers started and whose exit was observed (for tests); runs the calling thread took part in. */
-  readonly stats = { spawned: 0, exited: 0, callerRuns: 0 };
+  /**
+   * Workers started and whose exit was observed (for tests); runs the calling thread took part in, and of
+   * those, the runs it computed alone (./threads/solo.ts).
+   */
+  readonly stats = { spawned: 0, exited: 0, callerRuns: 0, soloRuns: 0 };
+  /** When runs the calling thread takes part in go without the workers (other work holds the cores). */
+  private readonly soloPolicy = new SoloPolicy();
+  /** The calling thread's barrier waits in the current run that outlasted its spin. */
+  private stalls = 0;
   /** The calling thread's work items per program id (most recently used last), when it takes part. */
   private readonly callerPrograms = new Map<number, Call[][]>();
   /** When the last run ended, and the process's CPU time then (host.cpuMs). */
@@ -405,7 +415,22 @@ export class WorkerPool implements Executor {
     const stopLevels = [...atLevel.keys()].filter((lv) => lv < last).sort((a, b) => a - b);
     // With the calling thread as thread 0, worker 0 sits this run out (it stays parked, or in its loop).
     const caller = this.callerJoins(short);
+    const adapt = caller && (this.o.callerMode ?? 'auto') === 'auto';
+    const t0 = performance.now();
+    if (adapt && this.soloPolicy.solo(p.id, t0)) {
+      try {
+        this.stats.callerRuns++;
+        this.stats.soloRuns++;
+        this.soloRun(p, stops, after);
+      } finally {
+        const end = performance.now();
+        this.lastEnd = { at: end, cpu: this.host.cpuMs?.() ?? 0 };
+        this.soloPolicy.record(p.id, true, end - t0, 0, end);
+      }
+      return;
+    }
     const members = caller ? this.slots.slice(1) : this.slots;
+    this.stalls = 0;
     try {
       await this.session(members, async (epoch, wait) => {
         // Parked workers that hold the program start at one ring; the others get the run as a message.
@@ -430,9 +455,28 @@ export class WorkerPool implements Executor {
         await wait();
         for (const i of atLevel.get(last) ?? []) after(i);
       });
+      if (adapt) this.soloPolicy.record(p.id, false, performance.now() - t0, this.stalls, performance.now());
     } finally {
       this.lastEnd = { at: performance.now(), cpu: this.host.cpuMs?.() ?? 0 };
     }
+  }
+
+  /**
+   * A run on the calling thread alone, step by step as one thread runs the plan (the workers stay parked):
+   * while other work holds the cores (./threads/solo.ts). `after(i)` right after step i, for i in `stops`.
+   */
+  private soloRun(p: Program, stops: ReadonlySet<number>, after: (step: number) => void): void {
+    const k = this.o.callerKernels as unknown as Record<string, (...a: number[]) => void>;
+    p.steps.forEach((s, i) => {
+      const args = s.args.slice();
+      if (s.scratch >= 0) args[s.scratch] = this.o.scratchBase;
+      try {
+        k[s.fn](...smiArgs(args));
+      } catch (e) {
+        throw new RuntimeError(`a kernel failed on the calling thread: ${(e as Error)?.message ?? e}`, { cause: e });
+      }
+      if (stops.has(i)) after(i);
+    });
   }
 
   /** The calling thread's work items for a program (thread 0, its scratch), kept for PROGRAM_CACHE programs. */
@@ -485,6 +529,7 @@ export class WorkerPool implements Executor {
   private blockUntil(word: number, seen: number, epoch: number): boolean {
     const ctl = this.ctl;
     if (this.spin.wait(ctl, word, seen)) return true;
+    this.stalls++;
     const until = performance.now() + CALLER_BLOCK_MS;
     for (;;) {
       if (Atomics.load(ctl, word) !== seen || Atomics.load(ctl, CTL_EPOCH) !== epoch) return true;

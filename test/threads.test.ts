@@ -19,7 +19,8 @@ import type { Plan } from '../dist/plan.js';
 import { createModel } from '../dist/model.js';
 import { hostPlatform } from '../dist/platform.js';
 import { capturePlan, compileProgram } from '../dist/threads/schedule.js';
-import { chunks, claim, CLAIMED, grid, levelChunks, CTL_GEN, CTL_PARK, CTL_WORDS, LOOP, MIN_SPIN_US, PARK_MS, parkBegin, parkWait, PARKED, ring, RUN_STOPS, Spin, WAKE } from '../dist/threads/protocol.js';
+import { PROBE_BACKOFF_MS, SOLO_HOLD_MS, SOLO_STALLS, SoloPolicy } from '../dist/threads/solo.js';
+import { chunks, claim, CLAIMED, grid, levelChunks, CTL_EPOCH, CTL_GEN, CTL_PARK, CTL_WORDS, LOOP, MIN_SPIN_US, PARK_MS, parkBegin, parkWait, PARKED, ring, RUN_STOPS, Spin, WAKE } from '../dist/threads/protocol.js';
 import { mulberry32 } from './helpers/rng.mjs';
 
 type ModelName = 'googlenet' | 'inception_v1';
@@ -285,6 +286,96 @@ describe('the spin at a barrier (Spin)', () => {
     ctl[CTL_GEN] = 1;
     expect(spin.wait(ctl, CTL_GEN, 0)).toBe(false);
     expect(spin.us).toBe(0);
+  });
+});
+
+describe('solo runs (the calling thread alone while other work holds the cores)', () => {
+  const STALLED = SOLO_STALLS;
+
+  it('two held-up pool runs in a row lead to a solo try; one, or one between clean runs, does not', () => {
+    const p = new SoloPolicy();
+    expect(p.solo(1, 0)).toBe(false);
+    p.record(1, false, 30, STALLED, 0);
+    expect(p.solo(1, 1)).toBe(false);
+    p.record(1, false, 30, STALLED - 1, 1);
+    expect(p.solo(1, 2)).toBe(false);
+    p.record(1, false, 30, STALLED, 2);
+    expect(p.solo(1, 3)).toBe(false);
+    p.record(1, false, 31, STALLED + 10, 3);
+    expect(p.solo(1, 4)).toBe(true);
+    // Another program's runs are its own.
+    expect(p.solo(2, 4)).toBe(false);
+  });
+
+  it('a try faster than the pool run before it keeps the runs solo for SOLO_HOLD_MS, then the workers are tried again', () => {
+    const p = new SoloPolicy();
+    p.record(1, false, 32, STALLED, 0);
+    p.record(1, false, 31, STALLED, 10);
+    expect(p.solo(1, 20)).toBe(true);
+    p.record(1, true, 29, 0, 50);
+    expect(p.solo(1, 51)).toBe(true);
+    p.record(1, true, 29, 0, 80);
+    expect(p.solo(1, 50 + SOLO_HOLD_MS - 1)).toBe(true);
+    expect(p.solo(1, 50 + SOLO_HOLD_MS)).toBe(false);
+    // Back to the workers: the first pool run (its worker had slept) alone does not lead back.
+    let t = 50 + SOLO_HOLD_MS;
+    p.record(1, false, 40, STALLED, t);
+    expect(p.solo(1, t + 1)).toBe(false);
+    p.record(1, false, 16, 0, t + 40);
+    p.record(1, false, 16, 0, t + 60);
+    expect(p.solo(1, t + 61)).toBe(false);
+    // Held up again, twice: another try.
+    t += 100;
+    p.record(1, false, 33, STALLED, t);
+    p.record(1, false, 33, STALLED, t + 33);
+    expect(p.solo(1, t + 34)).toBe(true);
+  });
+
+  it('a try that loses is not repeated for PROBE_BACKOFF_MS', () => {
+    const p = new SoloPolicy();
+    p.record(1, false, 30, STALLED, 0);
+    p.record(1, false, 30, STALLED, 30);
+    expect(p.solo(1, 31)).toBe(true);
+    p.record(1, true, 35, 0, 70);
+    expect(p.solo(1, 71)).toBe(false);
+    for (let t = 100; t < 70 + PROBE_BACKOFF_MS; t += 30) {
+      p.record(1, false, 30, STALLED, t);
+      expect(p.solo(1, t + 1)).toBe(false);
+    }
+    p.record(1, false, 30, STALLED, 70 + PROBE_BACKOFF_MS);
+    expect(p.solo(1, 71 + PROBE_BACKOFF_MS)).toBe(true);
+  });
+
+  it('a solo run gives the pool run\'s bits, without the workers; only a pool that takes the calling thread in by default (auto) runs solo', async () => {
+    if (availableParallelism() < 2) return; // the calling thread never blocks for the workers there
+    for (const mode of [undefined, 'always'] as const) {
+      const m = await load('googlenet', 2, true, mode);
+      try {
+        const pool = poolOf(m);
+        const input = randomInput([1, 97, 95, 3], 41, 128);
+        await m.run(input);
+        const pooled = await m.run(input, { endpoints: 'all' });
+        // Other work holding the cores is not something a test can arrange here: the policy says solo.
+        (pool as unknown as { soloPolicy: unknown }).soloPolicy = { solo: () => true, record: () => undefined };
+        const ctl = (pool as unknown as { ctl: Int32Array }).ctl;
+        const epoch = Atomics.load(ctl, CTL_EPOCH);
+        const runs = pool.stats.callerRuns;
+        const alone = await m.run(input, { endpoints: 'all' });
+        if (mode === 'always') {
+          expect(pool.stats.soloRuns).toBe(0);
+          expect(Atomics.load(ctl, CTL_EPOCH)).toBe(epoch + 1);
+        } else {
+          expect(pool.stats.soloRuns).toBe(1);
+          expect(pool.stats.callerRuns).toBe(runs + 1);
+          // No run was started for the workers (each pool run moves the epoch on).
+          expect(Atomics.load(ctl, CTL_EPOCH)).toBe(epoch);
+        }
+        expect(Object.keys(alone)).toEqual(Object.keys(pooled));
+        expectSame(alone, pooled);
+      } finally {
+        await m.dispose();
+      }
+    }
   });
 });
 

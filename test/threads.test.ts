@@ -291,6 +291,14 @@ describe('the spin at a barrier (Spin)', () => {
 
 describe('solo runs (the calling thread alone while other work holds the cores)', () => {
   const STALLED = SOLO_STALLS;
+  /** A policy whose program 1 had two held-up pool runs, the last at `t` (31 ms): its next run is a try. */
+  const aboutToTry = (t: number) => {
+    const p = new SoloPolicy();
+    p.record(1, false, 32, STALLED, t - 30);
+    p.record(1, false, 31, STALLED, t);
+    expect(p.solo(1, t + 1)).toBe(true);
+    return p;
+  };
 
   it('two held-up pool runs in a row lead to a solo try; one, or one between clean runs, does not', () => {
     const p = new SoloPolicy();
@@ -308,10 +316,7 @@ describe('solo runs (the calling thread alone while other work holds the cores)'
   });
 
   it('a try faster than the pool run before it keeps the runs solo for SOLO_HOLD_MS, then the workers are tried again', () => {
-    const p = new SoloPolicy();
-    p.record(1, false, 32, STALLED, 0);
-    p.record(1, false, 31, STALLED, 10);
-    expect(p.solo(1, 20)).toBe(true);
+    const p = aboutToTry(10);
     p.record(1, true, 29, 0, 50);
     expect(p.solo(1, 51)).toBe(true);
     p.record(1, true, 29, 0, 80);
@@ -332,10 +337,7 @@ describe('solo runs (the calling thread alone while other work holds the cores)'
   });
 
   it('a try that loses is not repeated for PROBE_BACKOFF_MS', () => {
-    const p = new SoloPolicy();
-    p.record(1, false, 30, STALLED, 0);
-    p.record(1, false, 30, STALLED, 30);
-    expect(p.solo(1, 31)).toBe(true);
+    const p = aboutToTry(30);
     p.record(1, true, 35, 0, 70);
     expect(p.solo(1, 71)).toBe(false);
     for (let t = 100; t < 70 + PROBE_BACKOFF_MS; t += 30) {

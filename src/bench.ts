@@ -90,7 +90,15 @@ export interface BenchResult {
   /** Cold start: loadModel, then the first run (one sample each). */
   loadMs: number;
   firstRunMs: number;
+  /**
+   * Timed runs a worker pool ran on the calling thread alone, as it does while another process holds a
+   * core (src/threads/solo.ts): their times are one thread's. 0 without a pool.
+   */
+  soloRuns: number;
 }
+
+/** Runs a model's worker pool has computed on the calling thread alone (0 without a pool). */
+const soloRuns = (m: Model): number => (m as unknown as { executor?: { stats?: { soloRuns?: number } } }).executor?.stats?.soloRuns ?? 0;
 
 /**
  * Time `runs` runs of each configuration after `warmup` untimed ones (V8 tiers the Wasm code up meanwhile),
@@ -102,13 +110,13 @@ export interface BenchResult {
 export async function benchmark(
   load: (o: LoadOptions) => Promise<Model>, configs: BenchConfig[], runs: number, warmup: number,
 ): Promise<BenchResult[]> {
-  const live: Array<{ c: BenchConfig; m: Model; input: TensorData; ms: number[]; loadMs: number; firstRunMs: number }> = [];
+  const live: Array<{ c: BenchConfig; m: Model; input: TensorData; ms: number[]; loadMs: number; firstRunMs: number; solo: number }> = [];
   try {
     for (const c of configs) {
       let t = performance.now();
       const m = await load(c.load);
       const loadMs = performance.now() - t;
-      const x: (typeof live)[number] = { c, m, input: { data: new Float32Array(0), shape: [0] }, ms: [], loadMs, firstRunMs: 0 };
+      const x: (typeof live)[number] = { c, m, input: { data: new Float32Array(0), shape: [0] }, ms: [], loadMs, firstRunMs: 0, solo: 0 };
       live.push(x);
       // The first run's time includes planning and growing the memory (reserve), which run() would do; a
       // shape that the network or the memory limit refuses fails there, before its input is made.
@@ -124,16 +132,18 @@ export async function benchmark(
     for (let r = 0; r < runs; r++) {
       for (const x of live) {
         if (live.length > 1) await x.m.run(x.input);
+        const solo = soloRuns(x.m);
         const t = performance.now();
         await x.m.run(x.input);
         x.ms.push(performance.now() - t);
+        x.solo += soloRuns(x.m) - solo;
       }
     }
-    return live.map(({ c, m, ms, loadMs, firstRunMs }) => {
+    return live.map(({ c, m, ms, loadMs, firstRunMs, solo }) => {
       const s = stats(ms.map((v) => v / c.batch));
       return {
         model: m.info.model, threads: m.info.threads, kernels: m.info.kernels, batch: c.batch, size: c.size,
-        msPerImage: s, imagesPerSecond: 1000 / s.median, loadMs, firstRunMs,
+        msPerImage: s, imagesPerSecond: 1000 / s.median, loadMs, firstRunMs, soloRuns: solo,
       };
     });
   } finally {

@@ -540,6 +540,9 @@ async function cmdBench(args: string[]): Promise<number> {
     ...results.map((r) => `${String(r.threads).padStart(7)}  ${r.kernels.padEnd(7)}  ${f(r.msPerImage.median).padStart(17)}  ${`${f(r.msPerImage.p10)}-${f(r.msPerImage.p90)}`.padEnd(11)}  ${f(r.imagesPerSecond).padStart(8)}  ${r.loadMs.toFixed(0).padStart(14)}  ${r.firstRunMs.toFixed(0).padStart(14)}`),
   ];
   for (const r of results.slice(1)) lines.push(`${r.threads} threads: ${(results[0].msPerImage.median / r.msPerImage.median).toFixed(2)}x the speed of ${results[0].threads} (medians)`);
+  for (const r of results.filter((x) => x.soloRuns > 0)) {
+    lines.push(`${r.threads} threads: ${r.soloRuns} of ${r.msPerImage.runs} timed runs ran on the calling thread alone, as the pool does while another process holds a core (their times are one thread's)`);
+  }
   process.stdout.write(lines.join('\n') + '\n');
   return 0;
 }

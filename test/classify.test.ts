@@ -356,7 +356,7 @@ describe('googlenet CLI', () => {
     // The fields README.md lists for `googlenet bench --json`.
     expect(Object.keys(j).sort()).toEqual(['batch', 'cores', 'cpu', 'model', 'node', 'results', 'runs', 'size', 'warmup', 'weights']);
     for (const r of j.results) {
-      expect(Object.keys(r).sort()).toEqual(['batch', 'firstRunMs', 'imagesPerSecond', 'kernels', 'loadMs', 'model', 'msPerImage', 'size', 'threads']);
+      expect(Object.keys(r).sort()).toEqual(['batch', 'firstRunMs', 'imagesPerSecond', 'kernels', 'loadMs', 'model', 'msPerImage', 'size', 'soloRuns', 'threads']);
     }
     expect(j.results.map((r: { threads: number }) => r.threads)).toEqual([1, 2]);
     for (const r of j.results) {
@@ -367,6 +367,9 @@ describe('googlenet CLI', () => {
       expect(r.imagesPerSecond).toBeCloseTo(1000 / r.msPerImage.median, 6);
       expect(r.loadMs).toBeGreaterThan(0);
       expect(r.firstRunMs).toBeGreaterThan(0);
+      // Timed runs a pool ran on the calling thread alone: none without a pool.
+      expect(Number.isInteger(r.soloRuns) && r.soloRuns >= 0 && r.soloRuns <= 3).toBe(true);
+      if (r.threads === 1) expect(r.soloRuns).toBe(0);
     }
     const text = await exec(['bench', '--threads', '1', '--runs', '1', '--warmup', '0', '--batch', '2']);
     expect(text.code).toBe(0);

@@ -10,7 +10,8 @@
 //    → test/fixtures/jpeg/*.jpg + *.ppm / *.pgm; rocket.jpg's pixels re-encoded with restart markers
 //    (baseline and progressive); and djpeg's 1/2-, 1/4- and 1/8-scale decoding of them all → *.s2.ppm,
 //    *.s4.ppm / *.s8.ppm
-//    (.pgm for grey).
+//    (.pgm for grey); and progressive files cut after some of their scans, with djpeg's smoothed pixels
+//    (*-cut*.jpg + .ppm).
 // 3. CMYK and YCCK (Adobe, 4 components) crops with djpeg's RGB, when ImageMagick and PIL are there (below).
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -130,6 +131,36 @@ for (const name of [...Object.keys(variants), 'rocket-crop-grey', 'rocket-crop-g
     writeFileSync(join(dir, `${name}.s${d}.${ext}`), run('djpeg', ['-scale', `1/${d}`, '-pnm'], jpg));
     console.log(`${name}.s${d}.${ext}: djpeg -scale 1/${d} -pnm`);
   }
+}
+
+// Progressive JPEGs that end after some of their scans (the bytes up to a later scan's SOS, then EOI), which
+// djpeg shows smoothed (libjpeg's block smoothing: the unsent AC coefficients estimated from the DC values
+// around): the 4:2:0 crop after 1 and after 3 of its 10 scans (1/2, 1/4, 1/8 too after 1); a crop two
+// blocks wide (x 200, y 150, 16×24, 4:4:4) after 1 scan; and a 33×41 crop (x 120, y 90, 4:2:0) written
+// with a scan script of successive approximation in the AC bands too (sa-scans.txt) after 8 of 13 scans.
+const cutAfter = (jpg, scans) => {
+  const sos = [];
+  for (let i = 0; i + 1 < jpg.length; i++) if (jpg[i] === 0xff && jpg[i + 1] === 0xda) sos.push(i);
+  return Buffer.concat([jpg.subarray(0, sos[scans]), Buffer.from([0xff, 0xd9])]);
+};
+const cropOf = (x0, y0, w, h) => {
+  const px = Buffer.alloc(w * h * 3);
+  for (let y = 0; y < h; y++) full.data.copy(px, y * w * 3, ((y0 + y) * full.width + x0) * 3, ((y0 + y) * full.width + x0 + w) * 3);
+  return Buffer.concat([Buffer.from(`P6\n${w} ${h}\n255\n`), px]);
+};
+const progressive420 = readFileSync(join(dir, 'rocket-crop-420-progressive.jpg'));
+const cuts = {
+  'rocket-crop-420-progressive-cut1': [cutAfter(progressive420, 1), [1, 2, 4, 8]],
+  'rocket-crop-420-progressive-cut3': [cutAfter(progressive420, 3), [1]],
+  'narrow-16x24-progressive-cut1': [cutAfter(run('cjpeg', ['-quality', '80', '-sample', '1x1', '-progressive'], cropOf(200, 150, 16, 24)), 1), [1]],
+  'sa-33x41-420-cut8': [cutAfter(run('cjpeg', ['-quality', '80', '-sample', '2x2', '-scans', join(dir, 'sa-scans.txt')], cropOf(120, 90, 33, 41)), 8), [1]],
+};
+for (const [name, [jpg, scales]] of Object.entries(cuts)) {
+  writeFileSync(join(dir, `${name}.jpg`), jpg);
+  for (const d of scales) {
+    writeFileSync(join(dir, `${name}${d > 1 ? `.s${d}` : ''}.ppm`), run('djpeg', [...(d > 1 ? ['-scale', `1/${d}`] : []), '-ppm'], jpg));
+  }
+  console.log(`${name}.jpg (${jpg.length} bytes) + djpeg -ppm${scales.length > 1 ? ', -scale 1/2, 1/4, 1/8' : ''}`);
 }
 console.log(`djpeg: ${version}`);
 

@@ -14,8 +14,8 @@
  * sequential (SOF0/SOF1) in one interleaved (or single-component) scan, decoded block by block, or
  * progressive (SOF2), whose scans (T.81 G.1.2, as libjpeg's jdphuff.c) build every block's quantized
  * coefficients (Int16, 128 bytes a block) that then go through the same IDCTs, dequantized with each
- * component's table as it was at its first scan: djpeg's output, bit for bit, for complete files (libjpeg
- * smooths the blocks of files whose scans leave AC coefficients unsent or unrefined; this does not).
+ * component's table as it was at its first scan: djpeg's output, bit for bit, also for files whose scans
+ * leave some AC coefficients unsent or unrefined, whose blocks libjpeg smooths first (`smoothBlock`).
  * Anything else (arithmetic coding, 12-bit, several sequential scans, sampling factors that do not divide
  * the largest) returns undefined, and the caller decodes the image with jpeg-js. In a sequential JPEG so
  * does any inconsistency (a bad Huffman code, data that ends early, a missing restart marker), leaving
@@ -229,6 +229,11 @@ interface Component {
   q?: Int32Array;
   /** Progressive: its quantized coefficients, 64 a block in natural order, blocks as its plane's (bw × bh). */
   coefs?: Int16Array;
+  /**
+   * Progressive: for its zigzag coefficients 0-9, the Al of the last scan that sent them (their low bits
+   * still unknown; 0: exact), or -1 before any scan has (libjpeg's coef_bits): what block smoothing reads.
+   */
+  bits?: Int8Array;
 }
 
 /** Where one component's samples go, at the scale decoded. */
@@ -280,12 +285,13 @@ export function frameLayout(width: number, height: number, hs: number[], vs: num
 /**
  * The bytes decodeBaselineJpeg allocates for a frame of this layout, besides its tables (tableBytes):
  * each component's plane, the interleaved output, the coefficient block and the DC predictions; for a
- * progressive frame also every block's coefficients (Int16, 128 bytes a block, whatever the scale).
+ * progressive frame also every block's coefficients (Int16, 128 bytes a block, whatever the scale), what
+ * each component's scans have sent (10 bytes) and the block that smoothing fills (Int32, 256 bytes).
  */
 export function layoutBytes(l: FrameLayout, progressive = false): number {
   const nc = l.components.length;
-  let bytes = l.width * l.height * nc + 8 * 64 + 4 * nc;
-  for (const c of l.components) bytes += c.bw * c.s * c.bh * c.s + (progressive ? c.bw * c.bh * 128 : 0);
+  let bytes = l.width * l.height * nc + 8 * 64 + 4 * nc + (progressive ? 256 : 0);
+  for (const c of l.components) bytes += c.bw * c.s * c.bh * c.s + (progressive ? c.bw * c.bh * 128 + 10 : 0);
   return bytes;
 }
 
@@ -455,12 +461,12 @@ function decode(b: Uint8Array, denom: JpegScale): ScaledJpeg | undefined {
     while (p < n && b[p] === 0xff) p++;
     if (p >= n) {
       // The bytes end between segments: after a whole scan, libjpeg shows what the scans so far gave.
-      if (progressive && scans > 0) return finish(comps!, layout!);
+      if (progressive && scans > 0) return finish(comps!, layout!, width, height);
       return fail('the data ends early (truncated): the file ends before the image data');
     }
     const m = b[p++];
     if (m === 0xd9) {
-      if (progressive && scans > 0) return finish(comps!, layout!);
+      if (progressive && scans > 0) return finish(comps!, layout!, width, height);
       return fail('end-of-image marker before any image data');
     }
     if (m === 0x00 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) continue; // no length (libjpeg skips them)
@@ -764,7 +770,10 @@ function progressiveScan(
   for (let ci = 0; ci < comps.length; ci++) {
     const l = layout.components[ci];
     comps[ci].coefs ??= new Int16Array(l.bw * l.bh * 64);
+    comps[ci].bits ??= new Int8Array(10).fill(-1);
   }
+  // What the scan sends, as libjpeg notes it when the scan starts (also for one whose data is skipped).
+  for (const ci of sc) for (let k = ss; k <= Math.min(se, 9); k++) comps[ci].bits![k] = al;
   // An AC scan covers its component's own blocks, ceil(samples / 8) each way; an interleaved one whole MCUs.
   const { cols, rows } = scanGrid(comps, layout, sc, width, height);
   // An AC scan of a component decoded at 1/8 from its DC alone: its coefficients are never read, so its
@@ -902,19 +911,125 @@ function skipScan(b: Uint8Array, p: number, restarts: number, where: string): nu
 /** The quantization table of a component no scan has named: libjpeg's multipliers stay zero (a grey plane). */
 const NO_QUANT = new Int32Array(64);
 
-/** After the last scan: each component's coefficients, dequantized with its latched table, through the IDCT of its scale. */
-function finish(comps: Component[], layout: FrameLayout): ScaledJpeg {
+/**
+ * After the last scan: each component's coefficients, dequantized with its latched table, through the IDCT
+ * of its scale; smoothed first where the scans left some of the first nine AC coefficients unsent or
+ * unrefined (a file that ends after some of its scans), as libjpeg does (`smoothing`).
+ */
+function finish(comps: Component[], layout: FrameLayout, width: number, height: number): ScaledJpeg {
   const coef = new Float64Array(64);
+  const smooth = smoothingUseful(comps) ? new Int32Array(64) : undefined;
+  const hmax = Math.max(...comps.map((c) => c.h)), vmax = Math.max(...comps.map((c) => c.v));
   const planes = layout.components.map((l, ci) => {
     const plane = new Uint8Array(l.bw * l.s * l.bh * l.s);
-    const q = comps[ci].q ?? NO_QUANT, buf = comps[ci].coefs;
+    const c = comps[ci], q = c.q ?? NO_QUANT, buf = c.coefs;
+    // The blocks libjpeg smooths: the component's own (not the padding of whole MCUs).
+    const wib = Math.ceil(Math.ceil((width * c.h) / hmax) / 8), hib = Math.ceil(Math.ceil((height * c.v) / vmax) / 8);
+    const iMcuRows = Math.ceil(height / (8 * vmax));
     for (let row = 0, o = 0; row < l.bh; row++) {
       for (let col = 0; col < l.bw; col++, o += 64) {
-        if (buf) for (let k = 0; k < 64; k++) coef[k] = buf[o + k] * q[k];
+        if (buf && smooth && row < hib && col < wib) {
+          smoothBlock(c, l.bw, l.bh, wib, hib, iMcuRows, row, col, smooth);
+          for (let k = 0; k < 64; k++) coef[k] = smooth[k] * q[k];
+        } else if (buf) {
+          for (let k = 0; k < 64; k++) coef[k] = buf[o + k] * q[k];
+        }
         putBlock(l, plane, row, col, coef);
       }
     }
     return plane;
   });
   return assemble(layout, planes);
+}
+
+/** Natural-order places of zigzag coefficients 1-9 (those smoothing estimates). */
+const ZZ9 = [1, 8, 16, 9, 2, 3, 10, 17, 24];
+
+/**
+ * Whether libjpeg smooths a progressive image's blocks (jdcoefct.c smoothing_ok, on by default): every
+ * component has had a scan (its table latched) that sent its DC, its table's DC and first nine AC entries
+ * are nonzero, and some component still lacks some low bits of its first nine AC coefficients.
+ */
+function smoothingUseful(comps: Component[]): boolean {
+  let useful = false;
+  for (const c of comps) {
+    if (!c.q || !c.bits || c.bits[0] < 0 || c.q[0] === 0 || ZZ9.some((k) => c.q![k] === 0)) return false;
+    for (let k = 1; k <= 9; k++) if (c.bits[k] !== 0) useful = true;
+  }
+  return useful;
+}
+
+/**
+ * Component `c`'s block (row, col), smoothed into `out` as libjpeg-turbo 2.1 does it (jdcoefct.c
+ * decompress_smooth_data): each of the first nine AC coefficients that is still zero and not known exactly
+ * is estimated from the DC values of the 5×5 blocks around (edges repeated), and clamped to what its
+ * missing low bits can hold; where no AC coefficient has been sent at all, the DC too is re-estimated
+ * (a Gaussian-like kernel that keeps the mean) and the next four AC coefficients estimated. The rows
+ * around are the ones libjpeg-turbo 2.1 takes: it goes by iMCU rows (`iMcuRows` of `c.v` block rows; the
+ * last one holds what is left), and takes the row two above (below) only when the block is at least two
+ * rows into its iMCU row (two from its end) or its iMCU row is at least the third (third from last),
+ * else the row next to it: for a component with 2 block rows per iMCU row, the blocks of the second
+ * iMCU row of three see only the rows next to them. The columns around are the nearest within the
+ * component's own width, except in a component two blocks wide, where libjpeg's sliding window reads
+ * columns 0, 0, 0, 1, 0 for its first block and 0, 0, 1, 0, 0 for its second. Blocks past the stored
+ * ones read a DC of 0, as libjpeg's zeroed padding.
+ */
+function smoothBlock(c: Component, bw: number, bh: number, wib: number, hib: number, iMcuRows: number, row: number, col: number, out: Int32Array): void {
+  const buf = c.coefs!, q = c.q!, bits = c.bits!;
+  const v = c.v, last = iMcuRows - 1;
+  const mcuRow = Math.floor(row / v), br = row - mcuRow * v;
+  const blockRows = mcuRow < last ? v : hib % v || v;
+  const prev = br > 0 || mcuRow > 0 ? row - 1 : row, next = br < blockRows - 1 || mcuRow < last ? row + 1 : row;
+  const rows = [br > 1 || mcuRow > 1 ? row - 2 : prev, prev, row, next, br < blockRows - 2 || mcuRow + 1 < last ? row + 2 : next];
+  // DC[5 * i + j]: row i, column col - 2 + j of the 5×5 window (libjpeg's DC01..DC25).
+  const D = new Array<number>(25);
+  const cols = wib === 2 ? (col === 0 ? [0, 0, 0, 1, 0] : [0, 0, 1, 0, 0]) : [-2, -1, 0, 1, 2].map((dx) => Math.min(Math.max(col + dx, 0), wib - 1));
+  for (let i = 0; i < 5; i++) {
+    for (let j = 0; j < 5; j++) {
+      const r = rows[i], x = cols[j];
+      D[5 * i + j] = r < bh && x < bw ? buf[(r * bw + x) * 64] : 0;
+    }
+  }
+  const o = (row * bw + col) * 64;
+  for (let k = 0; k < 64; k++) out[k] = buf[o + k];
+  let changeDc = true;
+  for (let k = 1; k <= 9; k++) if (bits[k] !== -1) changeDc = false;
+  const q00 = q[0];
+  /** Estimate natural coefficient `nat` (zigzag `zz`) from Q00 × `sum` unless it is known or nonzero. */
+  const estimate = (zz: number, nat: number, sum: number): void => {
+    const al = bits[zz];
+    if (al === 0 || out[nat] !== 0) return;
+    const qk = q[nat], num = q00 * sum;
+    let pred = Math.floor((qk * 128 + Math.abs(num)) / (qk * 256));
+    if (al > 0 && pred >= 1 << al) pred = (1 << al) - 1;
+    out[nat] = ((num >= 0 ? pred : -pred) << 16) >> 16;
+  };
+  const d = (n: number) => D[n - 1]; // libjpeg's numbering, DC01..DC25
+  estimate(1, 1, changeDc
+    ? -d(1) - d(2) + d(4) + d(5) - 3 * d(6) + 13 * d(7) - 13 * d(9) + 3 * d(10) - 3 * d(11) + 38 * d(12) - 38 * d(14) + 3 * d(15)
+      - 3 * d(16) + 13 * d(17) - 13 * d(19) + 3 * d(20) - d(21) - d(22) + d(24) + d(25)
+    : -7 * d(11) + 50 * d(12) - 50 * d(14) + 7 * d(15));
+  estimate(2, 8, changeDc
+    ? -d(1) - 3 * d(2) - 3 * d(3) - 3 * d(4) - d(5) - d(6) + 13 * d(7) + 38 * d(8) + 13 * d(9) - d(10) + d(16) - 13 * d(17)
+      - 38 * d(18) - 13 * d(19) + d(20) + d(21) + 3 * d(22) + 3 * d(23) + 3 * d(24) + d(25)
+    : -7 * d(3) + 50 * d(8) - 50 * d(18) + 7 * d(23));
+  estimate(3, 16, changeDc
+    ? d(3) + 2 * d(7) + 7 * d(8) + 2 * d(9) - 5 * d(12) - 14 * d(13) - 5 * d(14) + 2 * d(17) + 7 * d(18) + 2 * d(19) + d(23)
+    : -d(3) + 13 * d(8) - 24 * d(13) + 13 * d(18) - d(23));
+  estimate(4, 9, changeDc
+    ? -d(1) + d(5) + 9 * d(7) - 9 * d(9) - 9 * d(17) + 9 * d(19) + d(21) - d(25)
+    : d(10) + d(16) - 10 * d(17) + 10 * d(19) - d(2) - d(20) + d(22) - d(24) + d(4) - d(6) + 10 * d(7) - 10 * d(9));
+  estimate(5, 2, changeDc
+    ? 2 * d(7) - 5 * d(8) + 2 * d(9) + d(11) + 7 * d(12) - 14 * d(13) + 7 * d(14) + d(15) + 2 * d(17) - 5 * d(18) + 2 * d(19)
+    : -d(11) + 13 * d(12) - 24 * d(13) + 13 * d(14) - d(15));
+  if (!changeDc) return;
+  estimate(6, 3, d(7) - d(9) + 2 * d(12) - 2 * d(14) + d(17) - d(19));
+  estimate(7, 10, d(7) - 3 * d(8) + d(9) - d(17) + 3 * d(18) - d(19));
+  estimate(8, 17, d(7) - d(9) - 3 * d(12) + 3 * d(14) + d(17) - d(19));
+  estimate(9, 24, d(7) + 2 * d(8) + d(9) - d(17) - 2 * d(18) - d(19));
+  const num = q00 * (-2 * d(1) - 6 * d(2) - 8 * d(3) - 6 * d(4) - 2 * d(5) - 6 * d(6) + 6 * d(7) + 42 * d(8) + 6 * d(9) - 6 * d(10)
+    - 8 * d(11) + 42 * d(12) + 152 * d(13) + 42 * d(14) - 8 * d(15) - 6 * d(16) + 6 * d(17) + 42 * d(18) + 6 * d(19) - 6 * d(20)
+    - 2 * d(21) - 6 * d(22) - 8 * d(23) - 6 * d(24) - 2 * d(25));
+  const pred = Math.floor((q00 * 128 + Math.abs(num)) / (q00 * 256));
+  out[0] = ((num >= 0 ? pred : -pred) << 16) >> 16;
 }

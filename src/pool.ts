@@ -44,7 +44,7 @@ import {
   type Call, type FromWorker, type ToWorker, type WireProgram,
 } from './threads/protocol.js';
 import { capturePlan, compileProgram, type Program } from './threads/schedule.js';
-import { SoloPolicy } from './threads/solo.js';
+import { heldUp, SoloPolicy } from './threads/solo.js';
 
 /** Model's PoolStart (module, memory, threads, scratch and control block), plus where workers come from. */
 export interface PoolOptions extends PoolStart {
@@ -425,7 +425,7 @@ export class WorkerPool implements Executor {
       } finally {
         const end = performance.now();
         this.lastEnd = { at: end, cpu: this.host.cpuMs?.() ?? 0 };
-        this.soloPolicy.record(p.id, true, end - t0, 0, end);
+        this.soloPolicy.record(p.id, true, end - t0, false, end);
       }
       return;
     }
@@ -455,7 +455,7 @@ export class WorkerPool implements Executor {
         await wait();
         for (const i of atLevel.get(last) ?? []) after(i);
       });
-      if (adapt) this.soloPolicy.record(p.id, false, performance.now() - t0, this.stalls, performance.now());
+      if (adapt) this.soloPolicy.record(p.id, false, performance.now() - t0, heldUp(this.stalls, p.levels.length), performance.now());
     } finally {
       this.lastEnd = { at: performance.now(), cpu: this.host.cpuMs?.() ?? 0 };
     }

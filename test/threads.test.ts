@@ -19,7 +19,7 @@ import type { Plan } from '../dist/plan.js';
 import { createModel } from '../dist/model.js';
 import { hostPlatform } from '../dist/platform.js';
 import { capturePlan, compileProgram } from '../dist/threads/schedule.js';
-import { PROBE_BACKOFF_MS, SOLO_HOLD_MS, SOLO_STALLS, SoloPolicy } from '../dist/threads/solo.js';
+import { heldUp, PROBE_BACKOFF_MS, SOLO_HOLD_MS, SOLO_STALLS, SoloPolicy } from '../dist/threads/solo.js';
 import { chunks, claim, CLAIMED, grid, levelChunks, CTL_EPOCH, CTL_GEN, CTL_PARK, CTL_WORDS, LOOP, MIN_SPIN_US, PARK_MS, parkBegin, parkWait, PARKED, ring, RUN_STOPS, Spin, WAKE } from '../dist/threads/protocol.js';
 import { mulberry32 } from './helpers/rng.mjs';
 
@@ -290,26 +290,36 @@ describe('the spin at a barrier (Spin)', () => {
 });
 
 describe('solo runs (the calling thread alone while other work holds the cores)', () => {
-  const STALLED = SOLO_STALLS;
+  const HELD = true;
   /** A policy whose program 1 had two held-up pool runs, the last at `t` (31 ms): its next run is a try. */
   const aboutToTry = (t: number) => {
     const p = new SoloPolicy();
-    p.record(1, false, 32, STALLED, t - 30);
-    p.record(1, false, 31, STALLED, t);
+    p.record(1, false, 32, HELD, t - 30);
+    p.record(1, false, 31, HELD, t);
     expect(p.solo(1, t + 1)).toBe(true);
     return p;
   };
 
+  it('a pool run is held up when a sixth of its levels or more, and at least SOLO_STALLS, waited past the spin', () => {
+    expect(heldUp(SOLO_STALLS, 6)).toBe(true);
+    expect(heldUp(SOLO_STALLS - 1, 6)).toBe(false);
+    // inception_v1 (28 levels) and googlenet (30): 5 or more.
+    expect(heldUp(4, 28)).toBe(false);
+    expect(heldUp(5, 28)).toBe(true);
+    expect(heldUp(4, 30)).toBe(false);
+    expect(heldUp(5, 30)).toBe(true);
+  });
+
   it('two held-up pool runs in a row lead to a solo try; one, or one between clean runs, does not', () => {
     const p = new SoloPolicy();
     expect(p.solo(1, 0)).toBe(false);
-    p.record(1, false, 30, STALLED, 0);
+    p.record(1, false, 30, HELD, 0);
     expect(p.solo(1, 1)).toBe(false);
-    p.record(1, false, 30, STALLED - 1, 1);
+    p.record(1, false, 30, false, 1);
     expect(p.solo(1, 2)).toBe(false);
-    p.record(1, false, 30, STALLED, 2);
+    p.record(1, false, 30, HELD, 2);
     expect(p.solo(1, 3)).toBe(false);
-    p.record(1, false, 31, STALLED + 10, 3);
+    p.record(1, false, 31, HELD, 3);
     expect(p.solo(1, 4)).toBe(true);
     // Another program's runs are its own.
     expect(p.solo(2, 4)).toBe(false);
@@ -317,34 +327,34 @@ describe('solo runs (the calling thread alone while other work holds the cores)'
 
   it('a try faster than the pool run before it keeps the runs solo for SOLO_HOLD_MS, then the workers are tried again', () => {
     const p = aboutToTry(10);
-    p.record(1, true, 29, 0, 50);
+    p.record(1, true, 29, false, 50);
     expect(p.solo(1, 51)).toBe(true);
-    p.record(1, true, 29, 0, 80);
+    p.record(1, true, 29, false, 80);
     expect(p.solo(1, 50 + SOLO_HOLD_MS - 1)).toBe(true);
     expect(p.solo(1, 50 + SOLO_HOLD_MS)).toBe(false);
     // Back to the workers: the first pool run (its worker had slept) alone does not lead back.
     let t = 50 + SOLO_HOLD_MS;
-    p.record(1, false, 40, STALLED, t);
+    p.record(1, false, 40, HELD, t);
     expect(p.solo(1, t + 1)).toBe(false);
-    p.record(1, false, 16, 0, t + 40);
-    p.record(1, false, 16, 0, t + 60);
+    p.record(1, false, 16, false, t + 40);
+    p.record(1, false, 16, false, t + 60);
     expect(p.solo(1, t + 61)).toBe(false);
     // Held up again, twice: another try.
     t += 100;
-    p.record(1, false, 33, STALLED, t);
-    p.record(1, false, 33, STALLED, t + 33);
+    p.record(1, false, 33, HELD, t);
+    p.record(1, false, 33, HELD, t + 33);
     expect(p.solo(1, t + 34)).toBe(true);
   });
 
   it('a try that loses is not repeated for PROBE_BACKOFF_MS', () => {
     const p = aboutToTry(30);
-    p.record(1, true, 35, 0, 70);
+    p.record(1, true, 35, false, 70);
     expect(p.solo(1, 71)).toBe(false);
     for (let t = 100; t < 70 + PROBE_BACKOFF_MS; t += 30) {
-      p.record(1, false, 30, STALLED, t);
+      p.record(1, false, 30, HELD, t);
       expect(p.solo(1, t + 1)).toBe(false);
     }
-    p.record(1, false, 30, STALLED, 70 + PROBE_BACKOFF_MS);
+    p.record(1, false, 30, HELD, 70 + PROBE_BACKOFF_MS);
     expect(p.solo(1, 71 + PROBE_BACKOFF_MS)).toBe(true);
   });
 

@@ -995,14 +995,20 @@ function smoothBlock(c: Component, bw: number, bh: number, wib: number, hib: num
   let changeDc = true;
   for (let k = 1; k <= 9; k++) if (bits[k] !== -1) changeDc = false;
   const q00 = q[0];
+  /**
+   * Q00 × `sum` / (256 × quantizer `qk`), rounded half away from zero, its magnitude capped at 2^al - 1
+   * where al > 0 (what the coefficient's missing low bits can hold), as an Int16.
+   */
+  const quantized = (sum: number, qk: number, al: number): number => {
+    const num = q00 * sum;
+    let pred = Math.floor((qk * 128 + Math.abs(num)) / (qk * 256));
+    if (al > 0 && pred >= 1 << al) pred = (1 << al) - 1;
+    return ((num >= 0 ? pred : -pred) << 16) >> 16;
+  };
   /** Estimate natural coefficient `nat` (zigzag `zz`) from Q00 × `sum` unless it is known or nonzero. */
   const estimate = (zz: number, nat: number, sum: number): void => {
     const al = bits[zz];
-    if (al === 0 || out[nat] !== 0) return;
-    const qk = q[nat], num = q00 * sum;
-    let pred = Math.floor((qk * 128 + Math.abs(num)) / (qk * 256));
-    if (al > 0 && pred >= 1 << al) pred = (1 << al) - 1;
-    out[nat] = ((num >= 0 ? pred : -pred) << 16) >> 16;
+    if (al !== 0 && out[nat] === 0) out[nat] = quantized(sum, q[nat], al);
   };
   const d = (n: number) => D[n - 1]; // libjpeg's numbering, DC01..DC25
   estimate(1, 1, changeDc
@@ -1027,9 +1033,8 @@ function smoothBlock(c: Component, bw: number, bh: number, wib: number, hib: num
   estimate(7, 10, d(7) - 3 * d(8) + d(9) - d(17) + 3 * d(18) - d(19));
   estimate(8, 17, d(7) - d(9) - 3 * d(12) + 3 * d(14) + d(17) - d(19));
   estimate(9, 24, d(7) + 2 * d(8) + d(9) - d(17) - 2 * d(18) - d(19));
-  const num = q00 * (-2 * d(1) - 6 * d(2) - 8 * d(3) - 6 * d(4) - 2 * d(5) - 6 * d(6) + 6 * d(7) + 42 * d(8) + 6 * d(9) - 6 * d(10)
+  // The DC, always (its own bits do not cap it).
+  out[0] = quantized(-2 * d(1) - 6 * d(2) - 8 * d(3) - 6 * d(4) - 2 * d(5) - 6 * d(6) + 6 * d(7) + 42 * d(8) + 6 * d(9) - 6 * d(10)
     - 8 * d(11) + 42 * d(12) + 152 * d(13) + 42 * d(14) - 8 * d(15) - 6 * d(16) + 6 * d(17) + 42 * d(18) + 6 * d(19) - 6 * d(20)
-    - 2 * d(21) - 6 * d(22) - 8 * d(23) - 6 * d(24) - 2 * d(25));
-  const pred = Math.floor((q00 * 128 + Math.abs(num)) / (q00 * 256));
-  out[0] = ((num >= 0 ? pred : -pred) << 16) >> 16;
+    - 2 * d(21) - 6 * d(22) - 8 * d(23) - 6 * d(24) - 2 * d(25), q00, 0);
 }

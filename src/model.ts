@@ -9,7 +9,7 @@ import { parseSafetensors, type Tensor } from './safetensors.js';
 import { accounting, buildNetwork, DEFAULT_NUM_CLASSES, type ModelName, type NetworkOptions } from './topology.js';
 import { checkTensorMap, checkWeights, convWeightBytes, convWeights, packConvWeights, packStageBytes, weightSpec } from './weights.js';
 import { builtFlavor, compileKernels, instantiateKernels, type KernelFlavor, type Kernels, type WasmMemory, type WasmModule, type WasmSource } from './wasm.js';
-import { makePlan, type Layout, type Plan, scratchBytesFor, tensorBytes, winogradTile } from './plan.js';
+import { makePlan, runSteps, type Layout, type Plan, scratchBytesFor, tensorBytes, winogradTile } from './plan.js';
 import { readAsset, readPathOrUrl } from './assets.js';
 import type { PlainFloat32Array } from './image.js';
 import { fileName, imageTensor, labelsFor, toRGB, topK, withBackground, type ClassifyOptions, type DecodeLimits, type EmbedOptions, type ImageInput, type Prediction } from './classify.js';
@@ -187,11 +187,7 @@ class InlineExecutor implements Executor {
   constructor(private readonly k: Kernels) {}
   async execute(plan: Plan, before: () => void, after: (step: number) => void): Promise<void> {
     before();
-    const k = this.k as unknown as Record<string, (...a: number[]) => void>;
-    plan.steps.forEach((s, i) => {
-      k[s.fn](...s.args);
-      after(i);
-    });
+    runSteps(this.k, plan.steps, after);
   }
   async dispose(): Promise<void> {}
 }

@@ -316,3 +316,20 @@ export function makePlan(net: Network, n: number, layout: Layout): Plan {
   const captures: Capture[] = [...net.endpoints].map(([endpoint, tensor]) => ({ endpoint, tensor, afterStep: stepOf[lastWriter.get(tensor)!] }));
   return { n, net, steps, offsets, captures, arenaBytes: align(peak), scratchBytes: scratchBytesFor(net) };
 }
+
+/**
+ * Run `steps` one after the other on `kernels`, each over its whole range (one thread: a plan's steps in
+ * their order, or a pool's program), calling after(i) once step i is done; a kernel's exception goes
+ * through `failed` when given.
+ */
+export function runSteps(kernels: Kernels, steps: readonly Pick<Step, 'fn' | 'args'>[], after: (step: number) => void, failed?: (e: unknown) => Error): void {
+  const k = kernels as unknown as Record<string, (...a: number[]) => void>;
+  steps.forEach((s, i) => {
+    try {
+      k[s.fn](...s.args);
+    } catch (e) {
+      throw failed ? failed(e) : e;
+    }
+    after(i);
+  });
+}

@@ -33,14 +33,14 @@
  *   ref'd while a run is pending; dispose terminates them all.
  */
 import type { Executor } from './model.js';
-import type { Plan } from './plan.js';
+import { runSteps, type Plan } from './plan.js';
 import { RuntimeError } from './errors.js';
 import type { PoolStart } from './model.js';
 import { isNode } from './context.js';
 import type { ThreadHost, WorkerHandle } from './threads/host.js';
 import {
   arrive, bump, CTL_ABORTED, CTL_ARRIVE, CTL_CLAIM, CTL_EPOCH, CTL_GEN, CTL_PARK, CTL_LEFT, CTL_SIGNAL, CTL_WORDS, levelCalls, LOOP,
-  ring, runLevel, smiArgs, Spin,
+  ring, runLevel, Spin,
   type Call, type FromWorker, type ToWorker, type WireProgram,
 } from './threads/protocol.js';
 import { capturePlan, compileProgram, type Program } from './threads/schedule.js';
@@ -126,6 +126,10 @@ interface Slot {
   idle?: () => void;
   lastError?: string;
 }
+
+/** A kernel's exception on the calling thread, as the run's error. */
+const kernelFailed = (e: unknown): RuntimeError =>
+  new RuntimeError(`a kernel failed on the calling thread: ${(e as Error)?.message ?? e}`, { cause: e });
 
 /** A program as a worker needs it (without the pool's capture levels). */
 const wire = (p: Program): WireProgram => ({ id: p.id, steps: p.steps, levels: p.levels });
@@ -421,7 +425,7 @@ export class WorkerPool implements Executor {
       try {
         this.stats.callerRuns++;
         this.stats.soloRuns++;
-        this.soloRun(p, stops, after);
+        this.soloRun(p, after);
       } finally {
         const end = performance.now();
         this.lastEnd = { at: end, cpu: this.host.cpuMs?.() ?? 0 };
@@ -455,28 +459,20 @@ export class WorkerPool implements Executor {
         await wait();
         for (const i of atLevel.get(last) ?? []) after(i);
       });
-      if (adapt) this.soloPolicy.record(p.id, false, performance.now() - t0, heldUp(this.stalls, p.levels.length), performance.now());
+      const end = performance.now();
+      if (adapt) this.soloPolicy.record(p.id, false, end - t0, heldUp(this.stalls, p.levels.length), end);
     } finally {
       this.lastEnd = { at: performance.now(), cpu: this.host.cpuMs?.() ?? 0 };
     }
   }
 
   /**
-   * A run on the calling thread alone, step by step as one thread runs the plan (the workers stay parked):
-   * while other work holds the cores (./threads/solo.ts). `after(i)` right after step i, for i in `stops`.
+   * A run on the calling thread alone, step by step as one thread runs the plan (the steps' scratch is
+   * thread 0's, the calling thread's; the workers stay parked): while other work holds the cores
+   * (./threads/solo.ts). `after(i)` right after every step i, which covers the ones asked for.
    */
-  private soloRun(p: Program, stops: ReadonlySet<number>, after: (step: number) => void): void {
-    const k = this.o.callerKernels as unknown as Record<string, (...a: number[]) => void>;
-    p.steps.forEach((s, i) => {
-      const args = s.args.slice();
-      if (s.scratch >= 0) args[s.scratch] = this.o.scratchBase;
-      try {
-        k[s.fn](...smiArgs(args));
-      } catch (e) {
-        throw new RuntimeError(`a kernel failed on the calling thread: ${(e as Error)?.message ?? e}`, { cause: e });
-      }
-      if (stops.has(i)) after(i);
-    });
+  private soloRun(p: Program, after: (step: number) => void): void {
+    runSteps(this.o.callerKernels!, p.steps, after, kernelFailed);
   }
 
   /** The calling thread's work items for a program (thread 0, its scratch), kept for PROGRAM_CACHE programs. */
@@ -508,7 +504,7 @@ export class WorkerPool implements Executor {
       try {
         runLevel(ctl, calls[l], 0, threads);
       } catch (e) {
-        throw new RuntimeError(`a kernel failed on the calling thread: ${(e as Error)?.message ?? e}`, { cause: e });
+        throw kernelFailed(e);
       }
       const caps = atLevel.get(l);
       const stop = l === last || caps !== undefined;

@@ -7,9 +7,7 @@
  */
 import type { ConvLayer, Layer, Network, TensorInfo } from './topology.js';
 import type { Kernels } from './wasm.js';
-import { NR, packedLength, winogradFor, winogradMatrixBytes, type Winograd, type WinogradTile } from './weights.js';
-
-export const ALIGN = 64;
+import { align64, NR, packedLength, winogradFor, winogradMatrixBytes, type Winograd, type WinogradTile } from './weights.js';
 
 export interface Step {
   fn: keyof Kernels;
@@ -56,8 +54,6 @@ export interface Plan {
   /** Bytes of im2col / Winograd / GEMM packing / LRN scratch each thread needs. */
   scratchBytes: number;
 }
-
-const align = (x: number, a = ALIGN) => Math.ceil(x / a) * a;
 
 export function tensorBytes(t: TensorInfo, n: number): number {
   return n * t.h * t.w * t.c * 4;
@@ -122,7 +118,7 @@ export function scratchBytesFor(net: Network): number {
     }
     if (l.kind === 'lrn') bytes = Math.max(bytes, (net.tensors.get(l.input)!.c + l.size + 8) * 4);
   }
-  return align(bytes);
+  return align64(bytes);
 }
 
 export interface Layout {
@@ -210,7 +206,7 @@ export function makePlan(net: Network, n: number, layout: Layout): Plan {
   const byFirst = [...first.entries()].sort((a, b) => a[1] - b[1]);
   for (const [name, start] of byFirst) {
     for (let i = live.length - 1; i >= 0; i--) if (last.get(live[i].name)! < start) live.splice(i, 1);
-    const size = align(tensorBytes(net.tensors.get(name)!, n));
+    const size = align64(tensorBytes(net.tensors.get(name)!, n));
     live.sort((a, b) => a.off - b.off);
     let off = 0;
     for (const s of live) {
@@ -314,7 +310,7 @@ export function makePlan(net: Network, n: number, layout: Layout): Plan {
   const lastWriter = new Map<string, number>();
   net.layers.forEach((l, i) => lastWriter.set(l.output, i));
   const captures: Capture[] = [...net.endpoints].map(([endpoint, tensor]) => ({ endpoint, tensor, afterStep: stepOf[lastWriter.get(tensor)!] }));
-  return { n, net, steps, offsets, captures, arenaBytes: align(peak), scratchBytes: scratchBytesFor(net) };
+  return { n, net, steps, offsets, captures, arenaBytes: align64(peak), scratchBytes: scratchBytesFor(net) };
 }
 
 /**

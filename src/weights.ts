@@ -17,8 +17,8 @@ export const BN_EPSILON = 0.001;
 /** Output channels per packed panel (the micro-kernel's NR). */
 export const NR = 12;
 
-/** Bytes rounded up to whole 64-byte lines (every packed block starts on one). */
-const align64 = (bytes: number) => Math.ceil(bytes / 64) * 64;
+/** Bytes rounded up to whole 64-byte lines (every packed block, tensor and scratch area starts on one). */
+export const align64 = (bytes: number) => Math.ceil(bytes / 64) * 64;
 
 export interface WeightSpec {
   name: string;

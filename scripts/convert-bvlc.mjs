@@ -9,7 +9,7 @@
  * Every raw file's size and sha256 is checked against manifest.json; every shape is derived from
  * deploy.prototxt (num_output, kernel_size, and the bottom blob's channel count obtained by walking the
  * network) and must agree with the manifest's float32 count. Needs the TypeScript build
- * (`npx tsc -p tsconfig.json`) for dist/safetensors.js.
+ * (`npm run build:ts`) for dist/safetensors.js.
  *
  * Usage: node scripts/convert-bvlc.mjs [--src DIR] [--out FILE]
  */

@@ -3,7 +3,7 @@
 //
 // 1. Reference tensors: for chelsea and coffee, only `input`, `loss3/classifier` and `prob` of the BVLC
 //    GoogLeNet reference run (../shared/reference/bvlc/<name>.io.safetensors) → test/fixtures/<name>.ref.safetensors.
-//    Needs a build (dist/): npx tsc -p tsconfig.json && node scripts/make-fixtures.mjs
+//    Needs a build (dist/): npm run build:ts && node scripts/make-fixtures.mjs
 // 2. JPEG decoder yardsticks (only when libjpeg-turbo's djpeg/cjpeg/jpegtran are on PATH, e.g. Debian
 //    libjpeg-turbo-progs): a 61×45 crop of rocket.jpg (as decoded by djpeg) re-encoded with several chroma
 //    subsamplings, progressive, RGB and greyscale, each with djpeg's decoded pixels

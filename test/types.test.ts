@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import ts56 from 'typescript-5.6';
 import jpeg from 'jpeg-js';
 import { loadModel, decodeImage, fromPixels, parseSafetensors, encodeSafetensors, preprocess } from '../dist/index.js';
 import { decodeBaselineJpeg } from '../dist/jpeg-baseline.js';
@@ -34,24 +35,24 @@ const settings: [string, ts.CompilerOptions][] = [
   ['node16', { moduleResolution: R.Node16, module: M.Node16 }],
 ];
 
-/** Parsed files by name, shared by every compile: only the consumer's file changes between them. */
+/** Parsed files by compiler and name, shared by every compile: only the consumer's file changes between them. */
 const parsed = new Map<string, ts.SourceFile>();
 
-/** The compiler's errors for `code` as a consumer's module, one line each. */
-function compile(code: string, options: ts.CompilerOptions, name = 'consumer.ts', more: string[] = []): string[] {
+/** The compiler's errors for `code` as a consumer's module, one line each; `api`: the TypeScript that compiles it. */
+function compile(code: string, options: ts.CompilerOptions, name = 'consumer.ts', more: string[] = [], api: typeof ts = ts): string[] {
   const file = join(dir, name);
   writeFileSync(file, code);
   const all: ts.CompilerOptions = {
     strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, noEmit: true,
-    target: ts.ScriptTarget.ES2022, lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
+    target: api.ScriptTarget.ES2022, lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
     types: ['node'], typeRoots: [join(root, 'node_modules', '@types')], skipLibCheck: false,
     ...options,
   };
-  const host = ts.createCompilerHost(all);
+  const host = api.createCompilerHost(all);
   const read = host.getSourceFile.bind(host);
   host.getSourceFile = (f, lang, ...rest) => {
     if (f === file) return read(f, lang, ...rest);
-    const key = `${f}|${JSON.stringify(lang)}`;
+    const key = `${api.version}|${f}|${JSON.stringify(lang)}`;
     let sf = parsed.get(key);
     if (!sf) {
       sf = read(f, lang, ...rest);
@@ -59,20 +60,15 @@ function compile(code: string, options: ts.CompilerOptions, name = 'consumer.ts'
     }
     return sf;
   };
-  const program = ts.createProgram([file, ...more], all, host);
-  return ts.getPreEmitDiagnostics(program).map((d) => {
+  const program = api.createProgram([file, ...more], all, host);
+  return api.getPreEmitDiagnostics(program).map((d) => {
     const where = d.file && d.start !== undefined ? `${d.file.fileName.replace(dir, '').replace(root, '')}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}: ` : '';
-    return where + ts.flattenDiagnosticMessageText(d.messageText, '\n');
+    return where + api.flattenDiagnosticMessageText(d.messageText, '\n');
   });
 }
 
-const check = (code: string) => {
-  for (const [name, options] of settings) expect(compile(code, options), name).toEqual([]);
-};
-
-describe('published types under strict + exactOptionalPropertyTypes', () => {
-  it("the README's library example compiles", () => {
-    check(`
+/** The README's library example, as a consumer writes it. */
+const README_EXAMPLE = `
 import { loadModel } from 'googlenet-wasm';
 declare const bytes: Uint8Array, data: Uint8ClampedArray, width: number, height: number;
 declare const a: string, b: Uint8Array, c: ImageData;
@@ -90,11 +86,10 @@ await m.reserve(8, 224, 224);
 const n: number = m.info.parameters + m.info.macs + m.info.peakActivationBytes + m.info.threads + m.memoryBytes;
 await m.dispose();
 void [p, lists, f, fs, prob, n];
-`);
-  });
+`;
 
-  it('options may be given as undefined, as the runtime takes them (exactOptionalPropertyTypes)', () => {
-    check(`
+/** Every option of every entry point given as undefined (which the runtime takes as its default). */
+const OPTIONS_UNDEFINED = `
 import { loadModel, decodeImage, parseSafetensors, buildNetwork, endpointNames,
   type LoadOptions, type ClassifyOptions, type EmbedOptions, type RunOptions } from 'googlenet-wasm';
 import { loadModel as loadEdge } from 'googlenet-wasm/edge';
@@ -118,7 +113,19 @@ endpointNames('googlenet', { globalPool: undefined });
 await loadEdge({ wasm: {} as WebAssembly.Module, weights: new Uint8Array(), labels: arg.text, threads: undefined });
 // @ts-expect-error an unknown model name stays refused
 await loadModel({ model: 'resnet' });
-`);
+`;
+
+const check = (code: string) => {
+  for (const [name, options] of settings) expect(compile(code, options), name).toEqual([]);
+};
+
+describe('published types under strict + exactOptionalPropertyTypes', () => {
+  it("the README's library example compiles", () => {
+    check(README_EXAMPLE);
+  });
+
+  it('options may be given as undefined, as the runtime takes them (exactOptionalPropertyTypes)', () => {
+    check(OPTIONS_UNDEFINED);
   });
 
   it('readonly arrays are taken where the runtime only reads them (endpoints, shape, images, labels)', () => {
@@ -484,5 +491,31 @@ export { model, ImageDecodeError, InputError };
     const st = encodeSafetensors({ x: { shape: [1], data: new Float32Array([1]) } });
     expect(parseSafetensors(st, { maxHeaderBytes: undefined, nonFinite: undefined, copy: undefined }).tensors.size).toBe(1);
     expect(() => decodeImage(new Uint8Array([1, 2, 3]), { maxPixels: undefined, minSize: undefined })).toThrow(/not a PNG|JPEG|format/i);
+  });
+
+  it('TypeScript 5.6 consumers, whose typed arrays are not generic: the README example and every option compile, and what the package returns is a plain Float32Array or Uint8Array', () => {
+    expect(ts56.version).toMatch(/^5\.6\./);
+    const R56 = ts56.ModuleResolutionKind, M56 = ts56.ModuleKind;
+    const older: [string, ts.CompilerOptions][] = [
+      ['bundler', { moduleResolution: R56.Bundler, module: M56.ESNext }],
+      ['node16', { moduleResolution: R56.Node16, module: M56.Node16 }],
+    ];
+    const returned = `
+import { loadModel, decodeImage, encodeSafetensors, preprocess, type PlainFloat32Array, type PlainUint8Array } from 'googlenet-wasm';
+const m = await loadModel();
+const e: Float32Array = await m.embed('x.png');
+const out = await m.run({ data: new Float32Array(new SharedArrayBuffer(12)), shape: [1, 1, 3] }, { endpoints: ['prob'] });
+const d: Float32Array = out.prob.data;
+const p: PlainFloat32Array = preprocess(decodeImage(new Uint8Array(8)), 'inception_v1');
+const px: Uint8Array = decodeImage(new Uint8Array(8)).data;
+const st: PlainUint8Array = encodeSafetensors({ x: { shape: [1], data: e } });
+new Blob([e, d, p, px, st]);
+// @ts-expect-error TypeScript 5.6's Float32Array is not generic
+const g: Float32Array<ArrayBuffer> = e;
+void g;
+`;
+    for (const code of [README_EXAMPLE, OPTIONS_UNDEFINED, returned]) {
+      for (const [name, options] of older) expect(compile(code, options, 'consumer.ts', [], ts56 as unknown as typeof ts), `TypeScript ${ts56.version}, ${name}`).toEqual([]);
+    }
   });
 });

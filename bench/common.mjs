@@ -72,12 +72,30 @@ export function benchArgs(script, usage, options) {
  * phases), and a multithreaded run feels that more than a single thread does, since each level waits for
  * its slowest thread. sample(ms) returns per thread { lostPct, rate } (rate: loop iterations per µs while
  * running); between samples the threads wait for a message and take no CPU.
+ *
+ * roundTrip() (two threads or more): the nanoseconds a cache line takes to go from one thread to another
+ * and back (the first two threads: one writes a word, the other answers in another line), the median of
+ * up to 20 batches of 50 round trips in at most 20 ms; undefined with one thread, or if they did not both run at once.
+ * It tells where the host put the two virtual cores: measured here 80-140 ns most of the time, and
+ * 480-540 ns in phases of seconds to minutes, in which two threads ran inception_v1 ~10 % slower
+ * (16.7 against 15.3 ms) and one thread no slower (a 5-minute log of 6-round windows: the 69 windows
+ * under 1.8x had a median round trip of 524 ns, the 378 at 1.85x or more 109 ns). Every line that one
+ * thread writes and the other reads then crosses that distance (the threads share a level's input rows,
+ * its concatenated output, the arena's bytes from one level to the next and the weights' cache), while a
+ * loop of arithmetic on each core, or each streaming its own 48 MB, ran as fast on both at once as alone
+ * in those same phases.
  */
 export async function machineProbe(threads = 2) {
   const { Worker } = await import('node:worker_threads');
   const src = `
-    const { parentPort } = require('node:worker_threads');
-    parentPort.on('message', (ms) => {
+    const { parentPort, workerData } = require('node:worker_threads');
+    const line = new Int32Array(workerData);
+    parentPort.on('message', (m) => {
+      if (typeof m === 'object') {
+        parentPort.postMessage(m.ping ? ping(m.n) : pong());
+        return;
+      }
+      const ms = m;
       const t0 = performance.now();
       let prev = t0, lost = 0, n = 0;
       for (;;) {
@@ -89,19 +107,60 @@ export async function machineProbe(threads = 2) {
       }
       const total = prev - t0;
       parentPort.postMessage({ lostPct: (100 * lost) / total, rate: n / ((total - lost) * 1000) });
-    });`;
-  const workers = Array.from({ length: threads }, () => new Worker(src, { eval: true }));
-  const ask = (w, ms) => new Promise((resolve, reject) => {
+    });
+    // Word 0 (the ping) and word 16 (the answer) are a cache line apart; -1 ends the answering thread.
+    const LIMIT_MS = 20;
+    function ping(n) {
+      const times = [];
+      const end = performance.now() + LIMIT_MS;
+      for (let i = 1; i <= n && performance.now() < end; ) {
+        // Timed in batches of 50 (a timer read costs about half a near round trip).
+        const t = performance.now();
+        const last = i + 50;
+        for (; i < last; i++) {
+          Atomics.store(line, 0, i);
+          while (Atomics.load(line, 16) !== i && performance.now() < end) {}
+        }
+        if (Atomics.load(line, 16) === last - 1) times.push((performance.now() - t) / 50);
+      }
+      Atomics.store(line, 0, -1);
+      return times;
+    }
+    function pong() {
+      const end = performance.now() + 5 * LIMIT_MS;
+      let seen = 0;
+      while (performance.now() < end) {
+        const v = Atomics.load(line, 0);
+        if (v === -1) break;
+        if (v !== seen) Atomics.store(line, 16, (seen = v));
+      }
+      return [];
+    }`;
+  const line = new Int32Array(new SharedArrayBuffer(128));
+  const workers = Array.from({ length: threads }, () => new Worker(src, { eval: true, workerData: line.buffer }));
+  const ask = (w, m) => new Promise((resolve, reject) => {
     const fail = (e) => reject(e);
     w.once('error', fail);
-    w.once('message', (m) => (w.off('error', fail), resolve(m)));
-    w.postMessage(ms);
+    w.once('message', (r) => (w.off('error', fail), resolve(r)));
+    w.postMessage(m);
   });
   return {
     sample: (ms) => Promise.all(workers.map((w) => ask(w, ms))),
+    roundTrip: async () => {
+      if (threads < 2) return undefined;
+      Atomics.store(line, 0, 0);
+      Atomics.store(line, 16, 0);
+      // The answering thread first, so that it is running when the pings start.
+      const answered = ask(workers[1], { ping: false });
+      const [times] = await Promise.all([ask(workers[0], { ping: true, n: 1000 }), answered]);
+      return times.length >= 3 ? stats(times).median * 1e6 : undefined;
+    },
     close: () => Promise.all(workers.map((w) => w.terminate())),
   };
 }
+
+/** Round trips (ns) over this are the host's far placement of the two cores (see machineProbe). */
+export const FAR_NS = 250;
 
 /** The slowest thread's loop rate as a percentage of the fastest's, in one sample. */
 const slowestPct = (sample) => (100 * Math.min(...sample.map((c) => c.rate))) / Math.max(...sample.map((c) => c.rate));

@@ -80,10 +80,11 @@ export function benchArgs(script, usage, options) {
  * 480-540 ns in phases of seconds to minutes, in which two threads ran inception_v1 ~10 % slower
  * (16.7 against 15.3 ms) and one thread no slower (a 5-minute log of 6-round windows: the 69 windows
  * under 1.8x had a median round trip of 524 ns, the 378 at 1.85x or more 109 ns). Every line that one
- * thread writes and the other reads then crosses that distance (the threads share a level's input rows,
- * its concatenated output, the arena's bytes from one level to the next and the weights' cache), while a
- * loop of arithmetic on each core, or each streaming its own 48 MB, ran as fast on both at once as alone
- * in those same phases.
+ * thread writes and the other reads then crosses that distance (the rows where the threads' shares of a
+ * level meet, an inception block's concatenated output). Probes of bulk traffic ran within ~10 % of
+ * their near times there (both threads reading the same 24 MB, each its own, 2 MB the other had just
+ * written), and in the slow windows of other logs a loop of arithmetic on each core, or each streaming
+ * its own 48 MB, ran as fast on both at once as alone: see README, Performance.
  */
 export async function machineProbe(threads = 2) {
   const { Worker } = await import('node:worker_threads');

@@ -30,10 +30,12 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const R = ts.ModuleResolutionKind, M = ts.ModuleKind;
-const settings: [string, ts.CompilerOptions][] = [
-  ['bundler', { moduleResolution: R.Bundler, module: M.ESNext }],
-  ['node16', { moduleResolution: R.Node16, module: M.Node16 }],
+/** The module resolutions a consumer compiles under, with `api`'s own enums. */
+const settingsFor = (api: typeof ts): [string, ts.CompilerOptions][] => [
+  ['bundler', { moduleResolution: api.ModuleResolutionKind.Bundler, module: api.ModuleKind.ESNext }],
+  ['node16', { moduleResolution: api.ModuleResolutionKind.Node16, module: api.ModuleKind.Node16 }],
 ];
+const settings = settingsFor(ts);
 
 /** Parsed files by compiler and name, shared by every compile: only the consumer's file changes between them. */
 const parsed = new Map<string, ts.SourceFile>();
@@ -495,11 +497,7 @@ export { model, ImageDecodeError, InputError };
 
   it('TypeScript 5.6 consumers, whose typed arrays are not generic: the README example and every option compile, and what the package returns is a plain Float32Array or Uint8Array', () => {
     expect(ts56.version).toMatch(/^5\.6\./);
-    const R56 = ts56.ModuleResolutionKind, M56 = ts56.ModuleKind;
-    const older: [string, ts.CompilerOptions][] = [
-      ['bundler', { moduleResolution: R56.Bundler, module: M56.ESNext }],
-      ['node16', { moduleResolution: R56.Node16, module: M56.Node16 }],
-    ];
+    const api = ts56 as unknown as typeof ts;
     const returned = `
 import { loadModel, decodeImage, encodeSafetensors, preprocess, type PlainFloat32Array, type PlainUint8Array } from 'googlenet-wasm';
 const m = await loadModel();
@@ -515,7 +513,7 @@ const g: Float32Array<ArrayBuffer> = e;
 void g;
 `;
     for (const code of [README_EXAMPLE, OPTIONS_UNDEFINED, returned]) {
-      for (const [name, options] of older) expect(compile(code, options, 'consumer.ts', [], ts56 as unknown as typeof ts), `TypeScript ${ts56.version}, ${name}`).toEqual([]);
+      for (const [name, options] of settingsFor(api)) expect(compile(code, options, 'consumer.ts', [], api), `TypeScript ${ts56.version}, ${name}`).toEqual([]);
     }
   });
 });
